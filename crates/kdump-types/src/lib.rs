@@ -1,0 +1,418 @@
+//! Primitive types shared by `vmcore` and `elfcorehdr`.
+//!
+//! - [`PhysAddr`], [`VirtAddr`], [`FileOffset`]: address newtypes, so a physical address is never
+//!   passed where a file offset is meant.
+//! - [`PhysRange`]: a half-open physical range `[start, end)`.
+//! - [`Bytes`]: a bounds-checked, little-endian view of untrusted bytes that knows its absolute
+//!   file offset, so every read error says *where* the input was wrong ([`ReadError`]).
+//! - [`elf`]: the ELF constants both crates need.
+//!
+//! This crate has no dependencies and does no I/O.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
+
+use std::fmt;
+
+pub mod elf;
+
+macro_rules! addr_newtype {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        pub struct $name(pub u64);
+
+        impl $name {
+            /// The raw value.
+            pub const fn get(self) -> u64 {
+                self.0
+            }
+            /// `self + n`, or `None` on overflow.
+            pub fn checked_add(self, n: u64) -> Option<Self> {
+                self.0.checked_add(n).map(Self)
+            }
+        }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:#x})", stringify!($name), self.0)
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:#x}", self.0)
+            }
+        }
+        impl fmt::LowerHex for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::LowerHex::fmt(&self.0, f)
+            }
+        }
+        impl From<u64> for $name {
+            fn from(v: u64) -> Self {
+                Self(v)
+            }
+        }
+    };
+}
+
+addr_newtype!(
+    /// A guest physical address.
+    PhysAddr
+);
+addr_newtype!(
+    /// A guest (kernel) virtual address.
+    VirtAddr
+);
+addr_newtype!(
+    /// An absolute offset in a dump file.
+    FileOffset
+);
+
+/// A half-open physical address range `[start, end)`. `end` may be `u64::MAX`-saturated by
+/// callers that describe the very top of the address space; `len()` never overflows.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct PhysRange {
+    /// First address in the range.
+    pub start: PhysAddr,
+    /// First address after the range.
+    pub end: PhysAddr,
+}
+
+impl PhysRange {
+    /// `[start, end)`; an inverted range is normalised to empty.
+    pub fn new(start: u64, end: u64) -> Self {
+        Self {
+            start: PhysAddr(start),
+            end: PhysAddr(end.max(start)),
+        }
+    }
+    /// `[start, start + len)`, saturating at the top of the address space.
+    pub fn from_start_len(start: u64, len: u64) -> Self {
+        Self::new(start, start.saturating_add(len))
+    }
+    /// `[first, last]` as the kernel writes resources (inclusive end).
+    pub fn from_inclusive(first: u64, last: u64) -> Self {
+        Self::new(first, last.saturating_add(1))
+    }
+    /// Number of bytes.
+    pub fn len(&self) -> u64 {
+        self.end.0 - self.start.0
+    }
+    /// True when the range holds no byte.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// True when `addr` is inside.
+    pub fn contains(&self, addr: u64) -> bool {
+        addr >= self.start.0 && addr < self.end.0
+    }
+    /// True when the two ranges share at least one byte.
+    pub fn overlaps(&self, other: &PhysRange) -> bool {
+        self.start.0 < other.end.0 && other.start.0 < self.end.0
+    }
+    /// The shared part, if any.
+    pub fn intersect(&self, other: &PhysRange) -> Option<PhysRange> {
+        let s = self.start.0.max(other.start.0);
+        let e = self.end.0.min(other.end.0);
+        (s < e).then(|| PhysRange::new(s, e))
+    }
+    /// The last address inside (inclusive), as /proc/iomem prints it.
+    pub fn last(&self) -> u64 {
+        self.end.0.saturating_sub(1)
+    }
+}
+
+impl fmt::Debug for PhysRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhysRange({:#x}..{:#x})", self.start.0, self.end.0)
+    }
+}
+impl fmt::Display for PhysRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#x}-{:#x}", self.start.0, self.last())
+    }
+}
+
+/// Why a bounds-checked read failed. Every variant carries the absolute file offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The input ends before the field does.
+    Truncated {
+        /// What was being read (a static name such as `"ELF header"`).
+        what: &'static str,
+        /// Absolute offset where the field starts.
+        offset: u64,
+        /// Bytes the field needs.
+        need: u64,
+        /// Bytes available from `offset` on.
+        have: u64,
+    },
+}
+
+impl ReadError {
+    /// The absolute file offset of the failure.
+    pub fn offset(&self) -> u64 {
+        match self {
+            ReadError::Truncated { offset, .. } => *offset,
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Truncated {
+                what,
+                offset,
+                need,
+                have,
+            } => write!(
+                f,
+                "{what} at file offset {offset:#x}: need {need} bytes, only {have} available"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// A bounds-checked view of untrusted bytes that knows its absolute position in the file.
+///
+/// All multi-byte reads are little-endian (every format we read is LE, except the flattened
+/// format's record headers, which use [`Bytes::read_u64_be`]).
+#[derive(Clone, Copy)]
+pub struct Bytes<'a> {
+    data: &'a [u8],
+    base: u64,
+}
+
+impl fmt::Debug for Bytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Bytes({} bytes at {:#x})", self.data.len(), self.base)
+    }
+}
+
+impl<'a> Bytes<'a> {
+    /// A view of `data`, whose first byte is at absolute offset `base`.
+    pub fn new(data: &'a [u8], base: u64) -> Self {
+        Self { data, base }
+    }
+    /// The underlying slice.
+    pub fn as_slice(&self) -> &'a [u8] {
+        self.data
+    }
+    /// Absolute offset of the first byte.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    fn err(&self, what: &'static str, off: u64, need: u64) -> ReadError {
+        let have = (self.data.len() as u64).saturating_sub(off);
+        ReadError::Truncated {
+            what,
+            offset: self.base.saturating_add(off),
+            need,
+            have,
+        }
+    }
+
+    /// `len` bytes at relative offset `off`.
+    pub fn slice(&self, what: &'static str, off: u64, len: u64) -> Result<&'a [u8], ReadError> {
+        let end = off
+            .checked_add(len)
+            .ok_or_else(|| self.err(what, off, len))?;
+        if end > self.data.len() as u64 {
+            return Err(self.err(what, off, len));
+        }
+        // Both bounds were checked against data.len(), which fits in usize.
+        Ok(&self.data[off as usize..end as usize])
+    }
+
+    /// A sub-view of `len` bytes at relative offset `off`, keeping absolute offsets right.
+    pub fn sub(&self, what: &'static str, off: u64, len: u64) -> Result<Bytes<'a>, ReadError> {
+        let s = self.slice(what, off, len)?;
+        Ok(Bytes::new(s, self.base.saturating_add(off)))
+    }
+
+    /// Fixed-size array at relative offset `off`.
+    pub fn array<const N: usize>(
+        &self,
+        what: &'static str,
+        off: u64,
+    ) -> Result<[u8; N], ReadError> {
+        let s = self.slice(what, off, N as u64)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+    /// `u8` at `off`.
+    pub fn read_u8(&self, what: &'static str, off: u64) -> Result<u8, ReadError> {
+        Ok(self.array::<1>(what, off)?[0])
+    }
+    /// Little-endian `u16` at `off`.
+    pub fn read_u16(&self, what: &'static str, off: u64) -> Result<u16, ReadError> {
+        self.array(what, off).map(u16::from_le_bytes)
+    }
+    /// Little-endian `u32` at `off`.
+    pub fn read_u32(&self, what: &'static str, off: u64) -> Result<u32, ReadError> {
+        self.array(what, off).map(u32::from_le_bytes)
+    }
+    /// Little-endian `u64` at `off`.
+    pub fn read_u64(&self, what: &'static str, off: u64) -> Result<u64, ReadError> {
+        self.array(what, off).map(u64::from_le_bytes)
+    }
+    /// Little-endian `i64` at `off`.
+    pub fn read_i64(&self, what: &'static str, off: u64) -> Result<i64, ReadError> {
+        self.array(what, off).map(i64::from_le_bytes)
+    }
+    /// Big-endian `u64` at `off` (flattened-format record headers).
+    pub fn read_u64_be(&self, what: &'static str, off: u64) -> Result<u64, ReadError> {
+        self.array(what, off).map(u64::from_be_bytes)
+    }
+    /// Big-endian `i64` at `off`.
+    pub fn read_i64_be(&self, what: &'static str, off: u64) -> Result<i64, ReadError> {
+        self.array(what, off).map(i64::from_be_bytes)
+    }
+}
+
+/// Read little-endian `u64` from a slice the caller already bounds-checked; returns 0 past the end.
+/// For decoding fixed-size structures copied into a local buffer.
+pub fn le_u64(b: &[u8], off: usize) -> u64 {
+    b.get(off..off + 8)
+        .and_then(|s| s.try_into().ok())
+        .map(u64::from_le_bytes)
+        .unwrap_or(0)
+}
+
+/// Read little-endian `u32` from a slice; returns 0 past the end (see [`le_u64`]).
+pub fn le_u32(b: &[u8], off: usize) -> u32 {
+    b.get(off..off + 4)
+        .and_then(|s| s.try_into().ok())
+        .map(u32::from_le_bytes)
+        .unwrap_or(0)
+}
+
+/// Read little-endian `u16` from a slice; returns 0 past the end (see [`le_u64`]).
+pub fn le_u16(b: &[u8], off: usize) -> u16 {
+    b.get(off..off + 2)
+        .and_then(|s| s.try_into().ok())
+        .map(u16::from_le_bytes)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_reports_absolute_offset_on_truncation() {
+        let data = [1u8, 2, 3, 4, 5];
+        let b = Bytes::new(&data, 0x1000);
+        assert_eq!(b.read_u32("x", 0).unwrap(), 0x0403_0201);
+        let e = b.read_u32("field", 3).unwrap_err();
+        assert_eq!(
+            e,
+            ReadError::Truncated {
+                what: "field",
+                offset: 0x1003,
+                need: 4,
+                have: 2
+            }
+        );
+        assert!(b.slice("huge", u64::MAX - 1, 4).is_err());
+        let s = b.sub("sub", 2, 3).unwrap();
+        assert_eq!(s.base(), 0x1002);
+        assert_eq!(s.read_u8("y", 2).unwrap(), 5);
+    }
+
+    #[test]
+    fn ranges() {
+        let r = PhysRange::from_inclusive(0x1000, 0x1fff);
+        assert_eq!(r.len(), 0x1000);
+        assert!(r.contains(0x1fff) && !r.contains(0x2000));
+        assert_eq!(r.to_string(), "0x1000-0x1fff");
+        assert!(r.overlaps(&PhysRange::new(0x1fff, 0x3000)));
+        assert!(!r.overlaps(&PhysRange::new(0x2000, 0x3000)));
+        assert_eq!(PhysRange::new(5, 2).len(), 0);
+    }
+}
+
+/// How bad a [`Finding`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Worth knowing; nothing is wrong with the dump.
+    Info,
+    /// The dump is usable but something a debugger relies on may be missing or odd.
+    Warning,
+    /// The dump is wrong or incomplete in a way that misleads whoever debugs it.
+    Error,
+}
+
+impl Severity {
+    /// Lower-case name, as used in JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something a reader or checker noticed that does not stop it: a truncated range, a zeroed
+/// register note, an overlap. `code` is stable (listed in `docs/findings.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Stable code, e.g. `"ELF003"`.
+    pub code: &'static str,
+    /// Stable short name, e.g. `"load-truncated"`.
+    pub name: &'static str,
+    /// How bad it is.
+    pub severity: Severity,
+    /// Absolute file offset the finding is about, when it is about a place in the file.
+    pub offset: Option<u64>,
+    /// One-line explanation for people.
+    pub message: String,
+}
+
+impl Finding {
+    /// A new finding.
+    pub fn new(
+        code: &'static str,
+        name: &'static str,
+        severity: Severity,
+        offset: Option<u64>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            code,
+            name,
+            severity,
+            offset,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} [{}]", self.severity, self.code, self.name)?;
+        if let Some(o) = self.offset {
+            write!(f, " at offset {o:#x}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}

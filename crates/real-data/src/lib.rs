@@ -1,0 +1,84 @@
+//! The real dumps bundled in `testdata/real/` (made by a Linux 6.12 guest under QEMU, see
+//! `testdata/README.md`), found from the source tree and decompressed once into a cache.
+//!
+//! Large files are stored `zstd --long=27` compressed. [`path`] returns a path to the
+//! uncompressed file, decompressing it on first use into `target/real-data/` (or
+//! `$VMCORE_REAL_DATA_CACHE`). Concurrent callers are safe: each writes a private temporary file
+//! and renames it into place.
+//!
+//! ```no_run
+//! let vmcore = real_data::path("kdump/proc-vmcore.elf")?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// `testdata/real/` in the source tree.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real")
+}
+
+/// Where decompressed files are cached.
+pub fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("VMCORE_REAL_DATA_CACHE") {
+        return PathBuf::from(d);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/real-data")
+}
+
+/// Path to the real file `rel` (relative to `testdata/real/`), uncompressed.
+///
+/// If `rel` exists as is, that path is returned; otherwise `rel.zst` is decompressed into the
+/// cache (once) and the cached path returned.
+pub fn path(rel: &str) -> io::Result<PathBuf> {
+    let direct = root().join(rel);
+    if direct.is_file() {
+        return Ok(direct);
+    }
+    let zst = root().join(format!("{rel}.zst"));
+    if !zst.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{} (nor {}) is in testdata/real",
+                direct.display(),
+                zst.display()
+            ),
+        ));
+    }
+    let out = cache_dir().join(rel);
+    let src_len = fs::metadata(&zst)?.len();
+    let stamp = out.with_extension("src-len");
+    if out.is_file() && fs::read_to_string(&stamp).ok().as_deref() == Some(&src_len.to_string()) {
+        return Ok(out);
+    }
+    if let Some(dir) = out.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    {
+        let f = fs::File::open(&zst)?;
+        let mut dec = zstd::stream::read::Decoder::new(f)?;
+        // The files were written with --long=27.
+        dec.window_log_max(27)?;
+        let mut w = io::BufWriter::new(fs::File::create(&tmp)?);
+        io::copy(&mut dec.by_ref(), &mut w)?;
+        io::Write::flush(&mut w)?;
+    }
+    fs::rename(&tmp, &out)?;
+    fs::write(&stamp, src_len.to_string())?;
+    Ok(out)
+}
+
+/// Read a small real file (oracle text, headers) into memory.
+pub fn read(rel: &str) -> io::Result<Vec<u8>> {
+    fs::read(path(rel)?)
+}
+
+/// Read a small real text file.
+pub fn read_to_string(rel: &str) -> io::Result<String> {
+    fs::read_to_string(path(rel)?)
+}

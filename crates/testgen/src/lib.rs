@@ -1,0 +1,285 @@
+//! Deterministic generator of synthetic crash dumps for tests, fuzz seeds and benchmarks.
+//!
+//! Fixtures are generated, never hand-edited: a test describes the dump it wants with an
+//! [`ElfSpec`] (N CPUs, M PT_LOADs, sparse multi-TiB address spaces, zeroed register notes,
+//! QEMU-style notes, truncation) and [`write_elf`] writes it. Large address spaces cost nothing
+//! on disk: page data is only written when [`LoadSpec::fill`] asks for it, the rest is a file hole.
+//!
+//! This crate does not depend on `vmcore`, so it cannot copy a parser bug into the fixtures;
+//! byte layouts are written out here from the ELF gABI and the kernel's `struct elf_prstatus`.
+#![deny(missing_docs)]
+
+use std::io::{self, Seek, SeekFrom, Write};
+
+/// ELF machine numbers.
+pub const EM_X86_64: u16 = 62;
+/// aarch64.
+pub const EM_AARCH64: u16 = 183;
+
+/// How a PT_LOAD's file bytes are filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// Every byte is [`pattern_byte`] of its physical address: tests can predict any read.
+    Pattern,
+    /// Nothing is written: a file hole, reading as zeros (cheap for TiB-sized sparse dumps).
+    Hole,
+}
+
+/// One PT_LOAD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadSpec {
+    /// `p_paddr`.
+    pub paddr: u64,
+    /// `p_vaddr` (0 for none).
+    pub vaddr: u64,
+    /// `p_memsz`.
+    pub memsz: u64,
+    /// `p_filesz` (≤ memsz; less means zero fill, as makedumpfile writes excluded pages).
+    pub filesz: u64,
+    /// File bytes.
+    pub fill: Fill,
+}
+
+/// One register note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuSpec {
+    /// `pr_pid`.
+    pub pid: u32,
+    /// The 27 x86_64 registers in kernel order (r15 … gs), or `None` for a zeroed note.
+    pub regs: Option<[u64; 27]>,
+}
+
+impl CpuSpec {
+    /// A CPU with predictable registers: register `i` = `(n << 32) | i`, rip = `0xffffffff81000000 + n`.
+    pub fn numbered(n: u32, pid: u32) -> Self {
+        let mut regs = [0u64; 27];
+        for (i, r) in regs.iter_mut().enumerate() {
+            *r = (u64::from(n) << 32) | i as u64;
+        }
+        regs[16] = 0xffff_ffff_8100_0000 + u64::from(n);
+        CpuSpec {
+            pid,
+            regs: Some(regs),
+        }
+    }
+}
+
+/// A synthetic ELF64 little-endian vmcore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElfSpec {
+    /// `e_machine`.
+    pub machine: u16,
+    /// Register notes, in order.
+    pub cpus: Vec<CpuSpec>,
+    /// Also write one `QEMU` CPU-state note per CPU (QEMU dumps; pr_pid is then CPU index + 1).
+    pub qemu_notes: bool,
+    /// VMCOREINFO text, if any.
+    pub vmcoreinfo: Option<String>,
+    /// PT_LOADs, in order.
+    pub loads: Vec<LoadSpec>,
+    /// `e_flags`.
+    pub e_flags: u32,
+    /// Cut the file to this many bytes after writing it (truncated dumps).
+    pub truncate_to: Option<u64>,
+    /// Write e_phnum = PN_XNUM and the real count in section header 0 (needs > 0 phdrs).
+    pub pn_xnum: bool,
+}
+
+impl Default for ElfSpec {
+    fn default() -> Self {
+        ElfSpec {
+            machine: EM_X86_64,
+            cpus: Vec::new(),
+            qemu_notes: false,
+            vmcoreinfo: None,
+            loads: Vec::new(),
+            e_flags: 0,
+            truncate_to: None,
+            pn_xnum: false,
+        }
+    }
+}
+
+/// The byte a [`Fill::Pattern`] range holds at physical address `addr`.
+pub fn pattern_byte(addr: u64) -> u8 {
+    let x = addr.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (x >> 56) as u8 ^ (addr >> 12) as u8
+}
+
+/// A typical VMCOREINFO text for a 6.12 x86_64 kernel (keys only what tests need).
+pub fn sample_vmcoreinfo() -> String {
+    "OSRELEASE=6.12.0-testgen\nPAGESIZE=4096\nSYMBOL(swapper_pg_dir)=ffffffff82a0a000\n\
+     SYMBOL(init_top_pgt)=ffffffff82a0a000\nNUMBER(phys_base)=0\nKERNELOFFSET=0\n\
+     NUMBER(pgtable_l5_enabled)=0\nCRASHTIME=1700000000\n"
+        .to_string()
+}
+
+/// Uniform sparse layout: `n` PT_LOADs of `size` bytes spread evenly over `span` bytes of
+/// physical address space (for example 8192 ranges over 1 TiB), as file holes.
+pub fn sparse_loads(n: u64, size: u64, span: u64) -> Vec<LoadSpec> {
+    let stride = (span / n.max(1)).max(size);
+    (0..n)
+        .map(|i| LoadSpec {
+            paddr: i * stride,
+            vaddr: 0xffff_8880_0000_0000 + i * stride,
+            memsz: size,
+            filesz: size,
+            fill: Fill::Hole,
+        })
+        .collect()
+}
+
+fn note(out: &mut Vec<u8>, name: &str, ty: u32, desc: &[u8]) {
+    let mut name_bytes = name.as_bytes().to_vec();
+    name_bytes.push(0);
+    out.extend_from_slice(&(name_bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+    out.extend_from_slice(&ty.to_le_bytes());
+    out.extend_from_slice(&name_bytes);
+    while out.len() % 4 != 0 {
+        out.push(0);
+    }
+    out.extend_from_slice(desc);
+    while out.len() % 4 != 0 {
+        out.push(0);
+    }
+}
+
+/// The note segment bytes of `spec`.
+pub fn note_bytes(spec: &ElfSpec) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in &spec.cpus {
+        // x86_64 struct elf_prstatus: 336 bytes, pr_pid at 32, pr_reg at 112.
+        let mut d = vec![0u8; 336];
+        if let Some(regs) = &c.regs {
+            d[32..36].copy_from_slice(&c.pid.to_le_bytes());
+            for (i, r) in regs.iter().enumerate() {
+                d[112 + 8 * i..120 + 8 * i].copy_from_slice(&r.to_le_bytes());
+            }
+        }
+        note(&mut out, "CORE", 1, &d);
+    }
+    if spec.qemu_notes {
+        for c in &spec.cpus {
+            // QEMUCPUState: version 1, size 440, rip at 136, cr[] at 392.
+            let mut d = vec![0u8; 440];
+            d[0..4].copy_from_slice(&1u32.to_le_bytes());
+            d[4..8].copy_from_slice(&440u32.to_le_bytes());
+            if let Some(regs) = &c.regs {
+                d[136..144].copy_from_slice(&regs[16].to_le_bytes());
+                d[392..400].copy_from_slice(&0x8005_0033u64.to_le_bytes());
+                d[408..416].copy_from_slice(&0x1000u64.to_le_bytes());
+            }
+            note(&mut out, "QEMU", 0, &d);
+        }
+    }
+    if let Some(v) = &spec.vmcoreinfo {
+        note(&mut out, "VMCOREINFO", 0, v.as_bytes());
+    }
+    out
+}
+
+/// Write `spec` as an ELF64 core. Returns the file length.
+pub fn write_elf<W: Write + Seek>(spec: &ElfSpec, w: &mut W) -> io::Result<u64> {
+    let notes = note_bytes(spec);
+    let phnum = spec.loads.len() + 1;
+    let shoff = if spec.pn_xnum { 64u64 } else { 0 };
+    let phoff = 64 + if spec.pn_xnum { 64 } else { 0 };
+    let notes_off = phoff + 56 * phnum as u64;
+    let mut data_off = (notes_off + notes.len() as u64).next_multiple_of(4096);
+
+    let mut h = Vec::with_capacity(notes_off as usize);
+    h.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+    h.extend_from_slice(&4u16.to_le_bytes()); // ET_CORE
+    h.extend_from_slice(&spec.machine.to_le_bytes());
+    h.extend_from_slice(&1u32.to_le_bytes());
+    h.extend_from_slice(&0u64.to_le_bytes()); // e_entry
+    h.extend_from_slice(&phoff.to_le_bytes());
+    h.extend_from_slice(&shoff.to_le_bytes());
+    h.extend_from_slice(&spec.e_flags.to_le_bytes());
+    h.extend_from_slice(&64u16.to_le_bytes());
+    h.extend_from_slice(&56u16.to_le_bytes());
+    let e_phnum = if spec.pn_xnum { 0xffff } else { phnum as u16 };
+    h.extend_from_slice(&e_phnum.to_le_bytes());
+    h.extend_from_slice(&(if spec.pn_xnum { 64u16 } else { 0 }).to_le_bytes());
+    h.extend_from_slice(&(if spec.pn_xnum { 1u16 } else { 0 }).to_le_bytes());
+    h.extend_from_slice(&0u16.to_le_bytes());
+    if spec.pn_xnum {
+        let mut sh = [0u8; 64];
+        sh[44..48].copy_from_slice(&(phnum as u32).to_le_bytes());
+        h.extend_from_slice(&sh);
+    }
+    let ph = |h: &mut Vec<u8>,
+              ty: u32,
+              flags: u32,
+              off: u64,
+              va: u64,
+              pa: u64,
+              fsz: u64,
+              msz: u64,
+              al: u64| {
+        h.extend_from_slice(&ty.to_le_bytes());
+        h.extend_from_slice(&flags.to_le_bytes());
+        for v in [off, va, pa, fsz, msz, al] {
+            h.extend_from_slice(&v.to_le_bytes());
+        }
+    };
+    ph(
+        &mut h,
+        4,
+        0,
+        notes_off,
+        0,
+        0,
+        notes.len() as u64,
+        notes.len() as u64,
+        0,
+    );
+    let mut placements = Vec::with_capacity(spec.loads.len());
+    for l in &spec.loads {
+        let filesz = l.filesz.min(l.memsz);
+        ph(&mut h, 1, 7, data_off, l.vaddr, l.paddr, filesz, l.memsz, 0);
+        placements.push((data_off, l));
+        data_off += filesz;
+    }
+    h.extend_from_slice(&notes);
+    w.seek(SeekFrom::Start(0))?;
+    w.write_all(&h)?;
+    let mut buf = vec![0u8; 1 << 16];
+    for (off, l) in placements {
+        if l.fill != Fill::Pattern {
+            continue;
+        }
+        w.seek(SeekFrom::Start(off))?;
+        let filesz = l.filesz.min(l.memsz);
+        let mut done = 0u64;
+        while done < filesz {
+            let n = (filesz - done).min(buf.len() as u64) as usize;
+            for (i, b) in buf[..n].iter_mut().enumerate() {
+                *b = pattern_byte(l.paddr + done + i as u64);
+            }
+            w.write_all(&buf[..n])?;
+            done += n as u64;
+        }
+    }
+    let len = spec.truncate_to.unwrap_or(data_off).min(data_off);
+    Ok(len)
+}
+
+/// Write `spec` to a file at `path` (sparse where the spec has holes, cut when truncated).
+pub fn write_elf_file(spec: &ElfSpec, path: &std::path::Path) -> io::Result<u64> {
+    let mut f = std::fs::File::create(path)?;
+    let len = write_elf(spec, &mut f)?;
+    f.set_len(len)?;
+    Ok(len)
+}
+
+/// Write `spec` into memory.
+pub fn elf_bytes(spec: &ElfSpec) -> Vec<u8> {
+    let mut c = io::Cursor::new(Vec::new());
+    // Writing into a Vec cannot fail.
+    let len = write_elf(spec, &mut c).unwrap_or(0);
+    let mut v = c.into_inner();
+    v.resize(len as usize, 0);
+    v
+}

@@ -1,0 +1,467 @@
+//! Per-CPU context: `NT_PRSTATUS` register notes and QEMU's CPU-state notes.
+//!
+//! A register note whose descriptor is all zero (a CPU that never ran `crash_save_cpu`, or a
+//! vCPU QEMU never started) is kept as a [`CpuContext`] with `regs: None`: "no registers", not
+//! "registers that are all zero" (rust-minidump's context-validity idea).
+
+use kdump_types::{le_u16, le_u32, le_u64};
+
+use crate::notes::{NAME_CORE, NAME_QEMU, Note};
+
+/// The CPU architecture of a dump (`e_machine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Machine {
+    /// x86_64.
+    X86_64,
+    /// 32-bit x86.
+    X86,
+    /// ARM64.
+    Aarch64,
+    /// Anything else, by `e_machine`.
+    Other(u16),
+}
+
+impl Machine {
+    /// From `e_machine`.
+    pub fn from_e_machine(m: u16) -> Self {
+        match m {
+            kdump_types::elf::EM_X86_64 => Machine::X86_64,
+            kdump_types::elf::EM_386 => Machine::X86,
+            kdump_types::elf::EM_AARCH64 => Machine::Aarch64,
+            o => Machine::Other(o),
+        }
+    }
+    /// From the `machine` field of a utsname (`"x86_64"`, `"aarch64"`, …).
+    pub fn from_uts(s: &str) -> Self {
+        match s {
+            "x86_64" => Machine::X86_64,
+            "i386" | "i486" | "i586" | "i686" => Machine::X86,
+            "aarch64" | "arm64" => Machine::Aarch64,
+            _ => Machine::Other(0),
+        }
+    }
+    /// Short name.
+    pub fn name(&self) -> String {
+        match self {
+            Machine::X86_64 => "x86_64".into(),
+            Machine::X86 => "i386".into(),
+            Machine::Aarch64 => "aarch64".into(),
+            Machine::Other(m) => format!("e_machine {m}"),
+        }
+    }
+}
+
+/// x86_64 `user_regs_struct`, in kernel order (27 × u64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[allow(missing_docs)]
+pub struct X86_64Regs {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub orig_rax: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub eflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
+    pub ds: u64,
+    pub es: u64,
+    pub fs: u64,
+    pub gs: u64,
+}
+
+/// Names of [`X86_64Regs`] fields in kernel order.
+pub const X86_64_REG_NAMES: [&str; 27] = [
+    "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi",
+    "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs",
+    "gs",
+];
+
+impl X86_64Regs {
+    fn from_words(w: &[u64; 27]) -> Self {
+        X86_64Regs {
+            r15: w[0],
+            r14: w[1],
+            r13: w[2],
+            r12: w[3],
+            rbp: w[4],
+            rbx: w[5],
+            r11: w[6],
+            r10: w[7],
+            r9: w[8],
+            r8: w[9],
+            rax: w[10],
+            rcx: w[11],
+            rdx: w[12],
+            rsi: w[13],
+            rdi: w[14],
+            orig_rax: w[15],
+            rip: w[16],
+            cs: w[17],
+            eflags: w[18],
+            rsp: w[19],
+            ss: w[20],
+            fs_base: w[21],
+            gs_base: w[22],
+            ds: w[23],
+            es: w[24],
+            fs: w[25],
+            gs: w[26],
+        }
+    }
+    /// The registers in kernel order, with their names.
+    pub fn named(&self) -> Vec<(&'static str, u64)> {
+        let v = [
+            self.r15,
+            self.r14,
+            self.r13,
+            self.r12,
+            self.rbp,
+            self.rbx,
+            self.r11,
+            self.r10,
+            self.r9,
+            self.r8,
+            self.rax,
+            self.rcx,
+            self.rdx,
+            self.rsi,
+            self.rdi,
+            self.orig_rax,
+            self.rip,
+            self.cs,
+            self.eflags,
+            self.rsp,
+            self.ss,
+            self.fs_base,
+            self.gs_base,
+            self.ds,
+            self.es,
+            self.fs,
+            self.gs,
+        ];
+        X86_64_REG_NAMES.iter().copied().zip(v).collect()
+    }
+}
+
+/// i386 `user_regs_struct` (17 × u32), in kernel order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct X86Regs(pub [u32; 17]);
+
+/// Names of [`X86Regs`] in kernel order.
+pub const X86_REG_NAMES: [&str; 17] = [
+    "ebx", "ecx", "edx", "esi", "edi", "ebp", "eax", "ds", "es", "fs", "gs", "orig_eax", "eip",
+    "cs", "eflags", "esp", "ss",
+];
+
+/// aarch64 `user_pt_regs`: x0–x30, sp, pc, pstate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Aarch64Regs {
+    /// x0 … x30.
+    pub x: [u64; 31],
+    /// Stack pointer.
+    pub sp: u64,
+    /// Program counter.
+    pub pc: u64,
+    /// Processor state.
+    pub pstate: u64,
+}
+
+/// Registers of one CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registers {
+    /// x86_64.
+    X86_64(X86_64Regs),
+    /// i386.
+    X86(X86Regs),
+    /// aarch64.
+    Aarch64(Aarch64Regs),
+}
+
+impl Registers {
+    /// Instruction pointer.
+    pub fn pc(&self) -> u64 {
+        match self {
+            Registers::X86_64(r) => r.rip,
+            Registers::X86(r) => u64::from(r.0[12]),
+            Registers::Aarch64(r) => r.pc,
+        }
+    }
+    /// Stack pointer.
+    pub fn sp(&self) -> u64 {
+        match self {
+            Registers::X86_64(r) => r.rsp,
+            Registers::X86(r) => u64::from(r.0[15]),
+            Registers::Aarch64(r) => r.sp,
+        }
+    }
+    /// Flags register (`eflags`, `pstate`).
+    pub fn flags(&self) -> u64 {
+        match self {
+            Registers::X86_64(r) => r.eflags,
+            Registers::X86(r) => u64::from(r.0[14]),
+            Registers::Aarch64(r) => r.pstate,
+        }
+    }
+    /// Every register with its name, in kernel order.
+    pub fn named(&self) -> Vec<(&'static str, u64)> {
+        match self {
+            Registers::X86_64(r) => r.named(),
+            Registers::X86(r) => X86_REG_NAMES
+                .iter()
+                .copied()
+                .zip(r.0.iter().map(|&v| u64::from(v)))
+                .collect(),
+            Registers::Aarch64(r) => {
+                const N: [&str; 34] = [
+                    "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11",
+                    "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x20", "x21", "x22",
+                    "x23", "x24", "x25", "x26", "x27", "x28", "x29", "x30", "sp", "pc", "pstate",
+                ];
+                let mut v: Vec<u64> = r.x.to_vec();
+                v.extend([r.sp, r.pc, r.pstate]);
+                N.iter().copied().zip(v).collect()
+            }
+        }
+    }
+}
+
+/// The signal fields at the start of `elf_prstatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignalInfo {
+    /// `si_signo`.
+    pub si_signo: i32,
+    /// `si_code`.
+    pub si_code: i32,
+    /// `si_errno`.
+    pub si_errno: i32,
+    /// `pr_cursig`.
+    pub cursig: u16,
+}
+
+/// One segment register as QEMU saves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[allow(missing_docs)]
+pub struct QemuSegment {
+    pub selector: u32,
+    pub limit: u32,
+    pub flags: u32,
+    pub base: u64,
+}
+
+/// QEMU's `QEMUCPUState` note (target/i386/arch_dump.c): what `NT_PRSTATUS` lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[allow(missing_docs)]
+pub struct QemuCpuState {
+    pub version: u32,
+    pub size: u32,
+    pub rip: u64,
+    pub rflags: u64,
+    pub cs: QemuSegment,
+    pub ds: QemuSegment,
+    pub es: QemuSegment,
+    pub fs: QemuSegment,
+    pub gs: QemuSegment,
+    pub ss: QemuSegment,
+    pub ldt: QemuSegment,
+    pub tr: QemuSegment,
+    pub gdt: QemuSegment,
+    pub idt: QemuSegment,
+    /// CR0–CR4.
+    pub cr: [u64; 5],
+    /// `kernel_gs_base`, present when `size` covers it (newer QEMU).
+    pub kernel_gs_base: Option<u64>,
+}
+
+impl QemuCpuState {
+    /// Decode an x86_64 `QEMUCPUState`: version, size, 18 GPRs + rip/rflags (8-byte each, from
+    /// offset 8), 10 segments of 24 bytes from offset 152, cr[5] at 392, kernel_gs_base at 432.
+    pub fn parse(desc: &[u8]) -> Option<Self> {
+        if desc.len() < 432 {
+            return None;
+        }
+        let seg = |off: usize| QemuSegment {
+            selector: le_u32(desc, off),
+            limit: le_u32(desc, off + 4),
+            flags: le_u32(desc, off + 8),
+            base: le_u64(desc, off + 16),
+        };
+        let size = le_u32(desc, 4);
+        let mut cr = [0u64; 5];
+        for (i, c) in cr.iter_mut().enumerate() {
+            *c = le_u64(desc, 392 + 8 * i);
+        }
+        Some(QemuCpuState {
+            version: le_u32(desc, 0),
+            size,
+            rip: le_u64(desc, 136),
+            rflags: le_u64(desc, 144),
+            cs: seg(152),
+            ds: seg(176),
+            es: seg(200),
+            fs: seg(224),
+            gs: seg(248),
+            ss: seg(272),
+            ldt: seg(296),
+            tr: seg(320),
+            gdt: seg(344),
+            idt: seg(368),
+            cr,
+            kernel_gs_base: (size as usize >= 440 && desc.len() >= 440).then(|| le_u64(desc, 432)),
+        })
+    }
+}
+
+/// One CPU's saved context, in dump order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuContext {
+    /// Position among the dump's register notes (0-based). Not the CPU number.
+    pub note_index: usize,
+    /// File offset of the `NT_PRSTATUS` note header.
+    pub note_offset: u64,
+    /// The CPU number, only where the dump says it (QEMU: `pr_pid - 1`).
+    pub cpu: Option<u32>,
+    /// `pr_pid`: the task running on the CPU (kernel dumps), or QEMU's CPU index + 1.
+    pub pid: u32,
+    /// `pr_ppid`.
+    pub ppid: u32,
+    /// Signal fields.
+    pub signal: SignalInfo,
+    /// Registers; `None` when the note is zeroed (no context saved).
+    pub regs: Option<Registers>,
+    /// QEMU's extra CPU state, for QEMU dumps.
+    pub qemu: Option<QemuCpuState>,
+    /// Why `regs` is `None`, or a problem with the note.
+    pub problem: Option<String>,
+}
+
+fn parse_prstatus(
+    machine: Machine,
+    desc: &[u8],
+) -> Result<(SignalInfo, u32, u32, Registers), String> {
+    let sig = SignalInfo {
+        si_signo: le_u32(desc, 0) as i32,
+        si_code: le_u32(desc, 4) as i32,
+        si_errno: le_u32(desc, 8) as i32,
+        cursig: le_u16(desc, 12),
+    };
+    match machine {
+        Machine::X86_64 | Machine::Aarch64 => {
+            // 64-bit elf_prstatus: pr_pid at 32, pr_ppid at 36, pr_reg at 112.
+            let nregs = if machine == Machine::X86_64 { 27 } else { 34 };
+            let need = 112 + nregs * 8;
+            if desc.len() < need {
+                return Err(format!(
+                    "NT_PRSTATUS descriptor is {} bytes, {} needs at least {need}",
+                    desc.len(),
+                    machine.name()
+                ));
+            }
+            let pid = le_u32(desc, 32);
+            let ppid = le_u32(desc, 36);
+            let regs = if machine == Machine::X86_64 {
+                let mut w = [0u64; 27];
+                for (i, x) in w.iter_mut().enumerate() {
+                    *x = le_u64(desc, 112 + 8 * i);
+                }
+                Registers::X86_64(X86_64Regs::from_words(&w))
+            } else {
+                let mut x = [0u64; 31];
+                for (i, r) in x.iter_mut().enumerate() {
+                    *r = le_u64(desc, 112 + 8 * i);
+                }
+                Registers::Aarch64(Aarch64Regs {
+                    x,
+                    sp: le_u64(desc, 112 + 31 * 8),
+                    pc: le_u64(desc, 112 + 32 * 8),
+                    pstate: le_u64(desc, 112 + 33 * 8),
+                })
+            };
+            Ok((sig, pid, ppid, regs))
+        }
+        Machine::X86 => {
+            // 32-bit elf_prstatus: pr_pid at 24, pr_reg at 72 (17 × u32).
+            if desc.len() < 72 + 68 {
+                return Err(format!(
+                    "NT_PRSTATUS descriptor is {} bytes, i386 needs at least 140",
+                    desc.len()
+                ));
+            }
+            let mut r = [0u32; 17];
+            for (i, x) in r.iter_mut().enumerate() {
+                *x = le_u32(desc, 72 + 4 * i);
+            }
+            Ok((
+                sig,
+                le_u32(desc, 24),
+                le_u32(desc, 28),
+                Registers::X86(X86Regs(r)),
+            ))
+        }
+        Machine::Other(m) => Err(format!("registers of e_machine {m} are not decoded")),
+    }
+}
+
+/// Build the per-CPU contexts from a dump's notes.
+///
+/// `qemu_numbering`: the dump was written by QEMU, whose `pr_pid` is the vCPU index + 1; it is
+/// detected from the presence of `QEMU` notes when `None`.
+pub fn contexts_from_notes(machine: Machine, notes: &[Note]) -> Vec<CpuContext> {
+    let is_qemu = notes.iter().any(|n| n.name == NAME_QEMU);
+    let qemu_states: Vec<Option<QemuCpuState>> = notes
+        .iter()
+        .filter(|n| n.name == NAME_QEMU && n.n_type == 0)
+        .map(|n| QemuCpuState::parse(&n.desc))
+        .collect();
+    notes
+        .iter()
+        .filter(|n| n.name == NAME_CORE && n.n_type == kdump_types::elf::NT_PRSTATUS)
+        .enumerate()
+        .map(|(i, n)| {
+            let zeroed = n.desc.iter().all(|&b| b == 0);
+            let qemu = qemu_states.get(i).copied().flatten();
+            let mut ctx = CpuContext {
+                note_index: i,
+                note_offset: n.offset,
+                cpu: None,
+                pid: 0,
+                ppid: 0,
+                signal: SignalInfo::default(),
+                regs: None,
+                qemu,
+                problem: None,
+            };
+            if zeroed {
+                ctx.problem = Some("register note is zeroed: no context was saved".into());
+                return ctx;
+            }
+            match parse_prstatus(machine, &n.desc) {
+                Ok((sig, pid, ppid, regs)) => {
+                    ctx.signal = sig;
+                    ctx.pid = pid;
+                    ctx.ppid = ppid;
+                    ctx.regs = Some(regs);
+                    if is_qemu && pid > 0 {
+                        ctx.cpu = Some(pid - 1);
+                    }
+                }
+                Err(e) => ctx.problem = Some(e),
+            }
+            ctx
+        })
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! The one error type of this crate. Every variant about file contents carries the absolute
+//! file offset where the input was wrong.
+
+use std::path::PathBuf;
+
+pub use kdump_types::ReadError;
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a dump could not be opened or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be opened or mapped.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The first bytes match no format we read.
+    #[error("not a crash dump: unknown signature {magic:02x?} at file offset 0x0")]
+    UnknownFormat {
+        /// The first bytes of the file.
+        magic: Vec<u8>,
+    },
+    /// A structure runs past the end of the input.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// A field holds a value we cannot accept.
+    #[error("{what} at file offset {offset:#x}: {why} (value {value:#x})")]
+    BadValue {
+        /// The field.
+        what: &'static str,
+        /// Absolute file offset of the field.
+        offset: u64,
+        /// The value found.
+        value: u64,
+        /// Why it is unacceptable.
+        why: &'static str,
+    },
+    /// A valid but unsupported variant of a format (big-endian ELF, unknown compression…).
+    #[error("unsupported {what} at file offset {offset:#x}: {detail}")]
+    Unsupported {
+        /// The feature.
+        what: &'static str,
+        /// Absolute file offset.
+        offset: u64,
+        /// Details.
+        detail: String,
+    },
+    /// No memory range of the dump covers this physical address.
+    #[error("physical address {addr:#x} is not in the dump")]
+    NotInDump {
+        /// The address.
+        addr: u64,
+    },
+    /// The dump is a raw elfcorehdr: it describes memory but holds none.
+    #[error(
+        "physical address {addr:#x}: this file is a raw elfcorehdr (headers only), it holds no memory"
+    )]
+    HeadersOnly {
+        /// The address.
+        addr: u64,
+    },
+    /// The range is in the dump's map, but its bytes are past the end of a truncated file.
+    #[error(
+        "physical address {addr:#x} should be at file offset {offset:#x}, past the end of the file ({file_len:#x} bytes): the dump is truncated"
+    )]
+    BeyondEof {
+        /// The address.
+        addr: u64,
+        /// Where its data should be.
+        offset: u64,
+        /// The file's length.
+        file_len: u64,
+    },
+    /// A kdump-compressed dump excluded this page (dump level filtering).
+    #[error(
+        "physical address {addr:#x} (pfn {pfn:#x}) was excluded from the dump by its dump level"
+    )]
+    PageExcluded {
+        /// The address.
+        addr: u64,
+        /// The page frame number.
+        pfn: u64,
+    },
+    /// A page of an incomplete kdump-compressed dump was never written.
+    #[error("physical address {addr:#x} (pfn {pfn:#x}) was lost: the dump is incomplete")]
+    PageLost {
+        /// The address.
+        addr: u64,
+        /// The page frame number.
+        pfn: u64,
+    },
+    /// A compressed page does not decompress to one page.
+    #[error("page pfn {pfn:#x} at file offset {offset:#x}: {what} decompression failed: {detail}")]
+    Decompress {
+        /// The page frame number.
+        pfn: u64,
+        /// File offset of the compressed data.
+        offset: u64,
+        /// The method.
+        what: &'static str,
+        /// Details from the decompressor.
+        detail: String,
+    },
+    /// A virtual address has no translation.
+    #[error("virtual address {addr:#x} is not mapped: {level} entry {entry:#x} is not present")]
+    VirtNotMapped {
+        /// The address.
+        addr: u64,
+        /// The page-table level whose entry is not present (`"PGD"`, `"PUD"`, `"PMD"`, `"PTE"`, …).
+        level: &'static str,
+        /// The entry value found.
+        entry: u64,
+    },
+    /// Something needed from vmcoreinfo is missing.
+    #[error("vmcoreinfo lacks {key}")]
+    MissingVmcoreinfo {
+        /// The key.
+        key: String,
+    },
+    /// A kernel data structure in the dump is inconsistent.
+    #[error("{what}: {detail}")]
+    Corrupt {
+        /// The structure.
+        what: &'static str,
+        /// Details, with addresses.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// The absolute file offset the error is about, when it is about a place in the file.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            Error::UnknownFormat { .. } => Some(0),
+            Error::Read(e) => Some(e.offset()),
+            Error::BadValue { offset, .. }
+            | Error::Unsupported { offset, .. }
+            | Error::BeyondEof { offset, .. }
+            | Error::Decompress { offset, .. } => Some(*offset),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn bad(what: &'static str, offset: u64, value: u64, why: &'static str) -> Self {
+        Error::BadValue {
+            what,
+            offset,
+            value,
+            why,
+        }
+    }
+}
