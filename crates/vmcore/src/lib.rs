@@ -36,8 +36,10 @@ mod dump;
 pub mod elf;
 mod error;
 pub mod kdump;
+pub mod klog;
 pub mod memmap;
 pub mod notes;
+pub mod paging;
 pub mod vmcoreinfo;
 
 pub use cpu::{CpuContext, Machine, QemuCpuState, Registers, X86_64Regs};

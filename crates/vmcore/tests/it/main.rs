@@ -1,0 +1,6 @@
+//! One integration-test binary for `vmcore` (one file per area).
+mod elf_real;
+mod elf_synthetic;
+mod kdump;
+mod klog;
+mod paging;
