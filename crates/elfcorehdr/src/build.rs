@@ -1,0 +1,271 @@
+//! The header builder: a mirror of Linux 6.12 `crash_prepare_elf64_headers()` (kernel/crash_core.c)
+//! with the memory ranges x86 `prepare_elf_headers()` (arch/x86/kernel/crash.c) hands it.
+//!
+//! Two phases, as object's `Writer` does: first the RAM ranges are computed (System RAM minus
+//! exclusions, with the kernel's split rule and slot limit) so the size is known, then the bytes
+//! are written into a zeroed buffer. A [`Builder`] keeps its range list between calls, so
+//! rebuilding for a machine of the same shape allocates nothing.
+
+use kdump_types::PhysRange;
+use kdump_types::elf::{EHDR64_SIZE, PF_R, PF_W, PF_X, PHDR64_SIZE, PN_XNUM, PT_LOAD, PT_NOTE};
+
+use crate::error::{Error, Result};
+use crate::raw::{ElfHeader, ProgramHeader};
+use crate::state::SystemState;
+
+/// `ELF_CORE_HEADER_ALIGN`: the kernel rounds the header buffer up to this, and copies that many
+/// bytes when it rewrites the header in place.
+pub const ELF_CORE_HEADER_ALIGN: usize = 4096;
+
+/// Largest program-header count we write: `e_phnum` is a `u16` and 0xffff means `PN_XNUM`.
+pub const MAX_PHDRS: usize = PN_XNUM as usize - 1;
+
+/// Extra range slots x86 6.12 `fill_up_crash_elf_data()` allocates beyond the System RAM count
+/// ("Exclusion of crash region and/or crashk_low_res may cause another range split").
+pub const EXTRA_RANGE_SLOTS: usize = 2;
+
+/// Bytes used by a header with `phdrs` program headers: `64 + phdrs * 56`.
+pub const fn header_len(phdrs: usize) -> usize {
+    EHDR64_SIZE + phdrs * PHDR64_SIZE
+}
+
+/// `ALIGN(header_len(phdrs), ELF_CORE_HEADER_ALIGN)`: the kernel's `elf_sz`.
+pub const fn aligned_header_len(phdrs: usize) -> usize {
+    header_len(phdrs).div_ceil(ELF_CORE_HEADER_ALIGN) * ELF_CORE_HEADER_ALIGN
+}
+
+/// `crash_exclude_mem_range()` (kernel/crash_core.c, 6.8+ form used by 6.12) on inclusive
+/// `[start, end]` ranges sorted ascending.
+///
+/// Every range the exclusion overlaps is trimmed; a range it covers completely is removed; an
+/// interior hit splits the range in two, which needs a free slot (`ranges.len() <
+/// max_nr_ranges`) or fails with the kernel's -ENOMEM. Ranges after `mend` stop the walk.
+pub fn crash_exclude_mem_range(
+    ranges: &mut Vec<(u64, u64)>,
+    max_nr_ranges: usize,
+    mstart: u64,
+    mend: u64,
+) -> Result<(), ()> {
+    let mut i = 0;
+    while i < ranges.len() {
+        let (start, end) = ranges[i];
+        if mstart > end {
+            i += 1;
+            continue;
+        }
+        // Ranges are ascending: nothing after this one can overlap.
+        if mend < start {
+            break;
+        }
+        let p_start = mstart.max(start);
+        let p_end = mend.min(end);
+        if p_start == start && p_end == end {
+            ranges.remove(i);
+            continue;
+        } else if p_start > start && p_end < end {
+            if ranges.len() >= max_nr_ranges {
+                return Err(());
+            }
+            // Both bounds are interior, so p_start >= 1 and p_end < u64::MAX.
+            ranges[i].1 = p_start - 1;
+            ranges.insert(i + 1, (p_end + 1, end));
+            i += 2;
+            continue;
+        } else if p_start != start {
+            ranges[i].1 = p_start - 1;
+        } else {
+            ranges[i].0 = p_end + 1;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Reusable builder: keeps its range list so repeated builds allocate nothing once warm.
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    /// Inclusive RAM ranges after exclusions (the kernel's `cmem->ranges`).
+    ranges: Vec<(u64, u64)>,
+}
+
+impl Builder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder whose range list never reallocates for up to `ranges` System RAM ranges.
+    pub fn with_range_capacity(ranges: usize) -> Self {
+        Self {
+            ranges: Vec::with_capacity(ranges.saturating_add(EXTRA_RANGE_SLOTS)),
+        }
+    }
+
+    /// Computes the RAM PT_LOAD ranges for `state`, as x86 `prepare_elf_headers()` does:
+    /// System RAM, then exclude low 1 MiB, `crashk_res`, `crashk_low_res` in that order, with
+    /// `nr_ranges + 2` slots. Returns inclusive `[start, end]` pairs.
+    pub fn memory_ranges(&mut self, state: &SystemState) -> Result<&[(u64, u64)]> {
+        self.ranges.clear();
+        let slots = state.system_ram.len().saturating_add(EXTRA_RANGE_SLOTS);
+        self.ranges.reserve(slots);
+        self.ranges
+            .extend(state.system_ram.iter().map(|r| (r.start.0, r.last())));
+        for ex in state.excluded_ranges() {
+            if ex.is_empty() {
+                continue;
+            }
+            crash_exclude_mem_range(&mut self.ranges, slots, ex.start.0, ex.last()).map_err(
+                |()| Error::OutOfRangeSlots {
+                    excluded: ex,
+                    slots,
+                },
+            )?;
+        }
+        Ok(&self.ranges)
+    }
+
+    /// Number of program headers the header for `state` has; checks it against `PN_XNUM`.
+    pub fn phdr_count(&mut self, state: &SystemState) -> Result<usize> {
+        let ranges = self.memory_ranges(state)?.len();
+        let phdrs = state.cpus.len() + 2 + ranges;
+        if phdrs > MAX_PHDRS {
+            return Err(Error::TooManyPhdrs {
+                phdrs,
+                max: MAX_PHDRS,
+            });
+        }
+        Ok(phdrs)
+    }
+
+    /// Writes the header for `state` at the start of `out` and zeroes the rest of the kernel's
+    /// page-aligned buffer (`elf_sz`), i.e. exactly what the kernel's `memcpy_flushcache()`
+    /// would put there. Bytes of `out` after `elf_sz` are not touched.
+    ///
+    /// Fails, writing nothing, when the state is invalid or the page-aligned header is longer
+    /// than `out` (the kernel's `elfsz > memsz` check). Returns the used length
+    /// (`64 + e_phnum * 56`).
+    pub fn write_into(&mut self, state: &SystemState, out: &mut [u8]) -> Result<usize> {
+        state.validate()?;
+        let phdrs = self.phdr_count(state)?;
+        let used = header_len(phdrs);
+        let need = aligned_header_len(phdrs);
+        if need > out.len() {
+            return Err(Error::Unfit {
+                phdrs,
+                need,
+                capacity: out.len(),
+            });
+        }
+        let (head, rest) = out.split_at_mut(EHDR64_SIZE);
+        // phdrs <= MAX_PHDRS < u16::MAX, checked by phdr_count.
+        let e_phnum = u16::try_from(phdrs).map_err(|_| Error::TooManyPhdrs {
+            phdrs,
+            max: MAX_PHDRS,
+        })?;
+        if let Ok(h) = <&mut [u8; EHDR64_SIZE]>::try_from(head) {
+            ElfHeader::kernel(e_phnum).encode(h);
+        }
+        let mut slots = rest.chunks_exact_mut(PHDR64_SIZE);
+        let mut put = |ph: ProgramHeader| {
+            if let Some(slot) = slots.next() {
+                if let Ok(s) = <&mut [u8; PHDR64_SIZE]>::try_from(slot) {
+                    ph.encode(s);
+                }
+            }
+        };
+        // 1. One PT_NOTE per possible CPU (for_each_possible_cpu), pointing at crash_notes.
+        for cpu in &state.cpus {
+            put(ProgramHeader {
+                p_type: PT_NOTE,
+                p_offset: cpu.crash_notes.0,
+                p_paddr: cpu.crash_notes.0,
+                p_filesz: cpu.crash_notes_size,
+                p_memsz: cpu.crash_notes_size,
+                ..ProgramHeader::default()
+            });
+        }
+        // 2. The VMCOREINFO note.
+        put(ProgramHeader {
+            p_type: PT_NOTE,
+            p_offset: state.vmcoreinfo.addr.0,
+            p_paddr: state.vmcoreinfo.addr.0,
+            p_filesz: state.vmcoreinfo.size,
+            p_memsz: state.vmcoreinfo.size,
+            ..ProgramHeader::default()
+        });
+        // 3. The kernel text mapping (need_kernel_map on x86_64); p_align is never set.
+        let kt = state.kernel_text;
+        put(ProgramHeader {
+            p_type: PT_LOAD,
+            p_flags: PF_R | PF_W | PF_X,
+            p_offset: kt.paddr.0,
+            p_vaddr: kt.vaddr.0,
+            p_paddr: kt.paddr.0,
+            p_filesz: kt.size,
+            p_memsz: kt.size,
+            p_align: 0,
+        });
+        // 4. One PT_LOAD per RAM range; p_vaddr = __va(start) = start + page_offset_base.
+        let base = state.page_offset_base.0;
+        for &(start, end) in &self.ranges {
+            let len = end.wrapping_sub(start).wrapping_add(1);
+            put(ProgramHeader {
+                p_type: PT_LOAD,
+                p_flags: PF_R | PF_W | PF_X,
+                p_offset: start,
+                p_vaddr: start.wrapping_add(base),
+                p_paddr: start,
+                p_filesz: len,
+                p_memsz: len,
+                p_align: 0,
+            });
+        }
+        // The kernel's buffer is vzalloc'ed: everything up to elf_sz after the phdrs is zero.
+        if let Some(tail) = out.get_mut(used..need) {
+            tail.fill(0);
+        }
+        Ok(used)
+    }
+}
+
+/// Builds the header for `state` into a zeroed buffer of `capacity` bytes: the bytes Linux 6.12
+/// `crash_prepare_elf64_headers()` produces on x86_64, followed by zero padding, i.e. the whole
+/// segment as `kexec_file_load` leaves it when `capacity` is the reserved segment size
+/// ([`KernelConfig::segment_capacity`](crate::KernelConfig::segment_capacity)).
+///
+/// Use [`kernel_buffer_len`] as `capacity` for the bare page-aligned header. Errors when the
+/// page-aligned header does not fit `capacity`, when the range exclusions run out of slots, or
+/// when `e_phnum` would overflow.
+pub fn build(state: &SystemState, capacity: usize) -> Result<Vec<u8>> {
+    let mut builder = Builder::new();
+    // Size first, so an unfit header is reported before `capacity` bytes are allocated.
+    let phdrs = {
+        state.validate()?;
+        builder.phdr_count(state)?
+    };
+    let need = aligned_header_len(phdrs);
+    if need > capacity {
+        return Err(Error::Unfit {
+            phdrs,
+            need,
+            capacity,
+        });
+    }
+    let mut out = vec![0u8; capacity];
+    builder.write_into(state, &mut out)?;
+    Ok(out)
+}
+
+/// The kernel's own buffer length for `state` (`elf_sz`, page-aligned).
+pub fn kernel_buffer_len(state: &SystemState) -> Result<usize> {
+    Ok(aligned_header_len(Builder::new().phdr_count(state)?))
+}
+
+/// The RAM ranges the header for `state` describes (System RAM minus exclusions).
+pub fn memory_ranges(state: &SystemState) -> Result<Vec<PhysRange>> {
+    let mut b = Builder::new();
+    Ok(b.memory_ranges(state)?
+        .iter()
+        .map(|&(s, e)| PhysRange::from_inclusive(s, e))
+        .collect())
+}

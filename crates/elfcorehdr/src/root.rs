@@ -1,0 +1,435 @@
+//! Reading a [`SystemState`] from a procfs/sysfs root (the crate's only filesystem reads besides
+//! [`crate::live`] and [`crate::file`]).
+//!
+//! Sources (all under `root`):
+//! - `proc/iomem`: top-level "System RAM" (what `walk_system_ram_res()` finds on x86; nested
+//!   "System RAM" such as dax/kmem is not handled), "Crash kernel" (one or two: the one below
+//!   4 GiB is `crashk_low_res` when there are two), "Kernel code" start = `__pa_symbol(_text)`.
+//! - `proc/kallsyms`: `_text`, `_end`.
+//! - `proc/kcore` (ELF headers only): a PT_LOAD with a real `p_paddr` below the kernel text
+//!   mapping maps the direct map, so `page_offset_base = p_vaddr - p_paddr`.
+//! - `sys/devices/system/cpu/{possible,present,online}`, `cpuN/crash_notes` (hex, no prefix),
+//!   `cpuN/crash_notes_size` (decimal), `cpu/crash_hotplug`.
+//! - `sys/kernel/vmcoreinfo` (`"%pa %x"`: `0x…` address, hex size without prefix),
+//!   `sys/kernel/crash_elfcorehdr_size` (decimal).
+//! - `sys/devices/system/memory/block_size_bytes` (hex), `memoryN/{phys_index,state}`,
+//!   `memory/crash_hotplug`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use kdump_types::elf::{EHDR64_SIZE, PHDR64_SIZE, PT_LOAD};
+use kdump_types::{Bytes, PhysAddr, PhysRange, VirtAddr};
+
+use crate::error::{Error, Result};
+use crate::parse::START_KERNEL_MAP;
+use crate::raw::{ElfHeader, ProgramHeader};
+use crate::state::{
+    BlockState, CpuState, CrashHotplug, KernelText, MemoryBlock, NoteLocation, SystemState,
+};
+
+/// Largest text file we read (a large machine's /proc/iomem is some hundred KiB).
+const MAX_TEXT: u64 = 16 << 20;
+/// Largest CPU count a cpulist may expand to.
+const MAX_CPUS: usize = 1 << 16;
+
+fn read_text(path: &Path) -> Result<String> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut s = String::new();
+    f.take(MAX_TEXT)
+        .read_to_string(&mut s)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(s)
+}
+
+fn read_opt(path: &Path) -> Result<Option<String>> {
+    match read_text(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn text_err(path: &Path, line: usize, what: &'static str, text: &str) -> Error {
+    Error::Text {
+        path: path.to_path_buf(),
+        line,
+        what,
+        text: text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(200)
+            .collect(),
+    }
+}
+
+fn hex(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let s = s.strip_prefix("0x").unwrap_or(s);
+    u64::from_str_radix(s, 16).ok()
+}
+
+/// One value file: the first line, parsed by `f`.
+fn value<T>(path: &Path, what: &'static str, f: impl Fn(&str) -> Option<T>) -> Result<T> {
+    let s = read_text(path)?;
+    let first = s.lines().next().unwrap_or("");
+    f(first.trim()).ok_or_else(|| text_err(path, 1, what, first))
+}
+
+fn opt_value<T>(
+    path: &Path,
+    what: &'static str,
+    f: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>> {
+    match read_opt(path)? {
+        None => Ok(None),
+        Some(s) => {
+            let first = s.lines().next().unwrap_or("");
+            f(first.trim())
+                .map(Some)
+                .ok_or_else(|| text_err(path, 1, what, first))
+        }
+    }
+}
+
+/// Parses a Linux cpulist (`0-3,8,10-11`; empty is no CPU).
+pub fn parse_cpulist(path: &Path, text: &str) -> Result<Vec<u32>> {
+    let line = text.lines().next().unwrap_or("").trim();
+    let mut out = Vec::new();
+    if line.is_empty() {
+        return Ok(out);
+    }
+    for part in line.split(',') {
+        let bad = || text_err(path, 1, "cpulist entry", part);
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a.trim().parse::<u32>(), b.trim().parse::<u32>()),
+            None => (part.trim().parse::<u32>(), part.trim().parse::<u32>()),
+        };
+        let (a, b) = (a.map_err(|_| bad())?, b.map_err(|_| bad())?);
+        if b < a || out.len() + (b - a) as usize >= MAX_CPUS {
+            return Err(bad());
+        }
+        out.extend(a..=b);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// What `/proc/iomem` says about the header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Iomem {
+    /// Top-level "System RAM", ascending.
+    pub system_ram: Vec<PhysRange>,
+    /// Every "Crash kernel" resource, in file order.
+    pub crash_kernel: Vec<PhysRange>,
+    /// Start of "Kernel code" (`__pa_symbol(_text)`).
+    pub kernel_code: Option<PhysAddr>,
+}
+
+/// Parses `/proc/iomem` text. `path` only names the file in errors.
+pub fn parse_iomem(path: &Path, text: &str) -> Result<Iomem> {
+    let mut io = Iomem::default();
+    let mut any_nonzero = false;
+    let mut lines = 0usize;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        lines += 1;
+        let depth = line.len() - line.trim_start().len();
+        let (range, name) = line
+            .trim_start()
+            .split_once(" : ")
+            .ok_or_else(|| text_err(path, n + 1, "iomem line (START-END : NAME)", line))?;
+        let (a, b) = range
+            .split_once('-')
+            .ok_or_else(|| text_err(path, n + 1, "iomem range", line))?;
+        let (a, b) = match (hex(a), hex(b)) {
+            (Some(a), Some(b)) if a <= b => (a, b),
+            _ => return Err(text_err(path, n + 1, "iomem range (hex START-END)", line)),
+        };
+        any_nonzero |= a != 0 || b != 0;
+        let r = PhysRange::from_inclusive(a, b);
+        match name.trim() {
+            "System RAM" if depth == 0 => io.system_ram.push(r),
+            "Crash kernel" => io.crash_kernel.push(r),
+            "Kernel code" if io.kernel_code.is_none() => io.kernel_code = Some(PhysAddr(a)),
+            _ => {}
+        }
+    }
+    if lines > 0 && !any_nonzero {
+        return Err(Error::AddressesHidden {
+            path: path.to_path_buf(),
+        });
+    }
+    io.system_ram.sort();
+    Ok(io)
+}
+
+/// `_text` and `_end` from `/proc/kallsyms` text.
+pub fn parse_kallsyms(path: &Path, text: &str) -> Result<(VirtAddr, VirtAddr)> {
+    let (mut t, mut e) = (None, None);
+    for (n, line) in text.lines().enumerate() {
+        let mut it = line.split_whitespace();
+        let (Some(addr), Some(_kind), Some(name)) = (it.next(), it.next(), it.next()) else {
+            continue;
+        };
+        let slot = match name {
+            "_text" => &mut t,
+            "_end" => &mut e,
+            _ => continue,
+        };
+        let a = hex(addr).ok_or_else(|| text_err(path, n + 1, "kallsyms address", line))?;
+        if a == 0 {
+            return Err(Error::AddressesHidden {
+                path: path.to_path_buf(),
+            });
+        }
+        *slot = Some((VirtAddr(a), n + 1));
+    }
+    match (t, e) {
+        (Some((t, _)), Some((e, _))) if e > t => Ok((t, e)),
+        (Some(_), Some((_, ln))) => Err(text_err(path, ln, "_end after _text", "_end <= _text")),
+        _ => Err(text_err(
+            path,
+            text.lines().count().max(1),
+            "symbols _text and _end",
+            "not found",
+        )),
+    }
+}
+
+/// The direct-map base from `/proc/kcore`'s program headers (only the headers are read).
+pub fn page_offset_base_from_kcore(path: &Path) -> Result<VirtAddr> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; EHDR64_SIZE];
+    let mut f = f;
+    f.read_exact(&mut head).map_err(|e| Error::io(path, e))?;
+    let h = ElfHeader::decode(&head);
+    if h.e_ident[..4] != kdump_types::elf::ELFMAG || usize::from(h.e_phentsize) != PHDR64_SIZE {
+        return Err(Error::BadField {
+            what: "kcore Elf64_Ehdr",
+            offset: 0,
+            value: h.e_phentsize.into(),
+            expected: "an ELF64 header with 56-byte program headers",
+        });
+    }
+    let end = h
+        .e_phoff
+        .saturating_add(u64::from(h.e_phnum) * PHDR64_SIZE as u64);
+    // e_phnum is a u16, so this is at most a few MiB.
+    let mut buf = Vec::new();
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    f.take(end)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io(path, e))?;
+    let data = Bytes::new(&buf, 0);
+    let mut base = None;
+    for i in 0..u64::from(h.e_phnum) {
+        let p = ProgramHeader::read(&data, h.e_phoff + i * PHDR64_SIZE as u64)?;
+        if p.p_type == PT_LOAD
+            && p.p_paddr != u64::MAX
+            && p.p_vaddr < START_KERNEL_MAP
+            && p.p_vaddr >= p.p_paddr
+        {
+            let b = p.p_vaddr - p.p_paddr;
+            match base {
+                None => base = Some(b),
+                Some(x) if x != b => {
+                    return Err(Error::BadField {
+                        what: "kcore PT_LOAD p_vaddr - p_paddr",
+                        offset: h.e_phoff + i * PHDR64_SIZE as u64 + 16,
+                        value: b,
+                        expected: "the same direct-map offset as the other RAM PT_LOADs",
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    base.map(VirtAddr).ok_or_else(|| Error::BadField {
+        what: "kcore program headers",
+        offset: h.e_phoff,
+        value: h.e_phnum.into(),
+        expected: "a direct-map PT_LOAD (p_paddr != -1, p_vaddr below the kernel text mapping)",
+    })
+}
+
+impl SystemState {
+    /// Reads the state from a procfs/sysfs root: `/` on a live machine (as root), or a captured
+    /// folder laid out the same way. See the module docs of `root.rs` for every file read.
+    ///
+    /// Errors name the file (and line); a root whose addresses read as zero (not run as root)
+    /// is [`Error::AddressesHidden`], never a wrong state.
+    pub fn from_root(root: impl AsRef<Path>) -> Result<SystemState> {
+        let root = root.as_ref();
+        let p = |rel: &str| -> PathBuf { root.join(rel) };
+
+        let iomem_path = p("proc/iomem");
+        let iomem = parse_iomem(&iomem_path, &read_text(&iomem_path)?)?;
+        let (crash_kernel, crash_kernel_low) = match iomem.crash_kernel.as_slice() {
+            [] => (None, None),
+            [one] => (Some(*one), None),
+            [a, b] => {
+                // crashk_low_res is the one below 4 GiB; crashk_res is the other.
+                if a.start < b.start {
+                    (Some(*b), Some(*a))
+                } else {
+                    (Some(*a), Some(*b))
+                }
+            }
+            _ => {
+                return Err(text_err(
+                    &iomem_path,
+                    1,
+                    "at most two \"Crash kernel\" resources",
+                    "more than two",
+                ));
+            }
+        };
+        let kernel_code = iomem
+            .kernel_code
+            .ok_or_else(|| text_err(&iomem_path, 1, "a \"Kernel code\" resource", "none found"))?;
+
+        let ks_path = p("proc/kallsyms");
+        let (text, end) = parse_kallsyms(&ks_path, &read_text(&ks_path)?)?;
+        let page_offset_base = page_offset_base_from_kcore(&p("proc/kcore"))?;
+
+        let cpu_dir = p("sys/devices/system/cpu");
+        let list = |name: &str| -> Result<Vec<u32>> {
+            let path = cpu_dir.join(name);
+            parse_cpulist(&path, &read_text(&path)?)
+        };
+        let possible = list("possible")?;
+        let present = list("present")?;
+        let online = list("online")?;
+        let mut cpus = Vec::with_capacity(possible.len());
+        for &id in &possible {
+            let d = cpu_dir.join(format!("cpu{id}"));
+            let notes_path = d.join("crash_notes");
+            let crash_notes = match read_opt(&notes_path)? {
+                Some(s) => hex(s.lines().next().unwrap_or("")).ok_or_else(|| {
+                    text_err(&notes_path, 1, "crash_notes (hex physical address)", &s)
+                })?,
+                None => {
+                    return Err(Error::InvalidState {
+                        what: format!(
+                            "{} is missing: CPU {id} is possible but has no sysfs crash_notes (not present?); \
+                             the kernel's header still has a note for it, at an address sysfs does not show",
+                            notes_path.display()
+                        ),
+                    });
+                }
+            };
+            let size_path = d.join("crash_notes_size");
+            let crash_notes_size =
+                value(&size_path, "crash_notes_size (decimal)", |s| s.parse().ok())?;
+            cpus.push(CpuState {
+                id,
+                present: present.binary_search(&id).is_ok(),
+                online: online.binary_search(&id).is_ok(),
+                crash_notes: PhysAddr(crash_notes),
+                crash_notes_size,
+            });
+        }
+        let bool01 = |s: &str| match s {
+            "0" => Some(false),
+            "1" => Some(true),
+            _ => None,
+        };
+        let cpu_hp = opt_value(
+            &cpu_dir.join("crash_hotplug"),
+            "crash_hotplug (0 or 1)",
+            bool01,
+        )?;
+
+        let vmci_path = p("sys/kernel/vmcoreinfo");
+        let vmcoreinfo = value(&vmci_path, "vmcoreinfo (\"0xADDR SIZE\", both hex)", |s| {
+            let (a, b) = s.split_once(' ')?;
+            Some(NoteLocation {
+                addr: PhysAddr(hex(a)?),
+                size: hex(b)?,
+            })
+        })?;
+        if vmcoreinfo.addr.0 == 0 {
+            return Err(Error::AddressesHidden { path: vmci_path });
+        }
+        let crash_elfcorehdr_size = opt_value(
+            &p("sys/kernel/crash_elfcorehdr_size"),
+            "crash_elfcorehdr_size (decimal)",
+            |s| s.parse().ok(),
+        )?;
+
+        let mem_dir = p("sys/devices/system/memory");
+        let memory_block_size = opt_value(
+            &mem_dir.join("block_size_bytes"),
+            "block_size_bytes (hex)",
+            hex,
+        )?;
+        let mem_hp = opt_value(
+            &mem_dir.join("crash_hotplug"),
+            "crash_hotplug (0 or 1)",
+            bool01,
+        )?;
+        let mut memory_blocks = Vec::new();
+        if memory_block_size.is_some() {
+            let rd = std::fs::read_dir(&mem_dir).map_err(|e| Error::io(&mem_dir, e))?;
+            for ent in rd {
+                let ent = ent.map_err(|e| Error::io(&mem_dir, e))?;
+                let name = ent.file_name();
+                let Some(index) = name
+                    .to_str()
+                    .and_then(|n| n.strip_prefix("memory"))
+                    .and_then(|n| n.parse::<u64>().ok())
+                else {
+                    continue;
+                };
+                let d = ent.path();
+                let phys_index = value(&d.join("phys_index"), "phys_index (hex)", hex)?;
+                let state = value(
+                    &d.join("state"),
+                    "state (online/offline/going-offline)",
+                    |s| match s {
+                        "online" => Some(BlockState::Online),
+                        "offline" => Some(BlockState::Offline),
+                        "going-offline" => Some(BlockState::GoingOffline),
+                        _ => None,
+                    },
+                )?;
+                memory_blocks.push(MemoryBlock {
+                    index,
+                    phys_index,
+                    state,
+                });
+            }
+            memory_blocks.sort_by_key(|b| b.index);
+        }
+
+        let state = SystemState {
+            cpus,
+            vmcoreinfo,
+            system_ram: iomem.system_ram,
+            crash_kernel,
+            crash_kernel_low,
+            kernel_text: KernelText {
+                vaddr: text,
+                paddr: kernel_code,
+                size: end.0 - text.0,
+            },
+            page_offset_base,
+            crash_elfcorehdr_size,
+            crash_hotplug: CrashHotplug {
+                cpu: cpu_hp,
+                memory: mem_hp,
+            },
+            memory_block_size,
+            memory_blocks,
+        };
+        state.validate()?;
+        Ok(state)
+    }
+}

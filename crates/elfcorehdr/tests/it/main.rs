@@ -1,0 +1,7 @@
+//! Integration tests for `elfcorehdr`: real-kernel oracles first, then properties and hostile input.
+
+mod cli_inputs;
+mod hostile;
+mod props;
+mod real;
+mod synth;
