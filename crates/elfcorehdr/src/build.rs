@@ -39,13 +39,14 @@ pub const fn aligned_header_len(phdrs: usize) -> usize {
 ///
 /// Every range the exclusion overlaps is trimmed; a range it covers completely is removed; an
 /// interior hit splits the range in two, which needs a free slot (`ranges.len() <
-/// max_nr_ranges`) or fails with the kernel's -ENOMEM. Ranges after `mend` stop the walk.
+/// max_nr_ranges`) or fails with the kernel's -ENOMEM ([`Error::OutOfRangeSlots`]). Ranges
+/// after `mend` stop the walk.
 pub fn crash_exclude_mem_range(
     ranges: &mut Vec<(u64, u64)>,
     max_nr_ranges: usize,
     mstart: u64,
     mend: u64,
-) -> Result<(), ()> {
+) -> Result<()> {
     let mut i = 0;
     while i < ranges.len() {
         let (start, end) = ranges[i];
@@ -64,7 +65,10 @@ pub fn crash_exclude_mem_range(
             continue;
         } else if p_start > start && p_end < end {
             if ranges.len() >= max_nr_ranges {
-                return Err(());
+                return Err(Error::OutOfRangeSlots {
+                    excluded: PhysRange::from_inclusive(mstart, mend),
+                    slots: max_nr_ranges,
+                });
             }
             // Both bounds are interior, so p_start >= 1 and p_end < u64::MAX.
             ranges[i].1 = p_start - 1;
@@ -114,12 +118,7 @@ impl Builder {
             if ex.is_empty() {
                 continue;
             }
-            crash_exclude_mem_range(&mut self.ranges, slots, ex.start.0, ex.last()).map_err(
-                |()| Error::OutOfRangeSlots {
-                    excluded: ex,
-                    slots,
-                },
-            )?;
+            crash_exclude_mem_range(&mut self.ranges, slots, ex.start.0, ex.last())?;
         }
         Ok(&self.ranges)
     }

@@ -120,10 +120,10 @@ fn out_of_range_slots_is_the_kernels_enomem() {
     assert_eq!(elfcorehdr::memory_ranges(&s).unwrap().len(), 3);
     let mut ranges = vec![(0x100000u64, 0xffffffffu64)];
     elfcorehdr::crash_exclude_mem_range(&mut ranges, 2, 0x1000_0000, 0x1fff_ffff).unwrap();
-    assert_eq!(
-        elfcorehdr::crash_exclude_mem_range(&mut ranges, 2, 0x3000_0000, 0x3fff_ffff),
-        Err(())
-    );
+    let e =
+        elfcorehdr::crash_exclude_mem_range(&mut ranges, 2, 0x3000_0000, 0x3fff_ffff).unwrap_err();
+    assert_eq!(e.code(), "out-of-range-slots");
+    assert!(e.to_string().contains("0x30000000-0x3fffffff"), "{e}");
     assert_eq!(ranges.len(), 2);
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests for `elfcorehdr`: real-kernel oracles first, then properties and hostile input.
 
+mod alloc_count;
 mod cli_inputs;
 mod hostile;
 mod props;
