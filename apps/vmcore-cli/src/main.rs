@@ -1,1 +1,106 @@
-fn main() {}
+//! `vmcore`: inspect, check and diff Linux crash dumps.
+//!
+//! The binary is thin: each subcommand lives in `cmd/<name>.rs` with an `Args` struct and a
+//! `run` function writing to a `&mut dyn Write`; `main` is the one place that maps results to
+//! exit codes (0 clean, 1 findings, 2 unusable input or usage error).
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod fmt;
+mod json;
+
+/// What a command found, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report: exit 0.
+    Clean,
+    /// Findings at or above the threshold: exit 1.
+    Findings,
+}
+
+/// Inspect, check and diff Linux crash dumps (ELF vmcores, kdump-compressed, flattened, raw
+/// elfcorehdrs).
+///
+/// Exit codes: 0 clean, 1 findings, 2 unusable input or usage error.
+#[derive(Debug, Parser)]
+#[command(name = "vmcore", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Summary of a dump: format, kernel, CPUs, memory, findings.
+    Info(cmd::info::InfoArgs),
+    /// Per-CPU register context, one entry per register note.
+    Cpus(cmd::cpus::CpusArgs),
+    /// The memory map: physical, virtual and file ranges.
+    Map(cmd::map::MapArgs),
+    /// VMCOREINFO keys and values.
+    Vmcoreinfo(cmd::vmcoreinfo::VmcoreinfoArgs),
+    /// Every ELF note with name, type, offset and size.
+    Notes(cmd::notes::NotesArgs),
+    /// Read physical memory (hexdump, or raw bytes with --raw).
+    Read(cmd::read::ReadArgs),
+    /// Build, update, verify and watch kdump elfcorehdrs (kernel-exact, Linux 6.12 x86_64).
+    Elfcorehdr {
+        #[command(subcommand)]
+        cmd: cmd::elfcorehdr::ElfcorehdrCmd,
+    },
+}
+
+fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let cmd = cli
+        .cmd
+        .unwrap_or(Command::Info(cmd::info::InfoArgs::default()));
+    match cmd {
+        Command::Info(a) => cmd::info::run(&a, out),
+        Command::Cpus(a) => cmd::cpus::run(&a, out),
+        Command::Map(a) => cmd::map::run(&a, out),
+        Command::Vmcoreinfo(a) => cmd::vmcoreinfo::run(&a, out),
+        Command::Notes(a) => cmd::notes::run(&a, out),
+        Command::Read(a) => cmd::read::run(&a, out),
+        Command::Elfcorehdr { cmd } => cmd::elfcorehdr::run(&cmd, out),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = run(cli, &mut out).and_then(|o| {
+        out.flush()?;
+        Ok(o)
+    });
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) => {
+            // A closed pipe (`vmcore dmesg | head`) is not an error worth reporting.
+            if e.chain().any(|c| {
+                c.downcast_ref::<io::Error>()
+                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = out.flush();
+            eprintln!("vmcore: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

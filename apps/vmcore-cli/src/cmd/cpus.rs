@@ -1,0 +1,108 @@
+//! `vmcore cpus`: per-CPU register context.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{DumpArg, outcome_of};
+use crate::Outcome;
+use crate::json::{self, CpuJson, DumpHeaderJson};
+
+/// Arguments of `vmcore cpus`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CpusArgs {
+    #[command(flatten)]
+    pub dump: DumpArg,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct CpusJson {
+    #[serde(flatten)]
+    header: DumpHeaderJson,
+    cpus: Vec<CpuJson>,
+}
+
+/// Run `vmcore cpus`.
+pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let d = args.dump.open()?;
+    if args.json {
+        json::write(
+            out,
+            &CpusJson {
+                header: DumpHeaderJson::of(&d),
+                cpus: d.cpus().iter().map(CpuJson::from).collect(),
+            },
+        )?;
+        return Ok(outcome_of(&d));
+    }
+    if d.cpus().is_empty() {
+        writeln!(out, "no register notes")?;
+    }
+    for c in d.cpus() {
+        let who = match c.cpu {
+            Some(n) => format!("CPU {n}"),
+            None => "CPU ?".to_string(),
+        };
+        writeln!(
+            out,
+            "note {} ({who}, pid {}) at offset {:#x}",
+            c.note_index, c.pid, c.note_offset
+        )?;
+        match &c.regs {
+            None => writeln!(
+                out,
+                "  no context: {}",
+                c.problem.as_deref().unwrap_or("no registers")
+            )?,
+            Some(r) => {
+                for chunk in r.named().chunks(3) {
+                    let line: Vec<String> = chunk
+                        .iter()
+                        .map(|(n, v)| format!("{n:>8} {v:#018x}"))
+                        .collect();
+                    writeln!(out, "  {}", line.join("  "))?;
+                }
+            }
+        }
+        if let Some(q) = &c.qemu {
+            writeln!(
+                out,
+                "  qemu: cr0 {:#x} cr2 {:#x} cr3 {:#x} cr4 {:#x}",
+                q.cr[0], q.cr[2], q.cr[3], q.cr[4]
+            )?;
+            writeln!(
+                out,
+                "        gdt {:#x}/{:#x} idt {:#x}/{:#x} fs.base {:#x} gs.base {:#x}{}",
+                q.gdt.base,
+                q.gdt.limit,
+                q.idt.base,
+                q.idt.limit,
+                q.fs.base,
+                q.gs.base,
+                q.kernel_gs_base
+                    .map(|k| format!(" kernel_gs_base {k:#x}"))
+                    .unwrap_or_default()
+            )?;
+            for (n, s) in [
+                ("cs", q.cs),
+                ("ss", q.ss),
+                ("ds", q.ds),
+                ("es", q.es),
+                ("fs", q.fs),
+                ("gs", q.gs),
+                ("tr", q.tr),
+                ("ldt", q.ldt),
+            ] {
+                write!(
+                    out,
+                    "        {n:<3} sel {:#06x} base {:#x} limit {:#x} flags {:#x}\n",
+                    s.selector, s.base, s.limit, s.flags
+                )?;
+            }
+        }
+    }
+    Ok(outcome_of(&d))
+}

@@ -1,0 +1,174 @@
+//! `vmcore info`: a summary of the dump.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{DumpArg, outcome_of};
+use crate::Outcome;
+use crate::fmt;
+use crate::json::{self, DumpHeaderJson, FindingJson};
+
+/// Arguments of `vmcore info`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub dump: DumpArg,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct InfoJson {
+    #[serde(flatten)]
+    header: DumpHeaderJson,
+    file_size: u64,
+    kernel_release: Option<String>,
+    crash_time: Option<i64>,
+    register_notes: usize,
+    cpus_with_context: usize,
+    ranges: usize,
+    ram_bytes: u64,
+    vmcoreinfo_keys: usize,
+    truncated_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kdump: Option<KdumpJson>,
+    findings: Vec<FindingJson>,
+}
+
+#[derive(Serialize)]
+struct KdumpJson {
+    flattened: bool,
+    header_version: u32,
+    compression: &'static str,
+    dump_level: u32,
+    page_size: u32,
+    max_mapnr: u64,
+    ram_pages: u64,
+    dumpable_pages: u64,
+    excluded_pages: u64,
+    zero_pages: u64,
+    incomplete: bool,
+}
+
+/// Run `vmcore info`.
+pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let d = args.dump.open()?;
+    let vi = d.vmcoreinfo();
+    let with_ctx = d.cpus().iter().filter(|c| c.regs.is_some()).count();
+    let trunc = d.truncation().map(|t| t.missing_bytes).unwrap_or(0);
+    if args.json {
+        let j = InfoJson {
+            header: DumpHeaderJson::of(&d),
+            file_size: d.file_len(),
+            kernel_release: vi.and_then(|v| v.osrelease()).map(str::to_string),
+            crash_time: vi.and_then(|v| v.crash_time()),
+            register_notes: d.cpus().len(),
+            cpus_with_context: with_ctx,
+            ranges: d.memory().len(),
+            ram_bytes: d.memory().ram_bytes(),
+            vmcoreinfo_keys: vi.map(|v| v.entries().len()).unwrap_or(0),
+            truncated_bytes: trunc,
+            kdump: d.kdump_info().map(|k| KdumpJson {
+                flattened: k.flattened,
+                header_version: k.header_version,
+                compression: k.compression,
+                dump_level: k.dump_level,
+                page_size: k.page_size,
+                max_mapnr: k.max_mapnr,
+                ram_pages: k.ram_pages,
+                dumpable_pages: k.dumpable_pages,
+                excluded_pages: k.excluded_pages,
+                zero_pages: k.zero_pages,
+                incomplete: k.incomplete,
+            }),
+            findings: d.findings().iter().map(FindingJson::from).collect(),
+        };
+        json::write(out, &j)?;
+        return Ok(outcome_of(&d));
+    }
+    writeln!(out, "file:        {}", fmt::file_name(d.path()))?;
+    writeln!(
+        out,
+        "format:      {} ({}), {} bytes",
+        d.format().name(),
+        d.machine().name(),
+        d.file_len()
+    )?;
+    if let Some(k) = d.kdump_info() {
+        writeln!(
+            out,
+            "kdump:       header v{}, {} compression, dump level {}, page size {}{}",
+            k.header_version,
+            k.compression,
+            k.dump_level,
+            k.page_size,
+            if k.flattened { ", flattened" } else { "" }
+        )?;
+        writeln!(
+            out,
+            "pages:       {} RAM, {} dumpable, {} excluded, {} zero (max_mapnr {})",
+            k.ram_pages, k.dumpable_pages, k.excluded_pages, k.zero_pages, k.max_mapnr
+        )?;
+        if k.incomplete {
+            writeln!(
+                out,
+                "             INCOMPLETE: the dump was cut short when written"
+            )?;
+        }
+    }
+    match vi {
+        Some(v) => {
+            writeln!(out, "kernel:      {}", v.osrelease().unwrap_or("?"))?;
+            match v.crash_time() {
+                Some(t) => writeln!(out, "crash time:  {} (CRASHTIME={t})", fmt::utc(t))?,
+                None => writeln!(
+                    out,
+                    "crash time:  none (no CRASHTIME: taken from a live system, e.g. by QEMU)"
+                )?,
+            }
+            writeln!(out, "vmcoreinfo:  {} keys", v.entries().len())?;
+        }
+        None => writeln!(out, "vmcoreinfo:  none")?,
+    }
+    if d.is_headers_only() {
+        writeln!(
+            out,
+            "contents:    raw elfcorehdr: {} program headers describe memory; no data",
+            d.segments().len()
+        )?;
+    }
+    writeln!(
+        out,
+        "cpus:        {} register notes, {} with context",
+        d.cpus().len(),
+        with_ctx
+    )?;
+    let aliases = d.memory().len() - d.memory().ram().count();
+    writeln!(
+        out,
+        "memory:      {} ranges ({} RAM{}), {} of RAM",
+        d.memory().len(),
+        d.memory().ram().count(),
+        if aliases > 0 {
+            format!(" + {aliases} kernel-text alias")
+        } else {
+            String::new()
+        },
+        fmt::size(d.memory().ram_bytes())
+    )?;
+    if let Some(t) = d.truncation() {
+        writeln!(
+            out,
+            "truncated:   {} missing in {} range(s)",
+            fmt::size(t.missing_bytes),
+            t.ranges.len()
+        )?;
+    }
+    writeln!(out, "findings:    {}", d.findings().len())?;
+    for f in d.findings() {
+        writeln!(out, "  {f}")?;
+    }
+    Ok(outcome_of(&d))
+}

@@ -1,0 +1,202 @@
+//! The `--json` wire format: explicit, versioned DTOs converted from library types. This is the
+//! only place that knows the JSON shape (documented in docs/json-schema.md). Fields may be added
+//! in later versions; existing fields keep their names and meaning while `version` is 1.
+
+use serde::Serialize;
+use vmcore::{CpuContext, Dump, Finding, MemoryRange, Note, Segment};
+
+/// Version of the JSON documents.
+pub const VERSION: u32 = 1;
+
+fn hex(v: u64) -> String {
+    format!("{v:#x}")
+}
+
+#[derive(Serialize)]
+pub struct FindingJson {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<String>,
+    pub message: String,
+}
+
+impl From<&Finding> for FindingJson {
+    fn from(f: &Finding) -> Self {
+        FindingJson {
+            code: f.code,
+            name: f.name,
+            severity: f.severity.as_str(),
+            offset: f.offset.map(hex),
+            message: f.message.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CpuJson {
+    pub note_index: usize,
+    pub note_offset: String,
+    pub cpu: Option<u32>,
+    pub pid: u32,
+    pub has_context: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Registers in kernel order, as `[name, "0x…"]` pairs.
+    pub registers: Vec<(&'static str, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qemu: Option<QemuJson>,
+}
+
+#[derive(Serialize)]
+pub struct QemuJson {
+    pub cr: Vec<String>,
+    pub gdt_base: String,
+    pub gdt_limit: u32,
+    pub idt_base: String,
+    pub idt_limit: u32,
+    pub fs_base: String,
+    pub gs_base: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_gs_base: Option<String>,
+}
+
+impl From<&CpuContext> for CpuJson {
+    fn from(c: &CpuContext) -> Self {
+        CpuJson {
+            note_index: c.note_index,
+            note_offset: hex(c.note_offset),
+            cpu: c.cpu,
+            pid: c.pid,
+            has_context: c.regs.is_some(),
+            problem: c.problem.clone(),
+            registers: c
+                .regs
+                .map(|r| r.named().into_iter().map(|(n, v)| (n, hex(v))).collect())
+                .unwrap_or_default(),
+            qemu: c.qemu.map(|q| QemuJson {
+                cr: q.cr.iter().map(|&v| hex(v)).collect(),
+                gdt_base: hex(q.gdt.base),
+                gdt_limit: q.gdt.limit,
+                idt_base: hex(q.idt.base),
+                idt_limit: q.idt.limit,
+                fs_base: hex(q.fs.base),
+                gs_base: hex(q.gs.base),
+                kernel_gs_base: q.kernel_gs_base.map(hex),
+            }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct RangeJson {
+    pub kind: &'static str,
+    pub phys_start: String,
+    pub phys_end: String,
+    pub size: u64,
+    pub virt_start: Option<String>,
+    pub file_offset: Option<String>,
+    pub file_size: u64,
+    pub missing: u64,
+    pub phdr_index: Option<usize>,
+}
+
+impl From<&MemoryRange> for RangeJson {
+    fn from(r: &MemoryRange) -> Self {
+        RangeJson {
+            kind: match r.kind {
+                vmcore::RangeKind::Load => "load",
+                vmcore::RangeKind::KernelText => "kernel-text",
+                vmcore::RangeKind::KdumpRam => "ram",
+            },
+            phys_start: hex(r.phys.start.0),
+            phys_end: hex(r.phys.end.0),
+            size: r.phys.len(),
+            virt_start: r.virt.map(|v| hex(v.0)),
+            file_offset: r.file_offset.map(|o| hex(o.0)),
+            file_size: r.file_size,
+            missing: r.missing(),
+            phdr_index: r.phdr_index,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SegmentJson {
+    pub index: usize,
+    pub r#type: &'static str,
+    pub offset: String,
+    pub vaddr: String,
+    pub paddr: String,
+    pub filesz: String,
+    pub memsz: String,
+    pub flags: String,
+    pub align: u64,
+}
+
+impl From<&Segment> for SegmentJson {
+    fn from(s: &Segment) -> Self {
+        SegmentJson {
+            index: s.index,
+            r#type: s.type_name(),
+            offset: hex(s.p_offset),
+            vaddr: hex(s.p_vaddr),
+            paddr: hex(s.p_paddr),
+            filesz: hex(s.p_filesz),
+            memsz: hex(s.p_memsz),
+            flags: s.flags_str().trim().to_string(),
+            align: s.p_align,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct NoteJson {
+    pub name: String,
+    pub r#type: u32,
+    pub type_name: &'static str,
+    pub offset: String,
+    pub desc_offset: String,
+    pub size: usize,
+}
+
+impl From<&Note> for NoteJson {
+    fn from(n: &Note) -> Self {
+        NoteJson {
+            name: n.name.clone(),
+            r#type: n.n_type,
+            type_name: n.type_name(),
+            offset: hex(n.offset),
+            desc_offset: hex(n.desc_offset),
+            size: n.desc.len(),
+        }
+    }
+}
+
+/// Common header of every document.
+#[derive(Serialize)]
+pub struct DumpHeaderJson {
+    pub version: u32,
+    pub file: String,
+    pub format: &'static str,
+    pub machine: String,
+}
+
+impl DumpHeaderJson {
+    pub fn of(d: &Dump) -> Self {
+        DumpHeaderJson {
+            version: VERSION,
+            file: crate::fmt::file_name(d.path()),
+            format: d.format().name(),
+            machine: d.machine().name(),
+        }
+    }
+}
+
+/// Write a JSON document followed by a newline.
+pub fn write<T: Serialize>(out: &mut dyn std::io::Write, v: &T) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    writeln!(out)?;
+    Ok(())
+}

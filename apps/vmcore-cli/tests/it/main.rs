@@ -1,0 +1,1 @@
+//! CLI integration tests through the real binary.
