@@ -47,6 +47,20 @@ enum Command {
     Notes(cmd::notes::NotesArgs),
     /// Read physical memory (hexdump, or raw bytes with --raw).
     Read(cmd::read::ReadArgs),
+    /// The kernel log (printk ring buffer), decoded from vmcoreinfo alone.
+    Dmesg {
+        #[command(flatten)]
+        args: cmd::dmesg::DmesgArgs,
+        #[command(flatten)]
+        dump: cmd::DumpArg,
+    },
+    /// Translate a kernel virtual address (x86_64 page-table walk), showing every level.
+    Vtop {
+        #[command(flatten)]
+        args: cmd::vtop::VtopArgs,
+        #[command(flatten)]
+        dump: cmd::DumpArg,
+    },
     /// Build, update, verify and watch kdump elfcorehdrs (kernel-exact, Linux 6.12 x86_64).
     Elfcorehdr {
         #[command(subcommand)]
@@ -65,6 +79,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Vmcoreinfo(a) => cmd::vmcoreinfo::run(&a, out),
         Command::Notes(a) => cmd::notes::run(&a, out),
         Command::Read(a) => cmd::read::run(&a, out),
+        Command::Dmesg { args, dump } => cmd::dmesg::run(&args, &dump.open()?, out),
+        Command::Vtop { args, dump } => cmd::vtop::run(&args, &dump.open()?, out),
         Command::Elfcorehdr { cmd } => cmd::elfcorehdr::run(&cmd, out),
     }
 }

@@ -8,12 +8,14 @@ use vmcore::{Dump, Severity};
 use crate::Outcome;
 
 pub mod cpus;
+pub mod dmesg;
 pub mod elfcorehdr;
 pub mod info;
 pub mod map;
 pub mod notes;
 pub mod read;
 pub mod vmcoreinfo;
+pub mod vtop;
 
 /// The dump argument shared by every dump command: a path, or the bundled sample when absent.
 #[derive(Debug, Clone, Default, clap::Args)]
