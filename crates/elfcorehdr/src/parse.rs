@@ -474,11 +474,11 @@ pub fn validate_kernel_layout(bytes: &[u8], expected_phnum: u16) -> Result<()> {
         });
     }
     let mut seen_load = false;
-    for i in 0..usize::from(h.e_phnum) {
-        let off = (i * PHDR64_SIZE) as u64;
-        let p = ProgramHeader::read(&table, off)?;
-        let at = table.base() + off;
-        let ok_type = match p.p_type {
+    // Decoded straight from 56-byte chunks: this runs on every update, over up to 16k phdrs.
+    for (i, ph) in table.as_slice().chunks_exact(PHDR64_SIZE).enumerate() {
+        let at = table.base() + (i * PHDR64_SIZE) as u64;
+        let p_type = kdump_types::le_u32(ph, 0);
+        let ok_type = match p_type {
             PT_NOTE => !seen_load,
             PT_LOAD => {
                 seen_load = true;
@@ -490,15 +490,17 @@ pub fn validate_kernel_layout(bytes: &[u8], expected_phnum: u16) -> Result<()> {
             return Err(Error::BadField {
                 what: "p_type",
                 offset: at,
-                value: p.p_type.into(),
+                value: p_type.into(),
                 expected: "PT_NOTE before PT_LOAD",
             });
         }
-        if p.p_offset != p.p_paddr || p.p_filesz != p.p_memsz {
+        let (p_offset, p_paddr) = (kdump_types::le_u64(ph, 8), kdump_types::le_u64(ph, 24));
+        let (p_filesz, p_memsz) = (kdump_types::le_u64(ph, 32), kdump_types::le_u64(ph, 40));
+        if p_offset != p_paddr || p_filesz != p_memsz {
             return Err(Error::BadField {
                 what: "Elf64_Phdr",
                 offset: at,
-                value: p.p_offset,
+                value: p_offset,
                 expected: "p_offset == p_paddr and p_filesz == p_memsz",
             });
         }

@@ -45,7 +45,7 @@ fn read_text(path: &Path) -> Result<String> {
 fn read_opt(path: &Path) -> Result<Option<String>> {
     match read_text(path) {
         Ok(s) => Ok(Some(s)),
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(Error::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -16,7 +16,9 @@ use std::fmt;
 
 use kdump_types::PhysRange;
 
-use crate::build::{Builder, aligned_header_len, header_len};
+use kdump_types::elf::PHDR64_SIZE;
+
+use crate::build::{Builder, ELF_CORE_HEADER_ALIGN, aligned_header_len, header_len};
 use crate::error::{Error, Result};
 use crate::parse::{read_header, validate_kernel_layout};
 use crate::state::SystemState;
@@ -295,7 +297,9 @@ impl Updater {
             return Ok(changes);
         }
 
-        // Build into scratch (sized to the target, so the kernel's fit check applies) ...
+        // Build into scratch (sized like the kernel's buffer; write_into applies the kernel's
+        // fit check against the target's length) ...
+        state.validate()?;
         let phdrs = self.builder.phdr_count(state)?;
         let need = aligned_header_len(phdrs);
         if need > target.len() {
@@ -309,7 +313,7 @@ impl Updater {
             self.scratch.resize(need, 0);
         }
         let scratch = &mut self.scratch[..need];
-        let used = self.builder.write_into(state, scratch)?;
+        let used = self.builder.write_computed(state, phdrs, scratch)?;
         // ... validate the complete new header ...
         let phnum_after = u16::try_from(phdrs).map_err(|_| Error::TooManyPhdrs {
             phdrs,
@@ -320,34 +324,42 @@ impl Updater {
         // ... then overwrite. The kernel copies `elf_sz` (page-aligned) bytes; the old header's
         // bytes beyond that stay in its segment. We zero them too, so a file target equals a
         // fresh build (nothing reads past e_phnum, so this changes no reader's view).
+        //
+        // The result equals copying all `need` bytes, but only differing 4 KiB pages are
+        // written and compared phdr by phdr: most updates touch one phdr at the end.
         let old_used = header_len(usize::from(phnum_before)).min(target.len());
-        let old_ehdr_differs = target.get(..64) != scratch.get(..64);
-        for i in 0..usize::from(phnum_before.max(phnum_after)) {
-            let r = header_len(i)..header_len(i + 1);
-            let new = if r.end <= used {
-                scratch.get(r.clone())
-            } else {
-                None
-            };
-            let old = if i < usize::from(phnum_before) {
-                target.get(r.clone())
-            } else {
-                None
-            };
-            if new != old && i < usize::from(phnum_after) {
-                changes.changed_phdrs.push(i as u16);
+        let ehdr_changed = target.get(..64) != scratch.get(..64);
+        let mut written = 0;
+        let mut page_start = 0;
+        while page_start < need {
+            let page_end = (page_start + ELF_CORE_HEADER_ALIGN).min(need);
+            if scratch[page_start..page_end] != target[page_start..page_end] {
+                // phdrs overlapping this page. Earlier pages are already copied, so a phdr that
+                // straddles into this page compares only its not-yet-copied part as old.
+                let first = page_start.saturating_sub(64) / PHDR64_SIZE;
+                let last = page_end.saturating_sub(64).div_ceil(PHDR64_SIZE).min(phdrs);
+                for i in first..last {
+                    let r = header_len(i)..header_len(i + 1);
+                    let appeared = i >= usize::from(phnum_before);
+                    if (appeared || scratch.get(r.clone()) != target.get(r))
+                        && changes.changed_phdrs.last() != Some(&(i as u16))
+                    {
+                        changes.changed_phdrs.push(i as u16);
+                    }
+                }
+                target[page_start..page_end].copy_from_slice(&scratch[page_start..page_end]);
+                written += page_end - page_start;
             }
+            page_start = page_end;
         }
-        target[..need].copy_from_slice(scratch);
-        let mut written = need;
         if old_used > need {
             target[need..old_used].fill(0);
-            written = old_used;
+            written += old_used - need;
         }
         debug_assert_eq!(used, header_len(phdrs));
-        changes.phnum_after = phnum_after;
-        changes.ehdr_changed = old_ehdr_differs;
+        changes.ehdr_changed = ehdr_changed;
         changes.bytes_written = written;
+        changes.phnum_after = phnum_after;
         if let LoadMode::KexecLoad { .. } = self.mode {
             self.mode = LoadMode::KexecLoad { updated: true };
         }

@@ -515,8 +515,9 @@ fn watch(
             None
         }
         Err(e) => {
-            return Err(e)
-                .with_context(|| format!("cannot read the machine state under {}", root.display()));
+            return Err(e).with_context(|| {
+                format!("cannot read the machine state under {}", root.display())
+            });
         }
     };
     if let Some(path) = replay {
