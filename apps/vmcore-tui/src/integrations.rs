@@ -1,13 +1,13 @@
 //! The seams where readers other crates are still growing plug into the TUI.
 //!
 //! Each function here is an **integration point**: the views depend only on these signatures
-//! and on the TUI-side types below, so when a reader lands only the body changes.
+//! and on the TUI-side types below, so when a reader lands or changes only the body changes.
 //!
-//! - [`kernel_log`]: `vmcore::klog` (issue 5) — decodes the printk ring buffer.
-//! - [`translate`]: `vmcore::paging` / `Dump::translate` (issue 5) — page-table walk. Until then
-//!   virtual addresses go through the dump's own PT_LOAD virtual addresses (direct map and
-//!   kernel text), which covers what a /proc/vmcore or QEMU dump maps.
-//! - [`load_history`]: the `hotplug` crate — history replay and diff against the dump.
+//! - [`kernel_log`]: `vmcore::klog` (wired in) — decodes the printk ring buffer.
+//! - [`translate`]: `vmcore::paging` (wired in) — page-table walk, with the PT_LOAD virtual
+//!   addresses as the fallback.
+//! - [`load_history`]: the `hotplug` crate (not landed yet) — history replay and diff against
+//!   the dump.
 
 use std::path::Path;
 
@@ -24,32 +24,74 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// Decode the kernel log of `dump`. Runs on the worker thread; `progress(done, total)` may be
-/// called as it goes.
-///
-/// INTEGRATION POINT (`vmcore::klog`, issue 5): when `Dump::kernel_log()` lands, convert its
-/// records into [`LogLine`]s here. Everything else (background decode, level colours, search,
-/// the overview's panic line and log tail) already works on the result.
+/// The decoded kernel log as the views use it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodedLog {
+    /// Screen lines, oldest first (a multi-line record becomes several lines).
+    pub lines: Vec<LogLine>,
+    /// The line holding the panic (or oops) message, when there is one.
+    pub panic: Option<usize>,
+    /// What the decoder noticed (corrupt descriptors, unreadable pages).
+    pub findings: Vec<Finding>,
+}
+
+/// Decode the kernel log of `dump` with `vmcore::klog` ([`Dump::kernel_log`]). Runs on the
+/// worker thread; `progress(done, total)` is called at the start and the end (the decoder has
+/// no finer progress to report).
 pub fn kernel_log(
     dump: &Dump,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<Vec<LogLine>, String> {
+) -> Result<DecodedLog, String> {
     progress(0, 0);
-    if dump.vmcoreinfo().is_none() {
-        return Err("the dump has no VMCOREINFO note, so the log cannot be located".into());
+    let log = dump.kernel_log().map_err(|e| e.to_string())?;
+    let panic_id = log.panic_record().map(|r| r.seq);
+    let mut out = DecodedLog {
+        findings: log.findings.clone(),
+        ..DecodedLog::default()
+    };
+    for r in &log.records {
+        if Some(r.seq) == panic_id && out.panic.is_none() {
+            out.panic = Some(out.lines.len());
+        }
+        let text = printable(&r.text_lossy());
+        for (i, part) in text.split('\n').enumerate() {
+            out.lines.push(LogLine {
+                level: r.level,
+                // Continuation lines are indented under the text, as dmesg does.
+                ts_nsec: (i == 0).then_some(r.ts_nsec),
+                text: part.to_string(),
+            });
+        }
     }
-    Err("kernel log decoding is not available yet (vmcore::klog, issue 5)".into())
+    let n = out.lines.len() as u64;
+    progress(n, n);
+    Ok(out)
 }
 
-/// Translate a kernel virtual address to a physical one.
-///
-/// INTEGRATION POINT (`vmcore::paging`, issue 5): replace the PT_LOAD lookup with
-/// `dump.translate(addr)` (page-table walk), keeping the PT_LOAD lookup as the fallback for
-/// dumps without page-table information.
+/// Control characters (other than newline) as `\xNN`, so a corrupt record cannot move the
+/// terminal cursor or change colours.
+fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() && c != '\n' {
+            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Translate a kernel virtual address to a physical one: through the kernel page tables
+/// (`vmcore::paging`), falling back to the dump's own PT_LOAD virtual addresses (direct map
+/// and kernel text) when the page tables are unusable (no VMCOREINFO, not x86_64).
 pub fn translate(dump: &Dump, addr: VirtAddr) -> Result<PhysAddr, String> {
-    dump.virt_to_phys_by_segments(addr).ok_or_else(|| {
-        format!("virtual address {addr:#x} is not mapped by any PT_LOAD of the dump")
-    })
+    match dump.translate(addr) {
+        Ok(t) => Ok(t.phys),
+        Err(walk) => dump
+            .virt_to_phys_by_segments(addr)
+            .ok_or_else(|| walk.to_string()),
+    }
 }
 
 /// What a hotplug history adds to the views.
@@ -83,20 +125,4 @@ pub fn load_history(path: &Path, _dump: &Dump) -> anyhow::Result<HistoryOverlay>
         hotplugged: Vec::new(),
         findings: Vec::new(),
     })
-}
-
-/// The panic (or oops) line of a kernel log, searching from the end.
-pub fn panic_message(lines: &[LogLine]) -> Option<&str> {
-    const MARKERS: [&str; 5] = [
-        "Kernel panic - not syncing",
-        "BUG:",
-        "Oops:",
-        "general protection fault",
-        "sysrq: Trigger a crash",
-    ];
-    lines
-        .iter()
-        .rev()
-        .find(|l| MARKERS.iter().any(|m| l.text.contains(m)))
-        .map(|l| l.text.as_str())
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use vmcore::{Dump, PhysAddr};
 
 use crate::action::Action;
-use crate::integrations::{self, LogLine};
+use crate::integrations::{self, DecodedLog};
 use crate::state::App;
 
 /// Work for the worker thread.
@@ -49,7 +49,7 @@ pub enum JobEvent {
         /// Job id.
         id: u64,
         /// Lines, or the reason there are none.
-        result: Result<Vec<LogLine>, String>,
+        result: Result<DecodedLog, String>,
     },
     /// A search finished: the address of the first match, `None` when there is none, or
     /// `Err` when it was cancelled.

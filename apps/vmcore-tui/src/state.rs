@@ -271,13 +271,15 @@ pub struct App {
     pub vmcoreinfo_rows: Vec<usize>,
     /// Kernel log.
     pub log: LogState,
+    /// The kernel-log line with the panic message.
+    pub log_panic: Option<usize>,
     /// Id of the kernel-log decode job.
     pub log_job: u64,
     /// Kernel-log position.
     pub log_cursor: ListCursor,
     /// Kernel-log search text.
     pub log_query: Option<String>,
-    /// Dump findings followed by history findings.
+    /// Dump findings, then the kernel-log decoder's and the history diff's as they arrive.
     pub findings: Vec<Finding>,
     /// Findings list.
     pub findings_cursor: ListCursor,
@@ -337,6 +339,7 @@ impl App {
             vmcoreinfo_rows,
             log: LogState::Loading { done: 0, total: 0 },
             log_job: 0,
+            log_panic: None,
             log_cursor: ListCursor::default(),
             log_query: None,
             findings,
@@ -365,7 +368,6 @@ impl App {
     /// Attach a hotplug history: its findings join the dump's and its hot-plugged ranges are
     /// highlighted in the memory view.
     pub fn set_history(&mut self, history: HistoryOverlay) {
-        self.findings = self.dump.findings().to_vec();
         self.findings.extend(history.findings.iter().cloned());
         self.history = Some(history);
     }

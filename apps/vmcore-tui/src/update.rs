@@ -481,7 +481,11 @@ fn job_event(app: &mut App, ev: JobEvent) {
                 return;
             }
             app.log = match result {
-                Ok(lines) => LogState::Ready(lines),
+                Ok(log) => {
+                    app.log_panic = log.panic;
+                    app.findings.extend(log.findings);
+                    LogState::Ready(log.lines)
+                }
                 Err(why) => LogState::Unavailable(why),
             };
             // Start at the end: the crash is at the bottom of the log.

@@ -45,7 +45,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         ])
     });
     let widths = [
-        Constraint::Length(7),
+        Constraint::Length(8),
         Constraint::Length(7),
         Constraint::Length(10),
         Constraint::Length(11),

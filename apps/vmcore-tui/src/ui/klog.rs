@@ -25,7 +25,8 @@ fn level_style(level: Option<u8>) -> Style {
 /// One log record as a line: `[    1.234567] text`, like dmesg.
 pub(crate) fn line(l: &LogLine) -> Line<'static> {
     let ts = l.ts_nsec.map_or_else(
-        || "[           ?] ".to_string(),
+        // Continuation lines of a multi-line record line up under its text.
+        || " ".repeat(15),
         |ns| format!("[{:5}.{:06}] ", ns / 1_000_000_000, ns % 1_000_000_000 / 1000),
     );
     Line::from(vec![

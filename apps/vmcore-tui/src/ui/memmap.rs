@@ -119,10 +119,14 @@ fn range_kind(r: &MemoryRange, cell: &PhysRange) -> Kind {
         return Kind::Present;
     }
     let s = r.phys.start.0;
-    let part = |a: u64, b: u64| PhysRange::new(s.saturating_add(a), s.saturating_add(b));
-    if part(r.present, r.file_size).overlaps(cell) {
+    // An empty part (nothing missing, nothing present) must not count as touching the cell.
+    let touches = |a: u64, b: u64| {
+        let p = PhysRange::new(s.saturating_add(a), s.saturating_add(b));
+        !p.is_empty() && p.overlaps(cell)
+    };
+    if touches(r.present, r.file_size) {
         Kind::Truncated
-    } else if part(0, r.present).overlaps(cell) {
+    } else if touches(0, r.present) {
         Kind::Present
     } else {
         Kind::Zero

@@ -79,7 +79,7 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App) {
         Line::from(format!("decoding the kernel log {}", progress(done, total)))
             .style(Style::new().fg(Color::Yellow))
     } else {
-        Line::from("Tab/1-7 views · ↑↓ PgUp PgDn move · Enter open")
+        Line::from("Tab/1-7 views · Enter open")
     };
     let right_w = (right.chars().count() as u16).min(area.width / 2);
     let [l, r] =
