@@ -11,6 +11,8 @@
 
 use std::io::{self, Seek, SeekFrom, Write};
 
+pub mod kdump;
+
 /// ELF machine numbers.
 pub const EM_X86_64: u16 = 62;
 /// aarch64.

@@ -1,0 +1,1 @@
+//! Conversion of any readable dump to an ELF vmcore (see `write_elf`).
