@@ -51,14 +51,17 @@ pub fn path(rel: &str) -> io::Result<PathBuf> {
     }
     let out = cache_dir().join(rel);
     let src_len = fs::metadata(&zst)?.len();
-    let stamp = out.with_extension("src-len");
+    // Append to the full name: `with_extension` would give `x.elf` and `x.kdump-zlib` one stamp.
+    let stamp = sibling(&out, "src-len");
     if out.is_file() && fs::read_to_string(&stamp).ok().as_deref() == Some(&src_len.to_string()) {
         return Ok(out);
     }
     if let Some(dir) = out.parent() {
         fs::create_dir_all(dir)?;
     }
-    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = sibling(&out, &format!("tmp.{}.{n}", std::process::id()));
     {
         let f = fs::File::open(&zst)?;
         let mut dec = zstd::stream::read::Decoder::new(f)?;
@@ -71,6 +74,13 @@ pub fn path(rel: &str) -> io::Result<PathBuf> {
     fs::rename(&tmp, &out)?;
     fs::write(&stamp, src_len.to_string())?;
     Ok(out)
+}
+
+fn sibling(p: &Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(".");
+    s.push(suffix);
+    PathBuf::from(s)
 }
 
 /// Read a small real file (oracle text, headers) into memory.

@@ -32,6 +32,10 @@ struct InfoJson {
     ram_bytes: u64,
     vmcoreinfo_keys: usize,
     truncated_bytes: u64,
+    /// The panic (or oops) message from the kernel log, when the log decodes and has one.
+    panic_message: Option<String>,
+    /// Records in the kernel log (None when it cannot be decoded).
+    log_records: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     kdump: Option<KdumpJson>,
     findings: Vec<FindingJson>,
@@ -58,6 +62,13 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let vi = d.vmcoreinfo();
     let with_ctx = d.cpus().iter().filter(|c| c.regs.is_some()).count();
     let trunc = d.truncation().map(|t| t.missing_bytes).unwrap_or(0);
+    // The log needs only vmcoreinfo; a dump without it (or with excluded log pages) just has no
+    // panic line in the summary.
+    let log = vi.and_then(|_| d.kernel_log().ok());
+    let panic_message = log
+        .as_ref()
+        .and_then(|l| l.panic_record())
+        .map(|r| r.text_lossy().into_owned());
     if args.json {
         let j = InfoJson {
             header: DumpHeaderJson::of(&d),
@@ -70,6 +81,8 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             ram_bytes: d.memory().ram_bytes(),
             vmcoreinfo_keys: vi.map(|v| v.entries().len()).unwrap_or(0),
             truncated_bytes: trunc,
+            panic_message: panic_message.clone(),
+            log_records: log.as_ref().map(|l| l.records.len()),
             kdump: d.kdump_info().map(|k| KdumpJson {
                 flattened: k.flattened,
                 header_version: k.header_version,
@@ -129,6 +142,27 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 )?,
             }
             writeln!(out, "vmcoreinfo:  {} keys", v.entries().len())?;
+            if let Some(l) = &log {
+                writeln!(out, "kernel log:  {} records", l.records.len())?;
+                if let Some(p) = &panic_message {
+                    writeln!(out, "panic:       {p}")?;
+                }
+                // The lines just before the panic say what led to it ("sysrq: Trigger a
+                // crash", the oops); after it come register dumps.
+                let end = l
+                    .panic_record()
+                    .and_then(|p| l.records.iter().position(|r| r.seq == p.seq))
+                    .unwrap_or(l.records.len());
+                for r in &l.records[end.saturating_sub(3)..end] {
+                    writeln!(
+                        out,
+                        "  [{:>5}.{:06}] {}",
+                        r.ts_nsec / 1_000_000_000,
+                        r.ts_nsec % 1_000_000_000 / 1000,
+                        r.text_lossy()
+                    )?;
+                }
+            }
         }
         None => writeln!(out, "vmcoreinfo:  none")?,
     }

@@ -1,1 +1,2 @@
-//! CLI integration tests through the real binary.
+//! CLI integration tests through the real binary (one test binary, one file per area).
+mod cli;

@@ -1,0 +1,199 @@
+//! Snapshots of every foundation subcommand on real dumps, JSON read back with our own types,
+//! and exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn vmcore(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vmcore"))
+        .args(args)
+        .output()
+        .expect("run vmcore")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8")
+}
+
+fn real(rel: &str) -> String {
+    real_data::path(rel)
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn help_of_every_subcommand() {
+    for sub in [
+        "info",
+        "cpus",
+        "map",
+        "vmcoreinfo",
+        "notes",
+        "read",
+        "dmesg",
+        "vtop",
+    ] {
+        let o = vmcore(&[sub, "--help"]);
+        assert!(o.status.success(), "{sub}");
+        insta::assert_snapshot!(format!("help_{sub}"), stdout(&o));
+    }
+}
+
+#[test]
+fn info_cpus_map_notes_on_the_kernel_vmcore() {
+    let f = real("kdump/proc-vmcore.elf");
+    for sub in ["info", "cpus", "notes"] {
+        let o = vmcore(&[sub, &f]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{sub}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        insta::assert_snapshot!(format!("proc_vmcore_{sub}"), stdout(&o));
+    }
+    let o = vmcore(&["map", "--segments", &f]);
+    insta::assert_snapshot!("proc_vmcore_map", stdout(&o));
+}
+
+#[test]
+fn info_and_cpus_of_a_qemu_dump_cut_after_its_notes() {
+    // A QEMU dump truncated on purpose: registers are there, memory is not.
+    let f = real("steps/qemu-dump-05-cpu1-offline.hdr");
+    let o = vmcore(&["info", &f]);
+    assert_eq!(o.status.code(), Some(1), "truncation is a finding");
+    insta::assert_snapshot!("qemu_hdr_info", stdout(&o));
+    let o = vmcore(&["cpus", &f]);
+    insta::assert_snapshot!("qemu_hdr_cpus", stdout(&o));
+}
+
+#[test]
+fn info_of_a_raw_elfcorehdr() {
+    let f = real("steps/elfcorehdr-01-mem-hotadd-128M.bin");
+    let o = vmcore(&["info", &f]);
+    insta::assert_snapshot!("elfcorehdr_info", stdout(&o));
+    let o = vmcore(&["notes", &f]);
+    insta::assert_snapshot!("elfcorehdr_notes", stdout(&o));
+}
+
+#[test]
+fn json_documents_read_back_with_independent_types() {
+    let f = real("kdump/proc-vmcore.elf");
+    let o = vmcore(&["cpus", "--json", &f]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["format"], "elf64");
+    assert_eq!(v["file"], "proc-vmcore.elf");
+    let cpus = v["cpus"].as_array().unwrap();
+    assert_eq!(cpus.len(), 3);
+    assert_eq!(cpus[0]["pid"], 874);
+    let rip = cpus[0]["registers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[0] == "rip")
+        .unwrap();
+    assert_eq!(rip[1], "0xffffffff88bdbc4c");
+
+    let o = vmcore(&["map", "--json", &f]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ranges"].as_array().unwrap().len(), 4);
+    assert_eq!(v["segments"].as_array().unwrap().len(), 5);
+    assert_eq!(v["ranges"][0]["phys_start"], "0x100000");
+
+    let o = vmcore(&["info", "--json", &f]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kernel_release"], "6.12.111+deb12-amd64");
+    assert_eq!(v["register_notes"], 3);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+
+    let o = vmcore(&["vmcoreinfo", "--json", &f]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["entries"].as_array().unwrap().len() > 100);
+
+    let o = vmcore(&["notes", "--json", &f]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["notes"][3]["name"], "VMCOREINFO");
+}
+
+#[test]
+fn read_phys_hexdump_and_raw() {
+    let f = real("kdump/proc-vmcore.elf");
+    // drgn's oracle: 16 bytes of 0x90 (NOPs) at the start of kernel text.
+    let o = vmcore(&["read", &f, "--phys", "0x19a00000", "--len", "32"]);
+    assert!(o.status.success());
+    insta::assert_snapshot!("read_hexdump", stdout(&o));
+    let o = vmcore(&["read", &f, "--phys", "0x19a00000", "--len", "16", "--raw"]);
+    assert_eq!(o.stdout, vec![0x90u8; 16]);
+    let o = vmcore(&["vmcoreinfo", &f, "--key", "OSRELEASE"]);
+    assert_eq!(stdout(&o), "6.12.111+deb12-amd64\n");
+}
+
+#[test]
+fn exit_codes_and_error_messages_name_the_problem() {
+    let f = real("kdump/proc-vmcore.elf");
+    // Unmapped address: unusable request, exit 2, message names the address.
+    let o = vmcore(&["read", &f, "--phys", "0xe0000000", "--len", "8"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("0xe0000000") && err.contains("not in the dump"),
+        "{err}"
+    );
+    // Not a dump.
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, b"definitely not a crash dump").unwrap();
+    let o = vmcore(&["info", junk.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("offset 0x0"));
+    // Missing file.
+    let o = vmcore(&["info", "/nonexistent/vmcore"]);
+    assert_eq!(o.status.code(), Some(2));
+    // Usage error.
+    let o = vmcore(&["read", &f]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn truncated_generated_dump_exits_1_and_names_missing_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cut.vmcore");
+    let mut spec = testgen::ElfSpec {
+        cpus: vec![testgen::CpuSpec::numbered(0, 1)],
+        vmcoreinfo: Some(testgen::sample_vmcoreinfo()),
+        loads: vec![testgen::LoadSpec {
+            paddr: 0x100000,
+            vaddr: 0,
+            memsz: 0x4000,
+            filesz: 0x4000,
+            fill: testgen::Fill::Pattern,
+        }],
+        ..Default::default()
+    };
+    let full = testgen::elf_bytes(&spec).len() as u64;
+    spec.truncate_to = Some(full - 0x1000);
+    testgen::write_elf_file(&spec, &p).unwrap();
+    let o = vmcore(&["info", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let s = stdout(&o);
+    assert!(
+        s.contains("truncated:   4.0 KiB missing in 1 range(s)"),
+        "{s}"
+    );
+    assert!(s.contains("ELF001"), "{s}");
+    let o = vmcore(&[
+        "read",
+        p.to_str().unwrap(),
+        "--phys",
+        "0x103800",
+        "--len",
+        "16",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("truncated"));
+    assert!(Path::new(&p).exists(), "input untouched");
+}
