@@ -96,9 +96,9 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 ("tr", q.tr),
                 ("ldt", q.ldt),
             ] {
-                write!(
+                writeln!(
                     out,
-                    "        {n:<3} sel {:#06x} base {:#x} limit {:#x} flags {:#x}\n",
+                    "        {n:<3} sel {:#06x} base {:#x} limit {:#x} flags {:#x}",
                     s.selector, s.base, s.limit, s.flags
                 )?;
             }
