@@ -17,6 +17,8 @@ pub mod kdump;
 pub const EM_X86_64: u16 = 62;
 /// aarch64.
 pub const EM_AARCH64: u16 = 183;
+/// i386 (written as an ELF32 core).
+pub const EM_386: u16 = 3;
 
 /// How a PT_LOAD's file bytes are filled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +49,10 @@ pub struct LoadSpec {
 pub struct CpuSpec {
     /// `pr_pid`.
     pub pid: u32,
-    /// The 27 x86_64 registers in kernel order (r15 … gs), or `None` for a zeroed note.
-    pub regs: Option<[u64; 27]>,
+    /// Registers in kernel order (`user_regs_struct`: 27 for x86_64 (r15 … gs), 34 for
+    /// aarch64 (x0 … x30, sp, pc, pstate), 17 for i386 (written as u32)), or `None` for a
+    /// zeroed note.
+    pub regs: Option<Vec<u64>>,
 }
 
 impl CpuSpec {
@@ -59,6 +63,31 @@ impl CpuSpec {
             *r = (u64::from(n) << 32) | i as u64;
         }
         regs[16] = 0xffff_ffff_8100_0000 + u64::from(n);
+        CpuSpec {
+            pid,
+            regs: Some(regs.to_vec()),
+        }
+    }
+
+    /// Like [`CpuSpec::numbered`] for any machine: register `i` = `(n << 32) | i` (truncated to
+    /// 32 bits on i386), with the program counter set to a recognisable value.
+    pub fn numbered_for(machine: u16, n: u32, pid: u32) -> Self {
+        let (count, pc) = match machine {
+            EM_AARCH64 => (34, 32),
+            EM_386 => (17, 12),
+            _ => return Self::numbered(n, pid),
+        };
+        let mut regs: Vec<u64> = (0..count)
+            .map(|i| (u64::from(n) << 32) | i as u64)
+            .collect();
+        if machine == EM_386 {
+            for r in &mut regs {
+                *r &= 0xffff_ffff;
+            }
+            regs[pc] = 0xc100_0000 + u64::from(n);
+        } else {
+            regs[pc] = 0xffff_8000_1000_0000 + u64::from(n);
+        }
         CpuSpec {
             pid,
             regs: Some(regs),
@@ -151,12 +180,23 @@ fn note(out: &mut Vec<u8>, name: &str, ty: u32, desc: &[u8]) {
 pub fn note_bytes(spec: &ElfSpec) -> Vec<u8> {
     let mut out = Vec::new();
     for c in &spec.cpus {
-        // x86_64 struct elf_prstatus: 336 bytes, pr_pid at 32, pr_reg at 112.
-        let mut d = vec![0u8; 336];
+        // struct elf_prstatus: x86_64 336 bytes (pr_pid at 32, pr_reg at 112, 27 × u64);
+        // aarch64 392 bytes (pr_reg at 112, 34 × u64); i386 144 bytes (pr_pid at 24, pr_reg
+        // at 72, 17 × u32).
+        let (size, pid_at, reg_at, width) = match spec.machine {
+            EM_AARCH64 => (392, 32, 112, 8),
+            EM_386 => (144, 24, 72, 4),
+            _ => (336, 32, 112, 8),
+        };
+        let mut d = vec![0u8; size];
         if let Some(regs) = &c.regs {
-            d[32..36].copy_from_slice(&c.pid.to_le_bytes());
+            d[pid_at..pid_at + 4].copy_from_slice(&c.pid.to_le_bytes());
             for (i, r) in regs.iter().enumerate() {
-                d[112 + 8 * i..120 + 8 * i].copy_from_slice(&r.to_le_bytes());
+                let at = reg_at + width * i;
+                if at + width > size {
+                    break;
+                }
+                d[at..at + width].copy_from_slice(&r.to_le_bytes()[..width]);
             }
         }
         note(&mut out, "CORE", 1, &d);
@@ -181,8 +221,11 @@ pub fn note_bytes(spec: &ElfSpec) -> Vec<u8> {
     out
 }
 
-/// Write `spec` as an ELF64 core. Returns the file length.
+/// Write `spec` as an ELF core (ELF32 for i386, ELF64 otherwise). Returns the file length.
 pub fn write_elf<W: Write + Seek>(spec: &ElfSpec, w: &mut W) -> io::Result<u64> {
+    if spec.machine == EM_386 {
+        return write_elf32(spec, w);
+    }
     let notes = note_bytes(spec);
     let phnum = spec.loads.len() + 1;
     let shoff = if spec.pn_xnum { 64u64 } else { 0 };
@@ -266,6 +309,66 @@ pub fn write_elf<W: Write + Seek>(spec: &ElfSpec, w: &mut W) -> io::Result<u64> 
     }
     let len = spec.truncate_to.unwrap_or(data_off).min(data_off);
     Ok(len)
+}
+
+fn write_elf32<W: Write + Seek>(spec: &ElfSpec, w: &mut W) -> io::Result<u64> {
+    let notes = note_bytes(spec);
+    let phnum = spec.loads.len() + 1;
+    let phoff = 52u32;
+    let notes_off = phoff + 32 * phnum as u32;
+    let mut data_off = (u64::from(notes_off) + notes.len() as u64).next_multiple_of(4096);
+    let mut h = Vec::new();
+    h.extend_from_slice(b"\x7fELF\x01\x01\x01\0\0\0\0\0\0\0\0\0");
+    h.extend_from_slice(&4u16.to_le_bytes());
+    h.extend_from_slice(&EM_386.to_le_bytes());
+    h.extend_from_slice(&1u32.to_le_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes()); // e_entry
+    h.extend_from_slice(&phoff.to_le_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes()); // e_shoff
+    h.extend_from_slice(&spec.e_flags.to_le_bytes());
+    for v in [52u16, 32, phnum as u16, 0, 0, 0] {
+        h.extend_from_slice(&v.to_le_bytes());
+    }
+    // Elf32_Phdr order: type, offset, vaddr, paddr, filesz, memsz, flags, align.
+    let ph = |h: &mut Vec<u8>, v: [u32; 8]| {
+        for x in v {
+            h.extend_from_slice(&x.to_le_bytes());
+        }
+    };
+    let nlen = notes.len() as u32;
+    ph(&mut h, [4, notes_off, 0, 0, nlen, nlen, 0, 0]);
+    let mut placements = Vec::new();
+    for l in &spec.loads {
+        let filesz = l.filesz.min(l.memsz);
+        ph(
+            &mut h,
+            [
+                1,
+                data_off as u32,
+                l.vaddr as u32,
+                l.paddr as u32,
+                filesz as u32,
+                l.memsz as u32,
+                7,
+                0,
+            ],
+        );
+        placements.push((data_off, l));
+        data_off += filesz;
+    }
+    h.extend_from_slice(&notes);
+    w.seek(SeekFrom::Start(0))?;
+    w.write_all(&h)?;
+    for (off, l) in placements {
+        if l.fill == Fill::Pattern {
+            w.seek(SeekFrom::Start(off))?;
+            let bytes: Vec<u8> = (0..l.filesz.min(l.memsz))
+                .map(|i| pattern_byte(l.paddr + i))
+                .collect();
+            w.write_all(&bytes)?;
+        }
+    }
+    Ok(spec.truncate_to.unwrap_or(data_off).min(data_off))
 }
 
 /// Write `spec` to a file at `path` (sparse where the spec has holes, cut when truncated).

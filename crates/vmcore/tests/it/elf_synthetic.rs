@@ -276,3 +276,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn elf32_i386_and_aarch64_registers_decode_in_kernel_order() {
+    let s = ElfSpec {
+        machine: testgen::EM_386,
+        cpus: vec![CpuSpec::numbered_for(testgen::EM_386, 1, 42)],
+        vmcoreinfo: Some(sample_vmcoreinfo()),
+        loads: vec![load(0x1000, 0x1000, 0x1000)],
+        ..ElfSpec::default()
+    };
+    let d = Dump::from_bytes(elf_bytes(&s)).unwrap();
+    assert_eq!(d.format(), Format::Elf32);
+    assert_eq!(d.machine(), vmcore::Machine::X86);
+    let c = &d.cpus()[0];
+    assert_eq!(c.pid, 42);
+    let r = c.regs.unwrap();
+    assert_eq!(r.pc(), 0xc100_0001);
+    assert_eq!(r.named()[0], ("ebx", 0));
+    assert_eq!(r.named()[16], ("ss", 16));
+    let mut b = [0u8; 4];
+    d.read_phys(PhysAddr(0x1ffc), &mut b).unwrap();
+    assert_eq!(b[3], pattern_byte(0x1fff));
+
+    let s = ElfSpec {
+        machine: testgen::EM_AARCH64,
+        cpus: vec![CpuSpec::numbered_for(testgen::EM_AARCH64, 2, 7)],
+        loads: vec![load(0x4000_0000, 0x1000, 0x1000)],
+        ..ElfSpec::default()
+    };
+    let d = Dump::from_bytes(elf_bytes(&s)).unwrap();
+    assert_eq!(d.machine(), vmcore::Machine::Aarch64);
+    let r = d.cpus()[0].regs.unwrap();
+    assert_eq!(r.pc(), 0xffff_8000_1000_0002);
+    assert_eq!(r.sp(), (2u64 << 32) | 31);
+    assert_eq!(r.named()[33], ("pstate", (2u64 << 32) | 33));
+}
