@@ -1,1 +1,271 @@
-//! Conversion of any readable dump to an ELF vmcore (see `write_elf`).
+//! Conversion of any readable dump to an ELF64 vmcore, streamed (`vmcore convert --to elf`).
+//!
+//! The output is what `makedumpfile -E` writes: one PT_NOTE with the dump's notes, then one
+//! PT_LOAD per run of RAM whose pages could be read, each followed by the run of pages that
+//! could not (excluded by the dump level, lost, past the end of a cut file) as zero fill
+//! (`p_filesz < p_memsz`). A run of unreadable pages at the start of a RAM range becomes a
+//! PT_LOAD with `p_filesz = 0`. ELF readers (drgn, crash, gdb) read those bytes as zeros,
+//! which is how makedumpfile's own ELF output represents excluded pages.
+//!
+//! The writer only needs `Write`: the headers come first, so the layout is planned before
+//! any page is written. Planning reads every page once (in parallel) to learn which can be
+//! read, and writing reads them again, in parallel batches written in order; memory stays
+//! at one bit per RAM page plus one batch of pages.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::cpu::Machine;
+use crate::dump::Dump;
+use crate::error::{Error, Result};
+use crate::notes::NAME_VMCOREINFO;
+use kdump_types::PhysAddr;
+
+/// Pages read per parallel batch.
+const BATCH: usize = 1024;
+/// Failures kept in the report.
+const MAX_FAILURES: usize = 32;
+
+/// What [`write_elf`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConvertReport {
+    /// Bytes written.
+    pub bytes: u64,
+    /// PT_LOAD program headers written.
+    pub loads: usize,
+    /// Pages written with data.
+    pub pages_written: u64,
+    /// RAM pages written as zero fill because they could not be read, by reason.
+    pub pages_excluded: u64,
+    /// Lost pages (incomplete dump) written as zero fill.
+    pub pages_lost: u64,
+    /// Pages that failed to read for another reason (truncation, corruption), zero-filled.
+    pub pages_failed: u64,
+    /// The first failures: address and error text.
+    pub failures: Vec<(u64, String)>,
+}
+
+/// One output PT_LOAD.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    paddr: u64,
+    vaddr: u64,
+    filesz: u64,
+    memsz: u64,
+}
+
+fn io(source: std::io::Error) -> Error {
+    Error::Io {
+        path: PathBuf::from("<convert output>"),
+        source,
+    }
+}
+
+fn e_machine(m: Machine) -> u16 {
+    match m {
+        Machine::X86_64 => 62,
+        Machine::X86 => 3,
+        Machine::Aarch64 => 183,
+        Machine::Other(n) => n,
+    }
+}
+
+fn note_blob(dump: &Dump) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut put = |name: &str, ty: u32, desc: &[u8]| {
+        let n = name.len() as u32 + 1;
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.resize(out.len().next_multiple_of(4), 0);
+        out.extend_from_slice(desc);
+        out.resize(out.len().next_multiple_of(4), 0);
+    };
+    for n in dump.notes() {
+        put(&n.name, n.n_type, &n.desc);
+    }
+    // A kdump-compressed dump of header version 3 has VMCOREINFO but no note blob.
+    if !dump.notes().iter().any(|n| n.name == NAME_VMCOREINFO)
+        && let Some(v) = dump.vmcoreinfo()
+    {
+        let text: String = v.entries().iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        put(NAME_VMCOREINFO, 0, text.as_bytes());
+    }
+    out
+}
+
+/// Read a batch of pages (in parallel with the `parallel` feature).
+fn read_batch(dump: &Dump, ps: u64, pfns: &[u64]) -> Vec<Result<Vec<u8>>> {
+    let one = |&pfn: &u64| {
+        let mut b = vec![0u8; ps as usize];
+        dump.read_phys(PhysAddr(pfn * ps), &mut b).map(|()| b)
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        pfns.par_iter().map(one).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        pfns.iter().map(one).collect()
+    }
+}
+
+/// Write `dump` as an ELF64 little-endian vmcore to `out`. `progress(done, total)` is called
+/// after each batch, in RAM pages over both passes.
+pub fn write_elf<W: Write>(
+    dump: &Dump,
+    out: &mut W,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<ConvertReport> {
+    let ps = dump
+        .kdump_info()
+        .map(|i| u64::from(i.page_size))
+        .or_else(|| dump.vmcoreinfo().and_then(|v| v.page_size()))
+        .filter(|p| p.is_power_of_two())
+        .unwrap_or(4096);
+    let ranges: Vec<(u64, u64, Option<u64>)> = dump
+        .memory()
+        .ram()
+        .map(|r| (r.phys.start.0 / ps, r.phys.end.0.div_ceil(ps), r.virt.map(|v| v.0)))
+        .filter(|(s, e, _)| e > s)
+        .collect();
+    let total: u64 = ranges.iter().map(|(s, e, _)| e - s).sum();
+    let mut report = ConvertReport::default();
+
+    // Pass 1: which pages can be read (one bit per RAM page).
+    let mut readable = vec![0u64; total.div_ceil(64) as usize];
+    let mut done = 0u64;
+    let mut idx = 0u64;
+    for &(s, e, _) in &ranges {
+        let mut pfn = s;
+        while pfn < e {
+            let n = (e - pfn).min(BATCH as u64);
+            let pfns: Vec<u64> = (pfn..pfn + n).collect();
+            for (k, r) in read_batch(dump, ps, &pfns).into_iter().enumerate() {
+                let bit = idx + k as u64;
+                match r {
+                    Ok(_) => readable[(bit / 64) as usize] |= 1 << (bit % 64),
+                    Err(Error::PageExcluded { .. }) => report.pages_excluded += 1,
+                    Err(Error::PageLost { .. }) => report.pages_lost += 1,
+                    Err(err) => {
+                        report.pages_failed += 1;
+                        if report.failures.len() < MAX_FAILURES {
+                            report.failures.push((pfns[k] * ps, err.to_string()));
+                        }
+                    }
+                }
+            }
+            idx += n;
+            pfn += n;
+            done += n;
+            progress(done, 2 * total);
+        }
+    }
+    let is_readable = |bit: u64| readable[(bit / 64) as usize] >> (bit % 64) & 1 == 1;
+
+    // Plan the PT_LOADs: a readable run, then the unreadable run after it as zero fill.
+    let mut loads: Vec<Load> = Vec::new();
+    let mut bit = 0u64;
+    for &(s, e, virt) in &ranges {
+        let mut pfn = s;
+        while pfn < e {
+            let start = pfn;
+            while pfn < e && is_readable(bit + pfn - s) {
+                pfn += 1;
+            }
+            let data_end = pfn;
+            while pfn < e && !is_readable(bit + pfn - s) {
+                pfn += 1;
+            }
+            loads.push(Load {
+                paddr: start * ps,
+                vaddr: virt.map_or(0, |v| v + (start - s) * ps),
+                filesz: (data_end - start) * ps,
+                memsz: (pfn - start) * ps,
+            });
+        }
+        bit += e - s;
+    }
+
+    // Headers.
+    let notes = note_blob(dump);
+    let phnum = loads.len() + 1;
+    if phnum >= 0xffff {
+        return Err(Error::Unsupported {
+            what: "ELF conversion",
+            offset: 0,
+            detail: format!("{phnum} program headers need PN_XNUM, which is not written yet"),
+        });
+    }
+    let note_off = 64 + 56 * phnum as u64;
+    let data_off = (note_off + notes.len() as u64).next_multiple_of(ps);
+    let mut head = Vec::with_capacity(data_off as usize);
+    head.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
+    head.resize(16, 0);
+    head.extend_from_slice(&4u16.to_le_bytes()); // ET_CORE
+    head.extend_from_slice(&e_machine(dump.machine()).to_le_bytes());
+    head.extend_from_slice(&1u32.to_le_bytes());
+    head.extend_from_slice(&0u64.to_le_bytes()); // e_entry
+    head.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
+    head.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    head.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    for v in [64u16, 56, phnum as u16, 0, 0, 0] {
+        head.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut phdr = |ty: u32, flags: u32, off: u64, va: u64, pa: u64, fsz: u64, msz: u64| {
+        head.extend_from_slice(&ty.to_le_bytes());
+        head.extend_from_slice(&flags.to_le_bytes());
+        for v in [off, va, pa, fsz, msz, if ty == 1 { ps } else { 0 }] {
+            head.extend_from_slice(&v.to_le_bytes());
+        }
+    };
+    phdr(4, 0, note_off, 0, 0, notes.len() as u64, notes.len() as u64);
+    let mut off = data_off;
+    for l in &loads {
+        phdr(1, 7, off, l.vaddr, l.paddr, l.filesz, l.memsz);
+        off += l.filesz;
+    }
+    head.extend_from_slice(&notes);
+    head.resize(data_off as usize, 0);
+    out.write_all(&head).map_err(io)?;
+    report.bytes = data_off;
+    report.loads = loads.len();
+
+    // Pass 2: page data, in batches read in parallel and written in order.
+    let zero = vec![0u8; ps as usize];
+    let mut done2 = 0u64;
+    for l in &loads {
+        let first = l.paddr / ps;
+        let n = l.filesz / ps;
+        let mut k = 0;
+        while k < n {
+            let m = (n - k).min(BATCH as u64);
+            let pfns: Vec<u64> = (first + k..first + k + m).collect();
+            for (j, r) in read_batch(dump, ps, &pfns).into_iter().enumerate() {
+                match r {
+                    Ok(b) => out.write_all(&b).map_err(io)?,
+                    Err(err) => {
+                        // Read in pass 1 but not now: only a file changing underneath us.
+                        report.pages_failed += 1;
+                        if report.failures.len() < MAX_FAILURES {
+                            report.failures.push((pfns[j] * ps, err.to_string()));
+                        }
+                        out.write_all(&zero).map_err(io)?;
+                    }
+                }
+            }
+            report.pages_written += m;
+            report.bytes += m * ps;
+            k += m;
+            done2 += m;
+            progress(total + done2, 2 * total);
+        }
+        done2 += (l.memsz - l.filesz) / ps;
+    }
+    progress(2 * total, 2 * total);
+    out.flush().map_err(io)?;
+    Ok(report)
+}

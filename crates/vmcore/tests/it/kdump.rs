@@ -611,3 +611,40 @@ fn every_truncation_of_a_small_dump_opens_or_fails_cleanly() {
         }
     }
 }
+
+#[test]
+fn convert_to_elf_keeps_pages_and_makes_excluded_pages_holes() {
+    let mut pages = mixed_pages(120);
+    pages[100] = PageKind::Lost;
+    let s = spec(6, Compression::Zstd, pages);
+    let d = Dump::from_bytes(kdump_bytes(&s)).expect("open");
+    let mut elf = Vec::new();
+    let mut last = (0, 0);
+    let report =
+        vmcore::kdump::convert::write_elf(&d, &mut elf, |a, b| last = (a, b)).expect("convert");
+    assert_eq!(last.0, last.1);
+    assert_eq!(report.bytes, elf.len() as u64);
+    let kinds = |k: PageKind| s.pages.iter().filter(|&&p| p == k).count() as u64;
+    assert_eq!(report.pages_excluded, kinds(PageKind::Excluded));
+    assert_eq!(report.pages_lost, 1);
+    let e = Dump::from_bytes(elf).expect("the ELF opens");
+    assert_eq!(e.format(), Format::Elf64);
+    assert_eq!(e.cpus().len(), 2);
+    assert_eq!(e.vmcoreinfo().and_then(|v| v.get("OSRELEASE")), Some("6.12.0-testgen"));
+    let mut buf = vec![0u8; 4096];
+    for (pfn, kind) in s.pages.iter().enumerate() {
+        let r = e.read_phys(PhysAddr(pfn as u64 * 4096), &mut buf);
+        match kind {
+            PageKind::Data | PageKind::Raw => {
+                r.expect("data page");
+                assert!(buf == page_content(pfn as u64, 4096), "pfn {pfn}");
+            }
+            PageKind::Zero | PageKind::Excluded | PageKind::Lost => {
+                r.expect("zero fill");
+                assert!(buf.iter().all(|&b| b == 0), "pfn {pfn}");
+            }
+            PageKind::Hole => assert!(matches!(r, Err(Error::NotInDump { .. })), "pfn {pfn}"),
+            PageKind::Corrupt => {}
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Open arbitrary bytes as a kdump-compressed or flattened dump and call every accessor, a
+//! few reads (whole pages, partial pages, excluded and past-the-end PFNs) and, for small
+//! dumps, the ELF conversion. Seed the corpus with `testgen::kdump` outputs
+//! (`kdump_bytes` and `flatten` of `mixed_pages`) and the headers of testdata/real/kdump.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use vmcore::{Dump, PhysAddr};
+
+fuzz_target!(|data: &[u8]| {
+    // Steer random inputs towards the kdump readers: the first byte picks a signature.
+    let mut bytes = Vec::with_capacity(data.len() + 16);
+    match data.first() {
+        Some(b) if b & 3 == 0 => bytes.extend_from_slice(b"KDUMP   "),
+        Some(b) if b & 3 == 1 => bytes.extend_from_slice(b"makedumpfile\0\0\0\0"),
+        _ => {}
+    }
+    bytes.extend_from_slice(data.get(1..).unwrap_or(&[]));
+    let Ok(d) = Dump::from_bytes(bytes) else {
+        return;
+    };
+    let _ = (d.cpus(), d.notes(), d.findings(), d.truncation(), d.format(), d.machine());
+    if let Some(v) = d.vmcoreinfo() {
+        let _ = (v.osrelease(), v.page_size(), v.symbol("prb"));
+    }
+    let Some(info) = d.kdump_info() else {
+        return;
+    };
+    let _ = format!("{info:?}");
+    let ps = u64::from(info.page_size);
+    let mut page = vec![0u8; ps as usize];
+    for r in d.memory().ranges().iter().take(16) {
+        let _ = d.read_phys(r.phys.start, &mut page);
+        let _ = d.read_phys(PhysAddr(r.phys.start.0 + 7), &mut page[..64]);
+        let _ = d.read_phys(PhysAddr(r.phys.end.0.saturating_sub(100)), &mut page);
+    }
+    for pfn in [0, 1, info.max_mapnr.saturating_sub(1), info.max_mapnr, u64::MAX / ps] {
+        let _ = d.read_phys(PhysAddr(pfn.saturating_mul(ps)), &mut page);
+    }
+    if d.memory().ram_bytes() / ps <= 4096 {
+        let _ = vmcore::kdump::convert::write_elf(&d, &mut std::io::sink(), |_, _| {});
+    }
+});
