@@ -357,8 +357,9 @@ impl App {
 
     /// Open a dump file; the title shows only its file name.
     pub fn open(path: &Path) -> anyhow::Result<App> {
-        use anyhow::Context as _;
-        let dump = Dump::open(path).with_context(|| format!("opening {}", path.display()))?;
+        // vmcore's errors already name the file and the reason; adding context (or letting
+        // anyhow walk the source chain) would print the I/O reason twice.
+        let dump = Dump::open(path).map_err(|e| anyhow::anyhow!("{e}"))?;
         let name = path
             .file_name()
             .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
