@@ -57,7 +57,10 @@ fn generated() -> Dump {
 fn bench(c: &mut Criterion) {
     let mut inputs: Vec<(&str, Dump)> = Vec::new();
     for (name, rel) in [
-        ("qemu-kdump-zlib", "qemu-dumps/dump-06-cpu3-online.kdump-zlib"),
+        (
+            "qemu-kdump-zlib",
+            "qemu-dumps/dump-06-cpu3-online.kdump-zlib",
+        ),
         ("makedumpfile-c-d31", "kdump/makedumpfile-c-d31.kdump"),
     ] {
         let p = real_data::path(rel).expect("real data");
@@ -73,7 +76,9 @@ fn bench(c: &mut Criterion) {
     for (name, d) in &inputs {
         let pages = d.kdump_info().map_or(0, |i| i.dumpable_pages);
         g.throughput(Throughput::Elements(pages));
-        g.bench_function(format!("{name}/all-cores"), |b| b.iter(|| black_box(scan(d))));
+        g.bench_function(format!("{name}/all-cores"), |b| {
+            b.iter(|| black_box(scan(d)))
+        });
         g.bench_function(format!("{name}/one-core"), |b| {
             b.iter(|| one.install(|| black_box(scan(d))))
         });

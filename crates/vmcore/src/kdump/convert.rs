@@ -90,7 +90,11 @@ fn note_blob(dump: &Dump) -> Vec<u8> {
     if !dump.notes().iter().any(|n| n.name == NAME_VMCOREINFO)
         && let Some(v) = dump.vmcoreinfo()
     {
-        let text: String = v.entries().iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        let text: String = v
+            .entries()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
         put(NAME_VMCOREINFO, 0, text.as_bytes());
     }
     out
@@ -129,7 +133,13 @@ pub fn write_elf<W: Write>(
     let ranges: Vec<(u64, u64, Option<u64>)> = dump
         .memory()
         .ram()
-        .map(|r| (r.phys.start.0 / ps, r.phys.end.0.div_ceil(ps), r.virt.map(|v| v.0)))
+        .map(|r| {
+            (
+                r.phys.start.0 / ps,
+                r.phys.end.0.div_ceil(ps),
+                r.virt.map(|v| v.0),
+            )
+        })
         .filter(|(s, e, _)| e > s)
         .collect();
     let total: u64 = ranges.iter().map(|(s, e, _)| e - s).sum();

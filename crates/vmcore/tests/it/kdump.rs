@@ -630,7 +630,10 @@ fn convert_to_elf_keeps_pages_and_makes_excluded_pages_holes() {
     let e = Dump::from_bytes(elf).expect("the ELF opens");
     assert_eq!(e.format(), Format::Elf64);
     assert_eq!(e.cpus().len(), 2);
-    assert_eq!(e.vmcoreinfo().and_then(|v| v.get("OSRELEASE")), Some("6.12.0-testgen"));
+    assert_eq!(
+        e.vmcoreinfo().and_then(|v| v.get("OSRELEASE")),
+        Some("6.12.0-testgen")
+    );
     let mut buf = vec![0u8; 4096];
     for (pfn, kind) in s.pages.iter().enumerate() {
         let r = e.read_phys(PhysAddr(pfn as u64 * 4096), &mut buf);
