@@ -13,7 +13,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be opened or mapped.
-    #[error("{}", .path.display())]
+    #[error("cannot read the file")]
     Io {
         /// The file.
         path: PathBuf,
