@@ -47,6 +47,8 @@ enum Command {
     Notes(cmd::notes::NotesArgs),
     /// Read physical memory (hexdump, or raw bytes with --raw).
     Read(cmd::read::ReadArgs),
+    /// Write any readable dump as an ELF vmcore (excluded pages become zero fill).
+    Convert(cmd::convert::ConvertArgs),
     /// The kernel log (printk ring buffer), decoded from vmcoreinfo alone.
     Dmesg {
         #[command(flatten)]
@@ -79,6 +81,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Vmcoreinfo(a) => cmd::vmcoreinfo::run(&a, out),
         Command::Notes(a) => cmd::notes::run(&a, out),
         Command::Read(a) => cmd::read::run(&a, out),
+        Command::Convert(a) => cmd::convert::run(&a, out),
         Command::Dmesg { args, dump } => cmd::dmesg::run(&args, &dump.open()?, out),
         Command::Vtop { args, dump } => cmd::vtop::run(&args, &dump.open()?, out),
         Command::Elfcorehdr { cmd } => cmd::elfcorehdr::run(&cmd, out),

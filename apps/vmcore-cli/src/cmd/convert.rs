@@ -41,14 +41,52 @@ pub fn run(args: &ConvertArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let dump = vmcore::Dump::open(&args.input)
         .with_context(|| format!("opening {}", args.input.display()))?;
     let to_stdout = args.output.as_os_str() == "-";
+    if !to_stdout
+        && let (Ok(a), Ok(b)) = (args.input.canonicalize(), args.output.canonicalize())
+        && a == b
+    {
+        anyhow::bail!("refusing to overwrite the input {}", args.input.display());
+    }
+    // Write next to the target and rename at the end, so a failed or interrupted conversion
+    // never leaves a half-written file under the name the user asked for.
+    let tmp = {
+        let mut t = args.output.clone().into_os_string();
+        t.push(format!(".partial.{}", std::process::id()));
+        PathBuf::from(t)
+    };
     let mut sink: Box<dyn Write> = if to_stdout {
         Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout().lock()))
     } else {
-        let f = File::create(&args.output)
-            .with_context(|| format!("creating {}", args.output.display()))?;
+        let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         Box::new(BufWriter::with_capacity(1 << 20, f))
     };
-    let bar = if args.no_progress {
+    let result = convert_into(&dump, &mut sink, args.no_progress).and_then(|r| {
+        sink.flush()?;
+        Ok(r)
+    });
+    drop(sink);
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if !to_stdout {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            return Err(e).with_context(|| format!("writing {}", args.output.display()));
+        }
+    };
+    if !to_stdout {
+        std::fs::rename(&tmp, &args.output)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), args.output.display()))?;
+    }
+    summarize(args, to_stdout, &report, out)
+}
+
+fn convert_into(
+    dump: &vmcore::Dump,
+    sink: &mut Box<dyn Write>,
+    no_progress: bool,
+) -> anyhow::Result<vmcore::kdump::convert::ConvertReport> {
+    let bar = if no_progress {
         indicatif::ProgressBar::hidden()
     } else {
         // Draws on stderr, and only when stderr is a terminal.
@@ -63,13 +101,20 @@ pub fn run(args: &ConvertArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         b.set_message("converting");
         b
     };
-    let report = vmcore::kdump::convert::write_elf(&dump, &mut sink, |done, total| {
+    let report = vmcore::kdump::convert::write_elf(dump, sink, |done, total| {
         bar.set_length(total);
         bar.set_position(done);
-    })
-    .with_context(|| format!("writing {}", args.output.display()))?;
+    })?;
     bar.finish_and_clear();
-    drop(sink);
+    Ok(report)
+}
+
+fn summarize(
+    args: &ConvertArgs,
+    to_stdout: bool,
+    report: &vmcore::kdump::convert::ConvertReport,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
     // With `-o -` the data owns stdout; the summary goes to stderr then.
     let mut err = std::io::stderr();
     let summary: &mut dyn Write = if to_stdout { &mut err } else { out };

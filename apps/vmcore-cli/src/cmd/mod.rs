@@ -7,6 +7,7 @@ use vmcore::{Dump, Severity};
 
 use crate::Outcome;
 
+pub mod convert;
 pub mod cpus;
 pub mod dmesg;
 pub mod elfcorehdr;

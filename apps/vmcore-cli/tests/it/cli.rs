@@ -197,3 +197,62 @@ fn truncated_generated_dump_exits_1_and_names_missing_ranges() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("truncated"));
     assert!(Path::new(&p).exists(), "input untouched");
 }
+
+#[test]
+fn convert_kdump_compressed_to_elf_keeps_registers_log_and_pages() {
+    let k = real("kdump/makedumpfile-c-d31.kdump");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("converted.elf");
+    let o = vmcore(&["convert", &k, "-o", out.to_str().unwrap(), "--no-progress"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout(&o).contains("34394 pages written"), "{}", stdout(&o));
+    assert!(!dir.path().read_dir().unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains(".partial.")
+    }));
+    let src = vmcore::Dump::open(&k).unwrap();
+    let dst = vmcore::Dump::open(&out).unwrap();
+    assert_eq!(dst.format(), vmcore::Format::Elf64);
+    assert_eq!(src.cpus().len(), dst.cpus().len());
+    for (a, b) in src.cpus().iter().zip(dst.cpus()) {
+        assert_eq!(a.regs, b.regs);
+    }
+    assert_eq!(
+        src.vmcoreinfo().unwrap().entries(),
+        dst.vmcoreinfo().unwrap().entries()
+    );
+    // Every 7th stored page reads the same; excluded pages read as zero fill in the ELF.
+    let (mut same, mut excluded) = (0, 0);
+    let mut pa = vec![0u8; 4096];
+    let mut pb = vec![0u8; 4096];
+    for r in src.memory().ram() {
+        let mut a = r.phys.start.0;
+        while a < r.phys.end.0 {
+            match src.read_phys(vmcore::PhysAddr(a), &mut pa) {
+                Ok(()) => {
+                    dst.read_phys(vmcore::PhysAddr(a), &mut pb).unwrap();
+                    assert_eq!(pa, pb, "page {a:#x}");
+                    same += 1;
+                }
+                Err(vmcore::Error::PageExcluded { .. }) => {
+                    dst.read_phys(vmcore::PhysAddr(a), &mut pb).unwrap();
+                    assert!(pb.iter().all(|&x| x == 0));
+                    excluded += 1;
+                }
+                Err(e) => panic!("{a:#x}: {e}"),
+            }
+            a += 7 * 4096;
+        }
+    }
+    assert!(same > 3000 && excluded > 5000, "{same} {excluded}");
+    // The input is never the output.
+    let o = vmcore(&["convert", &k, "-o", &k]);
+    assert_eq!(o.status.code(), Some(2));
+}
