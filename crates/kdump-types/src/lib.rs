@@ -308,41 +308,7 @@ pub fn le_u16(b: &[u8], off: usize) -> u16 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bytes_reports_absolute_offset_on_truncation() {
-        let data = [1u8, 2, 3, 4, 5];
-        let b = Bytes::new(&data, 0x1000);
-        assert_eq!(b.read_u32("x", 0).unwrap(), 0x0403_0201);
-        let e = b.read_u32("field", 3).unwrap_err();
-        assert_eq!(
-            e,
-            ReadError::Truncated {
-                what: "field",
-                offset: 0x1003,
-                need: 4,
-                have: 2
-            }
-        );
-        assert!(b.slice("huge", u64::MAX - 1, 4).is_err());
-        let s = b.sub("sub", 2, 3).unwrap();
-        assert_eq!(s.base(), 0x1002);
-        assert_eq!(s.read_u8("y", 2).unwrap(), 5);
-    }
-
-    #[test]
-    fn ranges() {
-        let r = PhysRange::from_inclusive(0x1000, 0x1fff);
-        assert_eq!(r.len(), 0x1000);
-        assert!(r.contains(0x1fff) && !r.contains(0x2000));
-        assert_eq!(r.to_string(), "0x1000-0x1fff");
-        assert!(r.overlaps(&PhysRange::new(0x1fff, 0x3000)));
-        assert!(!r.overlaps(&PhysRange::new(0x2000, 0x3000)));
-        assert_eq!(PhysRange::new(5, 2).len(), 0);
-    }
-}
+mod tests;
 
 /// How bad a [`Finding`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
