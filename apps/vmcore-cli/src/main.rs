@@ -49,6 +49,10 @@ enum Command {
     Read(cmd::read::ReadArgs),
     /// Write any readable dump as an ELF vmcore (excluded pages become zero fill).
     Convert(cmd::convert::ConvertArgs),
+    /// Check dumps: structure, hotplug history diff, every page (--deep). For CI.
+    Check(cmd::check::CheckArgs),
+    /// A dump side by side with the topology replayed from a hotplug history.
+    Diff(cmd::diff::DiffArgs),
     /// The kernel log (printk ring buffer), decoded from vmcoreinfo alone.
     Dmesg {
         #[command(flatten)]
@@ -82,6 +86,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Notes(a) => cmd::notes::run(&a, out),
         Command::Read(a) => cmd::read::run(&a, out),
         Command::Convert(a) => cmd::convert::run(&a, out),
+        Command::Check(a) => cmd::check::run(&a, out),
+        Command::Diff(a) => cmd::diff::run(&a, out),
         Command::Dmesg { args, dump } => cmd::dmesg::run(&args, &dump.open()?, out),
         Command::Vtop { args, dump } => cmd::vtop::run(&args, &dump.open()?, out),
         Command::Elfcorehdr { cmd } => cmd::elfcorehdr::run(&cmd, out),

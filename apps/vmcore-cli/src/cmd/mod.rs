@@ -7,8 +7,10 @@ use vmcore::{Dump, Severity};
 
 use crate::Outcome;
 
+pub mod check;
 pub mod convert;
 pub mod cpus;
+pub mod diff;
 pub mod dmesg;
 pub mod elfcorehdr;
 pub mod info;
