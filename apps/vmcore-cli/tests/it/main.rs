@@ -1,2 +1,3 @@
 //! CLI integration tests through the real binary (one test binary, one file per area).
+mod check;
 mod cli;
