@@ -16,6 +16,30 @@ pub struct CpusArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// A captured procfs/sysfs root: name the CPU of each register note of a kernel dump by
+    /// finding the note in that CPU's crash_notes buffer inside the dump.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<std::path::PathBuf>,
+    /// A raw elfcorehdr: same, with the crash_notes addresses of its CPU PT_NOTEs.
+    #[arg(long, value_name = "FILE")]
+    pub elfcorehdr: Option<std::path::PathBuf>,
+}
+
+/// The CPU of each register note from crash_notes (`--state` / `--elfcorehdr`), if given.
+fn identity(args: &CpusArgs, d: &vmcore::Dump) -> anyhow::Result<Option<hotplug::CpuIdentity>> {
+    use anyhow::Context;
+    let locator = if let Some(dir) = &args.state {
+        let s = elfcorehdr::SystemState::from_root(dir)
+            .with_context(|| format!("cannot read state {}", dir.display()))?;
+        hotplug::NoteLocator::from_state(&s)
+    } else if let Some(f) = &args.elfcorehdr {
+        let b = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let h = elfcorehdr::Elfcorehdr::parse(&b).with_context(|| format!("{}", f.display()))?;
+        hotplug::NoteLocator::from_elfcorehdr(&h, None)
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(hotplug::identify(d, &locator)))
 }
 
 #[derive(Serialize)]
@@ -28,12 +52,24 @@ struct CpusJson {
 /// Run `vmcore cpus`.
 pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let d = args.dump.open()?;
+    let id = identity(args, &d)?;
+    let cpu_of = |c: &vmcore::CpuContext| {
+        c.cpu
+            .or_else(|| id.as_ref().and_then(|i| i.cpu_of_note(c.note_index)))
+    };
     if args.json {
         json::write(
             out,
             &CpusJson {
                 header: DumpHeaderJson::of(&d),
-                cpus: d.cpus().iter().map(CpuJson::from).collect(),
+                cpus: d
+                    .cpus()
+                    .iter()
+                    .map(|c| CpuJson {
+                        cpu: cpu_of(c),
+                        ..CpuJson::from(c)
+                    })
+                    .collect(),
             },
         )?;
         return Ok(outcome_of(&d));
@@ -42,7 +78,7 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         writeln!(out, "no register notes")?;
     }
     for c in d.cpus() {
-        let who = match c.cpu {
+        let who = match cpu_of(c) {
             Some(n) => format!("CPU {n}"),
             None => "CPU ?".to_string(),
         };

@@ -175,3 +175,27 @@ fn deep_check_reads_every_page_of_the_kernel_dump() {
     assert!(out.contains("CHK001 page-unreadable"), "{out}");
     assert!(out.contains("(256 pages): past the end of the file"), "{out}");
 }
+
+#[test]
+fn cpus_names_kernel_notes_by_their_crash_notes_buffer() {
+    let dump = real("kdump/proc-vmcore.elf");
+    for (flag, src) in [
+        ("--state", real("steps/root-06-cpu3-online")),
+        ("--elfcorehdr", real("steps/elfcorehdr-06-cpu3-online.bin")),
+    ] {
+        let o = vmcore(&["cpus", &dump, flag, &src]);
+        assert_eq!(o.status.code(), Some(0));
+        let notes: Vec<String> = stdout(&o)
+            .lines()
+            .filter(|l| l.starts_with("note "))
+            .map(|l| l.split(" at ").next().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(
+            notes,
+            ["note 0 (CPU 0, pid 874)", "note 1 (CPU 2, pid 0)", "note 2 (CPU 3, pid 0)"],
+            "{flag}"
+        );
+    }
+    // Without them a kernel dump's notes have no CPU number.
+    assert!(stdout(&vmcore(&["cpus", &dump])).contains("note 1 (CPU ?, pid 0)"));
+}
