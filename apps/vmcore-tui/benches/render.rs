@@ -12,7 +12,9 @@ use vmcore_tui::{Action, App, View, jobs, ui, update};
 
 fn app_8192() -> App {
     let spec = testgen::ElfSpec {
-        cpus: (0..8192).map(|n| testgen::CpuSpec::numbered(n, n + 1)).collect(),
+        cpus: (0..8192)
+            .map(|n| testgen::CpuSpec::numbered(n, n + 1))
+            .collect(),
         qemu_notes: true,
         vmcoreinfo: Some(testgen::sample_vmcoreinfo()),
         loads: testgen::sparse_loads(8192, 0x20_0000, 1 << 40),
@@ -29,7 +31,11 @@ fn bench(c: &mut Criterion) {
     let mut term = Terminal::new(TestBackend::new(160, 48)).expect("test terminal");
     for (view, select, name) in [
         (View::Cpus, Action::SelectCpu(4096), "cpus_8192_160x48"),
-        (View::Memory, Action::SelectRange(4096), "memory_8192_160x48"),
+        (
+            View::Memory,
+            Action::SelectRange(4096),
+            "memory_8192_160x48",
+        ),
     ] {
         update(&mut app, Action::ShowView(view));
         update(&mut app, select);

@@ -38,10 +38,7 @@ pub struct DecodedLog {
 /// Decode the kernel log of `dump` with `vmcore::klog` ([`Dump::kernel_log`]). Runs on the
 /// worker thread; `progress(done, total)` is called at the start and the end (the decoder has
 /// no finer progress to report).
-pub fn kernel_log(
-    dump: &Dump,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<DecodedLog, String> {
+pub fn kernel_log(dump: &Dump, progress: &mut dyn FnMut(u64, u64)) -> Result<DecodedLog, String> {
     progress(0, 0);
     let log = dump.kernel_log().map_err(|e| e.to_string())?;
     let panic_id = log.panic_record().map(|r| r.seq);
@@ -118,9 +115,10 @@ pub fn load_history(path: &Path, _dump: &Dump) -> anyhow::Result<HistoryOverlay>
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading history {}", path.display()))?;
     Ok(HistoryOverlay {
-        name: path
-            .file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        name: path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
         events: text.lines().filter(|l| !l.trim().is_empty()).count(),
         hotplugged: Vec::new(),
         findings: Vec::new(),

@@ -89,9 +89,9 @@ impl Key {
 
     fn matches(&self, ev: &KeyEvent) -> bool {
         match (self.code, ev.code) {
-            (KeyCode::Null, KeyCode::Char(_)) => {
-                !ev.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-            }
+            (KeyCode::Null, KeyCode::Char(_)) => !ev
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT),
             (KeyCode::Char(a), KeyCode::Char(b)) => {
                 a == b && ev.modifiers.difference(KeyModifiers::SHIFT) == self.mods
             }
@@ -129,47 +129,196 @@ const FINDINGS: Ctx = Ctx::View(View::Findings);
 
 /// The key table. Earlier rows win within a context.
 pub static BINDINGS: &[Binding] = &[
-    bind!(Prompt, [code(KeyCode::Enter)], Action::InputSubmit, "run it"),
-    bind!(Prompt, [code(KeyCode::Esc), ctrl('c')], Action::Back, "cancel"),
-    bind!(Prompt, [code(KeyCode::Backspace)], Action::InputBackspace, "delete a character"),
+    bind!(
+        Prompt,
+        [code(KeyCode::Enter)],
+        Action::InputSubmit,
+        "run it"
+    ),
+    bind!(
+        Prompt,
+        [code(KeyCode::Esc), ctrl('c')],
+        Action::Back,
+        "cancel"
+    ),
+    bind!(
+        Prompt,
+        [code(KeyCode::Backspace)],
+        Action::InputBackspace,
+        "delete a character"
+    ),
     bind!(Prompt, [ANY_CHAR], Action::InputChar('\0'), "type"),
-    bind!(Help, [code(KeyCode::Esc), k('?'), k('q'), code(KeyCode::Enter)], Action::ToggleHelp, "close the help"),
+    bind!(
+        Help,
+        [code(KeyCode::Esc), k('?'), k('q'), code(KeyCode::Enter)],
+        Action::ToggleHelp,
+        "close the help"
+    ),
     bind!(Help, [ctrl('c')], Action::Quit, "quit"),
     bind!(Help, [code(KeyCode::Up), k('k')], Action::Up, "scroll up"),
-    bind!(Help, [code(KeyCode::Down), k('j')], Action::Down, "scroll down"),
+    bind!(
+        Help,
+        [code(KeyCode::Down), k('j')],
+        Action::Down,
+        "scroll down"
+    ),
     bind!(Help, [code(KeyCode::PageUp)], Action::PageUp, "page up"),
-    bind!(Help, [code(KeyCode::PageDown), k(' ')], Action::PageDown, "page down"),
-    bind!(CpuDetail, [code(KeyCode::Esc), code(KeyCode::Enter), code(KeyCode::Backspace)], Action::Back, "close the detail"),
-    bind!(CpuDetail, [k('s')], Action::GotoStack, "show the stack (RSP) in the hex view"),
-    bind!(CpuDetail, [k('i')], Action::GotoCode, "show the code (RIP) in the hex view"),
-    bind!(CPUS, [code(KeyCode::Enter)], Action::Open, "open registers and QEMU state"),
-    bind!(MEMORY, [code(KeyCode::Enter)], Action::Open, "show the range in the hex view"),
-    bind!(HEX, [k('g')], Action::Prompt(PromptKind::Goto), "go to an address (v: virtual, p: physical)"),
-    bind!(HEX, [k('/')], Action::Prompt(PromptKind::HexSearch), "search text, or x: hex bytes"),
+    bind!(
+        Help,
+        [code(KeyCode::PageDown), k(' ')],
+        Action::PageDown,
+        "page down"
+    ),
+    bind!(
+        CpuDetail,
+        [
+            code(KeyCode::Esc),
+            code(KeyCode::Enter),
+            code(KeyCode::Backspace)
+        ],
+        Action::Back,
+        "close the detail"
+    ),
+    bind!(
+        CpuDetail,
+        [k('s')],
+        Action::GotoStack,
+        "show the stack (RSP) in the hex view"
+    ),
+    bind!(
+        CpuDetail,
+        [k('i')],
+        Action::GotoCode,
+        "show the code (RIP) in the hex view"
+    ),
+    bind!(
+        CPUS,
+        [code(KeyCode::Enter)],
+        Action::Open,
+        "open registers and QEMU state"
+    ),
+    bind!(
+        MEMORY,
+        [code(KeyCode::Enter)],
+        Action::Open,
+        "show the range in the hex view"
+    ),
+    bind!(
+        HEX,
+        [k('g')],
+        Action::Prompt(PromptKind::Goto),
+        "go to an address (v: virtual, p: physical)"
+    ),
+    bind!(
+        HEX,
+        [k('/')],
+        Action::Prompt(PromptKind::HexSearch),
+        "search text, or x: hex bytes"
+    ),
     bind!(HEX, [k('n')], Action::NextMatch, "next match"),
-    bind!(VMCI, [k('/'), k('f')], Action::Prompt(PromptKind::Filter), "filter keys and values"),
-    bind!(LOG, [k('/')], Action::Prompt(PromptKind::LogSearch), "search the log"),
+    bind!(
+        VMCI,
+        [k('/'), k('f')],
+        Action::Prompt(PromptKind::Filter),
+        "filter keys and values"
+    ),
+    bind!(
+        LOG,
+        [k('/')],
+        Action::Prompt(PromptKind::LogSearch),
+        "search the log"
+    ),
     bind!(LOG, [k('n')], Action::NextMatch, "next match"),
     bind!(LOG, [k('N')], Action::PrevMatch, "previous match"),
-    bind!(FINDINGS, [code(KeyCode::Enter)], Action::Open, "jump to the finding's CPU or range"),
+    bind!(
+        FINDINGS,
+        [code(KeyCode::Enter)],
+        Action::Open,
+        "jump to the finding's CPU or range"
+    ),
     bind!(Global, [k('q'), ctrl('c')], Action::Quit, "quit"),
-    bind!(Global, [k('?'), code(KeyCode::F(1))], Action::ToggleHelp, "this help"),
-    bind!(Global, [code(KeyCode::Esc)], Action::Back, "close, clear, cancel a search"),
-    bind!(Global, [code(KeyCode::Tab), code(KeyCode::Right), k('l')], Action::NextView, "next view"),
-    bind!(Global, [code(KeyCode::BackTab), code(KeyCode::Left), k('h')], Action::PrevView, "previous view"),
-    bind!(Global, [k('1')], Action::ShowView(View::Overview), "Overview"),
+    bind!(
+        Global,
+        [k('?'), code(KeyCode::F(1))],
+        Action::ToggleHelp,
+        "this help"
+    ),
+    bind!(
+        Global,
+        [code(KeyCode::Esc)],
+        Action::Back,
+        "close, clear, cancel a search"
+    ),
+    bind!(
+        Global,
+        [code(KeyCode::Tab), code(KeyCode::Right), k('l')],
+        Action::NextView,
+        "next view"
+    ),
+    bind!(
+        Global,
+        [code(KeyCode::BackTab), code(KeyCode::Left), k('h')],
+        Action::PrevView,
+        "previous view"
+    ),
+    bind!(
+        Global,
+        [k('1')],
+        Action::ShowView(View::Overview),
+        "Overview"
+    ),
     bind!(Global, [k('2')], Action::ShowView(View::Cpus), "CPUs"),
-    bind!(Global, [k('3')], Action::ShowView(View::Memory), "Memory map"),
+    bind!(
+        Global,
+        [k('3')],
+        Action::ShowView(View::Memory),
+        "Memory map"
+    ),
     bind!(Global, [k('4')], Action::ShowView(View::Hex), "Hex view"),
-    bind!(Global, [k('5')], Action::ShowView(View::Vmcoreinfo), "vmcoreinfo"),
-    bind!(Global, [k('6')], Action::ShowView(View::KernelLog), "Kernel log"),
-    bind!(Global, [k('7')], Action::ShowView(View::Findings), "Findings"),
+    bind!(
+        Global,
+        [k('5')],
+        Action::ShowView(View::Vmcoreinfo),
+        "vmcoreinfo"
+    ),
+    bind!(
+        Global,
+        [k('6')],
+        Action::ShowView(View::KernelLog),
+        "Kernel log"
+    ),
+    bind!(
+        Global,
+        [k('7')],
+        Action::ShowView(View::Findings),
+        "Findings"
+    ),
     bind!(Global, [code(KeyCode::Up), k('k')], Action::Up, "up"),
     bind!(Global, [code(KeyCode::Down), k('j')], Action::Down, "down"),
-    bind!(Global, [code(KeyCode::PageUp), ctrl('u'), ctrl('b')], Action::PageUp, "page up"),
-    bind!(Global, [code(KeyCode::PageDown), ctrl('d'), ctrl('f'), k(' ')], Action::PageDown, "page down"),
-    bind!(Global, [code(KeyCode::Home), k('g')], Action::Home, "first row"),
-    bind!(Global, [code(KeyCode::End), k('G')], Action::End, "last row"),
+    bind!(
+        Global,
+        [code(KeyCode::PageUp), ctrl('u'), ctrl('b')],
+        Action::PageUp,
+        "page up"
+    ),
+    bind!(
+        Global,
+        [code(KeyCode::PageDown), ctrl('d'), ctrl('f'), k(' ')],
+        Action::PageDown,
+        "page down"
+    ),
+    bind!(
+        Global,
+        [code(KeyCode::Home), k('g')],
+        Action::Home,
+        "first row"
+    ),
+    bind!(
+        Global,
+        [code(KeyCode::End), k('G')],
+        Action::End,
+        "last row"
+    ),
 ];
 
 /// The contexts that are active, innermost first.

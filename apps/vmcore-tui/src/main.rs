@@ -61,7 +61,9 @@ fn open(cli: &Cli) -> Result<App> {
     let path = match &cli.dump {
         Some(p) => p.clone(),
         None => {
-            eprintln!("vmcore-tui: no dump given, opening the bundled sample (decompressing it on first use)…");
+            eprintln!(
+                "vmcore-tui: no dump given, opening the bundled sample (decompressing it on first use)…"
+            );
             real_data::path("kdump/proc-vmcore.elf")
                 .context("finding the bundled sample dump in testdata/real")?
         }

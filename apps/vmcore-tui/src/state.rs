@@ -360,9 +360,10 @@ impl App {
         // vmcore's errors already name the file and the reason; adding context (or letting
         // anyhow walk the source chain) would print the I/O reason twice.
         let dump = Dump::open(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let name = path
-            .file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         Ok(App::new(dump, name))
     }
 

@@ -73,8 +73,9 @@ pub fn update(app: &mut App, action: Action) {
         Action::SearchBytes(needle) => {
             let from = match app.hex.space {
                 AddrSpace::Phys => app.hex.top,
-                AddrSpace::Virt => integrations::translate(&app.dump, VirtAddr(app.hex.top))
-                    .map_or(0, |p| p.0),
+                AddrSpace::Virt => {
+                    integrations::translate(&app.dump, VirtAddr(app.hex.top)).map_or(0, |p| p.0)
+                }
             };
             start_search(app, from, needle);
         }
@@ -110,7 +111,11 @@ pub fn update(app: &mut App, action: Action) {
                 .and_then(|c| c.regs);
             match regs {
                 Some(r) => {
-                    let a = if action == Action::GotoStack { r.sp() } else { r.pc() };
+                    let a = if action == Action::GotoStack {
+                        r.sp()
+                    } else {
+                        r.pc()
+                    };
                     app.cpu_detail = None;
                     goto(app, Target::Virt(VirtAddr(a)));
                 }
@@ -214,7 +219,10 @@ fn hex_step(app: &mut App, m: Move) {
             }
             let ranges = app.dump.memory().ranges();
             let pick = if matches!(m, Move::Home) {
-                app.ram.first().and_then(|&i| ranges.get(i)).map(|r| r.phys.start.0)
+                app.ram
+                    .first()
+                    .and_then(|&i| ranges.get(i))
+                    .map(|r| r.phys.start.0)
             } else {
                 app.ram
                     .last()
@@ -234,7 +242,12 @@ fn open(app: &mut App) {
             app.detail_scroll = 0;
         }
         View::Memory => {
-            let start = app.dump.memory().ranges().get(app.ranges.selected).map(|r| r.phys.start);
+            let start = app
+                .dump
+                .memory()
+                .ranges()
+                .get(app.ranges.selected)
+                .map(|r| r.phys.start);
             if let Some(s) = start {
                 goto(app, Target::Phys(s));
             }
@@ -311,9 +324,12 @@ pub fn parse_target(s: &str) -> Result<Target, String> {
     } else {
         (None, s)
     };
-    let digits = rest.trim().trim_start_matches("0x").trim_start_matches("0X").replace('_', "");
-    let a = u64::from_str_radix(&digits, 16)
-        .map_err(|_| format!("not a hex address: {s:?}"))?;
+    let digits = rest
+        .trim()
+        .trim_start_matches("0x")
+        .trim_start_matches("0X")
+        .replace('_', "");
+    let a = u64::from_str_radix(&digits, 16).map_err(|_| format!("not a hex address: {s:?}"))?;
     let space = forced.unwrap_or(if a >= KERNEL_HALF {
         AddrSpace::Virt
     } else {
@@ -399,8 +415,9 @@ fn next_hex_match(app: &mut App) {
     let from = match (app.hex.space, app.hex.highlight) {
         (AddrSpace::Phys, Some((a, _))) => a.saturating_add(1),
         (AddrSpace::Phys, None) => app.hex.top,
-        (AddrSpace::Virt, _) => integrations::translate(&app.dump, VirtAddr(app.hex.top))
-            .map_or(0, |p| p.0),
+        (AddrSpace::Virt, _) => {
+            integrations::translate(&app.dump, VirtAddr(app.hex.top)).map_or(0, |p| p.0)
+        }
     };
     start_search(app, from, needle);
 }
@@ -409,7 +426,10 @@ fn show_needle(n: &[u8]) -> String {
     if n.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
         format!("{:?}", String::from_utf8_lossy(n))
     } else {
-        n.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+        n.iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -438,7 +458,9 @@ fn log_search(app: &mut App, forward: bool, inclusive: bool) {
             (start + n - d % n) % n
         }
     });
-    let found = hit.into_iter().find(|&i| lines[i].text.to_lowercase().contains(&q));
+    let found = hit
+        .into_iter()
+        .find(|&i| lines[i].text.to_lowercase().contains(&q));
     match found {
         Some(i) => {
             app.log_cursor.selected = i;
@@ -538,7 +560,10 @@ mod tests {
     #[test]
     fn needles() {
         assert_eq!(parse_needle("Linux"), Ok(b"Linux".to_vec()));
-        assert_eq!(parse_needle("x:de ad BE ef"), Ok(vec![0xde, 0xad, 0xbe, 0xef]));
+        assert_eq!(
+            parse_needle("x:de ad BE ef"),
+            Ok(vec![0xde, 0xad, 0xbe, 0xef])
+        );
         assert_eq!(parse_needle("x:deadbeef"), Ok(vec![0xde, 0xad, 0xbe, 0xef]));
         assert!(parse_needle("x:abc").is_err());
         assert!(parse_needle("x:zz").is_err());

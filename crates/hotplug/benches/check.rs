@@ -27,7 +27,9 @@ fn check_many(c: &mut Criterion) {
     let paths: Vec<std::path::PathBuf> = (0..1000u32)
         .map(|i| {
             let spec = testgen::ElfSpec {
-                cpus: (0..64).map(|n| testgen::CpuSpec::numbered(n, n + i)).collect(),
+                cpus: (0..64)
+                    .map(|n| testgen::CpuSpec::numbered(n, n + i))
+                    .collect(),
                 vmcoreinfo: Some(testgen::sample_vmcoreinfo()),
                 loads: testgen::sparse_loads(64, 2 << 20, 64 << 27),
                 ..Default::default()

@@ -230,9 +230,8 @@ impl DumpContent {
     ) -> Result<DumpContent> {
         if dump.is_headers_only() {
             let h = elfcorehdr::Elfcorehdr::parse(dump.data())?;
-            let cap = capacity.or_else(|| {
-                (dump.file_len() > h.used_len as u64).then_some(dump.file_len())
-            });
+            let cap = capacity
+                .or_else(|| (dump.file_len() > h.used_len as u64).then_some(dump.file_len()));
             return Ok(DumpContent::of_elfcorehdr(&h, possible, cap));
         }
         let qemu = dump.notes().iter().any(|n| n.name == "QEMU");
@@ -258,9 +257,9 @@ impl DumpContent {
             .filter(|r| r.kind != RangeKind::KernelText && !r.phys.is_empty())
             .map(|r| RamRange {
                 range: r.phys,
-                offset: r.phdr_index.and_then(|i| {
-                    dump.segments().get(i).map(|s| s.header_offset)
-                }),
+                offset: r
+                    .phdr_index
+                    .and_then(|i| dump.segments().get(i).map(|s| s.header_offset)),
             })
             .collect();
         Ok(DumpContent {

@@ -21,7 +21,11 @@ pub struct LineProblem {
 
 impl std::fmt::Display for LineProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {}: {:?}", self.source, self.line, self.what, self.text)
+        write!(
+            f,
+            "{}:{}: {}: {:?}",
+            self.source, self.line, self.what, self.text
+        )
     }
 }
 

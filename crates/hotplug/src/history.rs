@@ -227,10 +227,11 @@ impl History {
             events_before: m.events_before + shift,
             ..m
         }));
-        self.notices.extend(later.notices.into_iter().map(|n| Notice {
-            events_before: n.events_before + shift,
-            ..n
-        }));
+        self.notices
+            .extend(later.notices.into_iter().map(|n| Notice {
+                events_before: n.events_before + shift,
+                ..n
+            }));
     }
 
     /// Number of events that happened before `point` (the prefix replay applies).

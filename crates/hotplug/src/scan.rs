@@ -178,36 +178,35 @@ pub fn deep_scan(dump: &Dump, progress: &(dyn Fn(u64) + Sync)) -> DeepReport {
     let data = dump.data();
     let parts: Vec<Partial> = work
         .par_iter()
-        .map_init(
-            Vec::new,
-            |buf: &mut Vec<u8>, w| {
-                let mut p = Partial::default();
-                match *w {
-                    Work::InFile(r, off) => {
-                        let n = r.len() as usize;
-                        match usize::try_from(off)
-                            .ok()
-                            .and_then(|o| data.get(o..o.checked_add(n)?))
-                        {
-                            Some(bytes) => {
-                                std::hint::black_box(fold(bytes));
-                                p.bytes = r.len();
-                            }
-                            None => push_run(&mut p.bad, r, "past the end of the file (truncated dump)"),
+        .map_init(Vec::new, |buf: &mut Vec<u8>, w| {
+            let mut p = Partial::default();
+            match *w {
+                Work::InFile(r, off) => {
+                    let n = r.len() as usize;
+                    match usize::try_from(off)
+                        .ok()
+                        .and_then(|o| data.get(o..o.checked_add(n)?))
+                    {
+                        Some(bytes) => {
+                            std::hint::black_box(fold(bytes));
+                            p.bytes = r.len();
+                        }
+                        None => {
+                            push_run(&mut p.bad, r, "past the end of the file (truncated dump)")
                         }
                     }
-                    Work::ViaReader(r) => {
-                        buf.resize(CHUNK as usize, 0);
-                        read_via_reader(dump, &r, &mut buf[..r.len() as usize], &mut p)
-                    }
                 }
-                let r = match *w {
-                    Work::InFile(r, _) | Work::ViaReader(r) => r,
-                };
-                progress(r.len());
-                p
-            },
-        )
+                Work::ViaReader(r) => {
+                    buf.resize(CHUNK as usize, 0);
+                    read_via_reader(dump, &r, &mut buf[..r.len() as usize], &mut p)
+                }
+            }
+            let r = match *w {
+                Work::InFile(r, _) | Work::ViaReader(r) => r,
+            };
+            progress(r.len());
+            p
+        })
         .collect();
     let mut bad = std::mem::take(&mut rep.unreadable);
     for p in parts {

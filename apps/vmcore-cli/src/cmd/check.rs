@@ -179,7 +179,9 @@ impl HistoryContext {
         let mut h = self.history.clone();
         let mut problems: Vec<String> = self.problems.iter().map(|p| p.to_string()).collect();
         if self.from_log {
-            let log = dump.kernel_log().context("cannot decode the dump's kernel log")?;
+            let log = dump
+                .kernel_log()
+                .context("cannot decode the dump's kernel log")?;
             let name = file_name(dump.path());
             let (lh, pr) = hotplug::import::klog::import_records(&name, &log).lenient();
             problems.extend(pr.iter().map(|p| p.to_string()));
@@ -202,9 +204,10 @@ impl HistoryContext {
         } else {
             self.locator().map(|l| hotplug::identify(dump, &l))
         };
-        let capacity = self.state.as_ref().map(|s| {
-            s.segment_capacity(&elfcorehdr::KernelConfig::DEBIAN_6_12) as u64
-        });
+        let capacity = self
+            .state
+            .as_ref()
+            .map(|s| s.segment_capacity(&elfcorehdr::KernelConfig::DEBIAN_6_12) as u64);
         let possible = self.possible();
         let mut content =
             DumpContent::of_dump(dump, identity.as_ref(), possible.as_deref(), capacity)?;
@@ -647,7 +650,11 @@ fn write_junit(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> 
             r.checks.len().max(1)
         )?;
         if let Some(err) = &r.error {
-            let t = if r.checks.is_empty() { "open" } else { "history" };
+            let t = if r.checks.is_empty() {
+                "open"
+            } else {
+                "history"
+            };
             writeln!(out, r#"    <testcase classname="{name}" name="{t}">"#)?;
             writeln!(out, r#"      <error message="{}"/>"#, xml(err))?;
             writeln!(out, "    </testcase>")?;
@@ -656,7 +663,11 @@ fn write_junit(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> 
             if r.error.is_some() && c.name == "history" {
                 continue;
             }
-            writeln!(out, r#"    <testcase classname="{name}" name="{}">"#, c.name)?;
+            writeln!(
+                out,
+                r#"    <testcase classname="{name}" name="{}">"#,
+                c.name
+            )?;
             if let Some(why) = &c.skipped {
                 writeln!(out, r#"      <skipped message="{}"/>"#, xml(why))?;
             } else if check_failed(c, threshold) {
@@ -679,7 +690,9 @@ fn write_junit(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> 
                         f.severity.as_str(),
                         f.code,
                         f.name,
-                        s.as_ref().map(|s| format!(" [{}]", xml(s))).unwrap_or_default(),
+                        s.as_ref()
+                            .map(|s| format!(" [{}]", xml(s)))
+                            .unwrap_or_default(),
                         xml(&f.message)
                     )?;
                 }
@@ -689,9 +702,21 @@ fn write_junit(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> 
                 let text: Vec<String> = c
                     .findings
                     .iter()
-                    .map(|(f, _)| format!("{} {} {}: {}", f.severity.as_str(), f.code, f.name, f.message))
+                    .map(|(f, _)| {
+                        format!(
+                            "{} {} {}: {}",
+                            f.severity.as_str(),
+                            f.code,
+                            f.name,
+                            f.message
+                        )
+                    })
                     .collect();
-                writeln!(out, "      <system-out>{}</system-out>", xml(&text.join("\n")))?;
+                writeln!(
+                    out,
+                    "      <system-out>{}</system-out>",
+                    xml(&text.join("\n"))
+                )?;
             }
             writeln!(out, "    </testcase>")?;
         }

@@ -27,8 +27,8 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         anyhow::bail!("vmcore diff needs --history FILE (or --history-from-log)");
     }
     let ctx = HistoryContext::load(&args.history)?;
-    let dump = Dump::open(&args.dump)
-        .with_context(|| format!("cannot open {}", args.dump.display()))?;
+    let dump =
+        Dump::open(&args.dump).with_context(|| format!("cannot open {}", args.dump.display()))?;
     let Some(d) = ctx.diff_dump(&dump)? else {
         anyhow::bail!("no history");
     };
@@ -86,11 +86,7 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         )?;
     }
     writeln!(out)?;
-    writeln!(
-        out,
-        "{:<10} {:<28} {:<9} dump",
-        "block", "range", "history"
-    )?;
+    writeln!(out, "{:<10} {:<28} {:<9} dump", "block", "range", "history")?;
     for (&index, &status) in &t.memory {
         let range = t.block_range(index);
         let dumped = range
@@ -99,11 +95,7 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                     .iter()
                     .map(|x| x.len())
                     .sum();
-                if cov == 0 {
-                    "-".to_string()
-                } else {
-                    size(cov)
-                }
+                if cov == 0 { "-".to_string() } else { size(cov) }
             })
             .unwrap_or_else(|| "?".into());
         writeln!(
@@ -124,7 +116,13 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     if !extra.is_empty() {
         writeln!(out, "dump ranges in no known block:")?;
         for r in extra {
-            writeln!(out, "           {:<28} {:<9} {}", r.to_string(), "-", size(r.len()))?;
+            writeln!(
+                out,
+                "           {:<28} {:<9} {}",
+                r.to_string(),
+                "-",
+                size(r.len())
+            )?;
         }
     }
     writeln!(

@@ -53,7 +53,12 @@ fn check_text_json_junit_on_the_real_scenario() {
     for (format, ext) in [("text", "txt"), ("json", "json"), ("junit", "xml")] {
         let o = run(&scenario_args(&["--format", format]));
         // The QEMU header file is cut after its notes on purpose: ELF001 errors, exit 1.
-        assert_eq!(o.status.code(), Some(1), "{format}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{format}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let out = stdout(&o);
         assert!(!out.contains("/work/") && !out.contains(&*real_data::root().to_string_lossy()));
         insta::assert_snapshot!(format!("check_scenario_{ext}"), out);
@@ -77,7 +82,10 @@ fn check_at_an_earlier_step_names_the_cpus_and_ranges_that_changed() {
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(out.contains("HP001 cpu-online-no-context [CPU 1]"), "{out}");
-    assert!(out.contains("HP005 dumped-memory-not-present [0x100000000-0x107ffffff]"), "{out}");
+    assert!(
+        out.contains("HP005 dumped-memory-not-present [0x100000000-0x107ffffff]"),
+        "{out}"
+    );
     insta::assert_snapshot!("check_kernel_dump_at_boot", out);
 }
 
@@ -95,9 +103,16 @@ fn clean_dump_exits_0_and_unusable_input_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.bin");
     std::fs::write(&junk, b"not a dump at all").unwrap();
-    let o = vmcore(&["check", &real("steps/elfcorehdr-06-cpu3-online.bin"), junk.to_str().unwrap()]);
+    let o = vmcore(&[
+        "check",
+        &real("steps/elfcorehdr-06-cpu3-online.bin"),
+        junk.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stdout(&o).contains("== junk.bin"), "the other dumps are still reported");
+    assert!(
+        stdout(&o).contains("== junk.bin"),
+        "the other dumps are still reported"
+    );
 }
 
 #[test]
@@ -117,7 +132,10 @@ fn malformed_history_lines_exit_2_or_are_skipped_with_lenient() {
     let o = vmcore(&["check", &hdr, "--history", h.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("bad.jsonl:3: unknown event \"cpu-explode\""), "{err}");
+    assert!(
+        err.contains("bad.jsonl:3: unknown event \"cpu-explode\""),
+        "{err}"
+    );
     assert!(err.contains("2 malformed line(s)"), "{err}");
     let o = vmcore(&["check", &hdr, "--history", h.to_str().unwrap(), "--lenient"]);
     assert_eq!(o.status.code(), Some(1), "HP014 is a warning");
@@ -163,7 +181,11 @@ fn check_history_from_the_dumps_own_kernel_log() {
 fn deep_check_reads_every_page_of_the_kernel_dump() {
     let o = vmcore(&["check", "--deep", &real("kdump/proc-vmcore.elf")]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    assert!(stdout(&o).contains("deep: ok (114381 pages"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("deep: ok (114381 pages"),
+        "{}",
+        stdout(&o)
+    );
     // A truncated copy: the missing tail is reported page-exactly.
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.elf");
@@ -173,7 +195,10 @@ fn deep_check_reads_every_page_of_the_kernel_dump() {
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(out.contains("CHK001 page-unreadable"), "{out}");
-    assert!(out.contains("(256 pages): past the end of the file"), "{out}");
+    assert!(
+        out.contains("(256 pages): past the end of the file"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -192,7 +217,11 @@ fn cpus_names_kernel_notes_by_their_crash_notes_buffer() {
             .collect();
         assert_eq!(
             notes,
-            ["note 0 (CPU 0, pid 874)", "note 1 (CPU 2, pid 0)", "note 2 (CPU 3, pid 0)"],
+            [
+                "note 0 (CPU 0, pid 874)",
+                "note 1 (CPU 2, pid 0)",
+                "note 2 (CPU 3, pid 0)"
+            ],
             "{flag}"
         );
     }

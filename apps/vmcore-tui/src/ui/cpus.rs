@@ -51,7 +51,11 @@ fn row(c: &CpuContext) -> Row<'static> {
             Cell::from(format!("{:016x}", r.pc())),
             Cell::from(format!("{:016x}", r.sp())),
             Cell::from(format!("{:x}", r.flags())),
-            Cell::from(if c.problem.is_some() { "problem" } else { "saved" }),
+            Cell::from(if c.problem.is_some() {
+                "problem"
+            } else {
+                "saved"
+            }),
         ]),
         None => Row::new([
             Cell::from(c.note_index.to_string()),
@@ -93,7 +97,8 @@ pub(crate) fn detail_lines(c: &CpuContext) -> Vec<Line<'static>> {
             "note {} at file offset {:#x} · cpu {} · pid {} · ppid {}",
             c.note_index,
             c.note_offset,
-            c.cpu.map_or_else(|| "unknown".to_string(), |n| n.to_string()),
+            c.cpu
+                .map_or_else(|| "unknown".to_string(), |n| n.to_string()),
             c.pid,
             c.ppid
         )),
@@ -118,10 +123,7 @@ pub(crate) fn detail_lines(c: &CpuContext) -> Vec<Line<'static>> {
                     .collect();
                 v.push(Line::from(cells.join("    ")));
             }
-            v.push(Line::from(format!(
-                "   flags {}",
-                eflags_names(r.flags())
-            )));
+            v.push(Line::from(format!("   flags {}", eflags_names(r.flags()))));
         }
         None => v.push(Line::from("no registers saved").fg(Color::Yellow)),
     }
@@ -134,8 +136,15 @@ pub(crate) fn detail_lines(c: &CpuContext) -> Vec<Line<'static>> {
 
 fn qemu_lines(q: &QemuCpuState) -> Vec<Line<'static>> {
     let mut v = vec![
-        Line::from(format!("QEMU CPU state (version {}, {} bytes)", q.version, q.size)).bold(),
-        Line::from(format!("     rip {:016x}    rflags {:016x}", q.rip, q.rflags)),
+        Line::from(format!(
+            "QEMU CPU state (version {}, {} bytes)",
+            q.version, q.size
+        ))
+        .bold(),
+        Line::from(format!(
+            "     rip {:016x}    rflags {:016x}",
+            q.rip, q.rflags
+        )),
     ];
     for (i, cr) in q.cr.iter().enumerate() {
         if i % 2 == 0 {
@@ -147,7 +156,9 @@ fn qemu_lines(q: &QemuCpuState) -> Vec<Line<'static>> {
     if let Some(k) = q.kernel_gs_base {
         v.push(Line::from(format!("kernel_gs_base {k:016x}")));
     }
-    v.push(Line::from("     seg selector base             limit    flags"));
+    v.push(Line::from(
+        "     seg selector base             limit    flags",
+    ));
     let segs = [
         ("cs", q.cs),
         ("ds", q.ds),

@@ -55,7 +55,6 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         .header(Row::new(["SEVERITY", "CODE", "OFFSET", "TARGET", "FINDING"]).bold())
         .block(Block::bordered().title(title))
         .row_highlight_style(SELECTED);
-    let mut state =
-        TableState::default().with_selected(Some(app.findings_cursor.selected - first));
+    let mut state = TableState::default().with_selected(Some(app.findings_cursor.selected - first));
     frame.render_stateful_widget(table, area, &mut state);
 }

@@ -47,9 +47,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         AddrSpace::Phys => "physical",
         AddrSpace::Virt => "virtual",
     };
-    let block = Block::bordered().title(format!(
-        " Hex · {space} · g goto · / search · n next "
-    ));
+    let block = Block::bordered().title(format!(" Hex · {space} · g goto · / search · n next "));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [rows_area, status_area] =
@@ -59,7 +57,10 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
     let rows = rows_area.height as usize;
     app.hex.set_geometry(rows, n);
     let top = app.hex.top / n as u64 * n as u64;
-    let hl = app.hex.highlight.map(|(a, len)| (a, a.saturating_add(len as u64)));
+    let hl = app
+        .hex
+        .highlight
+        .map(|(a, len)| (a, a.saturating_add(len as u64)));
     let mut first_err: Option<String> = None;
     let mut lines = Vec::with_capacity(rows);
     for r in 0..rows as u64 {
@@ -84,7 +85,9 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
 fn location(app: &App, top: u64) -> String {
     let phys = match app.hex.space {
         AddrSpace::Phys => Some(top),
-        AddrSpace::Virt => integrations::translate(&app.dump, VirtAddr(top)).ok().map(|p| p.0),
+        AddrSpace::Virt => integrations::translate(&app.dump, VirtAddr(top))
+            .ok()
+            .map(|p| p.0),
     };
     let ranges = app.dump.memory().ranges();
     match phys.and_then(|p| {
@@ -99,10 +102,15 @@ fn location(app: &App, top: u64) -> String {
 }
 
 fn hex_line(addr: u64, bytes: &[Option<u8>], hl: Option<(u64, u64)>) -> Line<'static> {
-    let mark = Style::new().add_modifier(Modifier::REVERSED).fg(Color::Yellow);
+    let mark = Style::new()
+        .add_modifier(Modifier::REVERSED)
+        .fg(Color::Yellow);
     let bad = Style::new().fg(Color::Red);
     let mut spans = Vec::with_capacity(bytes.len() * 2 + 4);
-    spans.push(Span::styled(format!("{addr:016x}  "), Style::new().fg(Color::Cyan)));
+    spans.push(Span::styled(
+        format!("{addr:016x}  "),
+        Style::new().fg(Color::Cyan),
+    ));
     let is_hl = |i: usize| hl.is_some_and(|(s, e)| (s..e).contains(&(addr + i as u64)));
     for (i, b) in bytes.iter().enumerate() {
         let (text, style) = match b {
@@ -116,7 +124,9 @@ fn hex_line(addr: u64, bytes: &[Option<u8>], hl: Option<(u64, u64)>) -> Line<'st
     spans.push(Span::raw("|"));
     for (i, b) in bytes.iter().enumerate() {
         let (c, style) = match b {
-            Some(v) if v.is_ascii_graphic() || *v == b' ' => ((*v as char).to_string(), Style::new()),
+            Some(v) if v.is_ascii_graphic() || *v == b' ' => {
+                ((*v as char).to_string(), Style::new())
+            }
             Some(_) => (".".to_string(), Style::new().dim()),
             None => ("?".to_string(), bad),
         };

@@ -27,7 +27,13 @@ pub(crate) fn line(l: &LogLine) -> Line<'static> {
     let ts = l.ts_nsec.map_or_else(
         // Continuation lines of a multi-line record line up under its text.
         || " ".repeat(15),
-        |ns| format!("[{:5}.{:06}] ", ns / 1_000_000_000, ns % 1_000_000_000 / 1000),
+        |ns| {
+            format!(
+                "[{:5}.{:06}] ",
+                ns / 1_000_000_000,
+                ns % 1_000_000_000 / 1000
+            )
+        },
     );
     Line::from(vec![
         Span::styled(ts, Style::new().fg(Color::Green)),
@@ -40,8 +46,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         LogState::Ready(lines) => lines,
         LogState::Loading { done, total } => {
             frame.render_widget(
-                Paragraph::new(format!("decoding the kernel log {}", progress(*done, *total)))
-                    .block(Block::bordered().title(" Kernel log ")),
+                Paragraph::new(format!(
+                    "decoding the kernel log {}",
+                    progress(*done, *total)
+                ))
+                .block(Block::bordered().title(" Kernel log ")),
                 area,
             );
             return;
@@ -64,7 +73,9 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         (app.log_cursor.selected + 1).min(lines.len()),
         lines.len()
     );
-    let vis = app.log_cursor.visible(lines.len(), area.height.saturating_sub(2) as usize);
+    let vis = app
+        .log_cursor
+        .visible(lines.len(), area.height.saturating_sub(2) as usize);
     let text: Vec<Line> = (vis.clone())
         .filter_map(|i| lines.get(i).map(|l| (i, l)))
         .map(|(i, l)| {

@@ -92,7 +92,10 @@ fn draw_cells(buf: &mut Buffer, area: Rect, app: &App, end: u64) {
         // Ranges are in start order; skip those ending before the cell.
         let first = ram.partition_point(|r| r.phys.start.0 < cell.start.0);
         let from = first.saturating_sub(1);
-        for r in ram[from..].iter().take_while(|r| r.phys.start.0 < cell.end.0) {
+        for r in ram[from..]
+            .iter()
+            .take_while(|r| r.phys.start.0 < cell.end.0)
+        {
             if r.phys.overlaps(&cell) {
                 kind = kind.max(range_kind(r, &cell));
             }
@@ -157,7 +160,9 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App) {
     let ranges = app.dump.memory().ranges();
     let wide = area.width >= 120;
     let block = Block::bordered().title(format!(" Ranges ({}) · Enter: hex view ", ranges.len()));
-    let vis = app.ranges.visible(ranges.len(), area.height.saturating_sub(3) as usize);
+    let vis = app
+        .ranges
+        .visible(ranges.len(), area.height.saturating_sub(3) as usize);
     let first = vis.start;
     let rows = ranges[vis].iter().enumerate().map(|(k, r)| {
         let i = first + k;
@@ -174,12 +179,22 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App) {
             kind.to_string(),
         ];
         if wide {
-            cells.push(r.virt.map_or_else(|| "-".into(), |v| format!("{:016x}", v.0)));
-            cells.push(r.file_offset.map_or_else(|| "-".into(), |o| format!("{:#x}", o.0)));
+            cells.push(
+                r.virt
+                    .map_or_else(|| "-".into(), |v| format!("{:016x}", v.0)),
+            );
+            cells.push(
+                r.file_offset
+                    .map_or_else(|| "-".into(), |o| format!("{:#x}", o.0)),
+            );
         }
         cells.push(state_text(r, app));
         let row = Row::new(cells);
-        if r.missing() > 0 { row.fg(Color::Red) } else { row }
+        if r.missing() > 0 {
+            row.fg(Color::Red)
+        } else {
+            row
+        }
     });
     let mut widths = vec![
         Constraint::Length(5),

@@ -67,8 +67,12 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled("█", Style::new().add_modifier(Modifier::SLOW_BLINK)),
         ])
     } else if let Some(j) = &app.job {
-        Line::from(format!("{} {} (Esc cancels)", j.label, progress(j.done, j.total)))
-            .style(Style::new().fg(Color::Yellow))
+        Line::from(format!(
+            "{} {} (Esc cancels)",
+            j.label,
+            progress(j.done, j.total)
+        ))
+        .style(Style::new().fg(Color::Yellow))
     } else if let Some((kind, msg)) = &app.status {
         let style = match kind {
             StatusKind::Info => Style::new(),
@@ -82,8 +86,7 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App) {
         Line::from("Tab/1-7 views · Enter open")
     };
     let right_w = (right.chars().count() as u16).min(area.width / 2);
-    let [l, r] =
-        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_w)]).areas(area);
+    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(right_w)]).areas(area);
     frame.render_widget(Paragraph::new(left), l);
     frame.render_widget(
         Paragraph::new(right).style(Style::new().add_modifier(Modifier::REVERSED)),

@@ -15,8 +15,13 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
     // Long facts wrap on narrow terminals; size the block for the wrapped height so the
     // last facts are not cut off.
     let inner_w = usize::from(area.width.saturating_sub(2)).max(1);
-    let wrapped: usize = lines.iter().map(|l| l.width().div_ceil(inner_w).max(1)).sum();
-    let facts_h = u16::try_from(wrapped + 2).unwrap_or(u16::MAX).min(area.height);
+    let wrapped: usize = lines
+        .iter()
+        .map(|l| l.width().div_ceil(inner_w).max(1))
+        .sum();
+    let facts_h = u16::try_from(wrapped + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.height);
     let [top, bottom] =
         Layout::vertical([Constraint::Length(facts_h), Constraint::Min(0)]).areas(area);
     frame.render_widget(
@@ -63,10 +68,10 @@ fn facts(app: &App) -> Vec<Line<'static>> {
         ),
     ];
     let panic = match &app.log {
-        LogState::Ready(lines) => app
-            .log_panic
-            .and_then(|i| lines.get(i))
-            .map_or_else(|| "no panic line in the log".to_string(), |l| l.text.clone()),
+        LogState::Ready(lines) => app.log_panic.and_then(|i| lines.get(i)).map_or_else(
+            || "no panic line in the log".to_string(),
+            |l| l.text.clone(),
+        ),
         LogState::Loading { .. } => "decoding the kernel log…".into(),
         LogState::Unavailable(why) => format!("unknown: {why}"),
     };

@@ -29,12 +29,20 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         shown.len(),
         entries.len()
     );
-    let vis = app.vmcoreinfo.visible(shown.len(), area.height.saturating_sub(2) as usize);
+    let vis = app
+        .vmcoreinfo
+        .visible(shown.len(), area.height.saturating_sub(2) as usize);
     let first = vis.start;
-    let key_w = entries.iter().map(|(k, _)| k.len()).max().unwrap_or(8).min(48) as u16;
-    let rows = shown[vis].iter().filter_map(|&i| entries.get(i)).map(|(k, v)| {
-        Row::new([Cell::from(k.clone()).bold(), Cell::from(v.clone())])
-    });
+    let key_w = entries
+        .iter()
+        .map(|(k, _)| k.len())
+        .max()
+        .unwrap_or(8)
+        .min(48) as u16;
+    let rows = shown[vis]
+        .iter()
+        .filter_map(|&i| entries.get(i))
+        .map(|(k, v)| Row::new([Cell::from(k.clone()).bold(), Cell::from(v.clone())]));
     let table = Table::new(rows, [Constraint::Length(key_w), Constraint::Min(8)])
         .block(Block::bordered().title(title))
         .row_highlight_style(SELECTED);

@@ -65,7 +65,10 @@ impl Drop for Tmux {
 #[test]
 fn binary_visits_every_view_and_restores_the_terminal() {
     if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "tmux is required under CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required under CI"
+        );
         eprintln!("tmux is not installed: skipping the end-to-end test");
         return;
     }
@@ -83,14 +86,32 @@ fn binary_visits_every_view_and_restores_the_terminal() {
         q(&dump)
     );
     let out = t.cmd(&[
-        "new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", "sh", "-c", &script,
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &script,
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     t.wait_for("proc-vmcore.elf");
     let s = t.wait_for("Crash time");
     assert!(s.contains("6.12.111+deb12-amd64"), "{s}");
-    assert_eq!(t.flag("alternate_on"), "1", "the TUI uses the alternate screen");
+    assert_eq!(
+        t.flag("alternate_on"),
+        "1",
+        "the TUI uses the alternate screen"
+    );
 
     t.keys(&["2"]);
     t.wait_for("RIP");

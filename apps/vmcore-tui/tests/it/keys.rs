@@ -34,7 +34,10 @@ fn navigate_views_and_quit() {
 #[test]
 fn ctrl_c_quits_even_from_a_prompt() {
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('4')), key(KeyCode::Char('g'))]);
+    press(
+        &mut app,
+        &[key(KeyCode::Char('4')), key(KeyCode::Char('g'))],
+    );
     type_text(&mut app, "q");
     assert!(app.running, "q types into the prompt");
     assert_eq!(app.input.as_ref().map(|i| i.text.as_str()), Some("q"));
@@ -48,7 +51,14 @@ fn ctrl_c_quits_even_from_a_prompt() {
 #[test]
 fn open_a_cpu_and_close_it() {
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('2')), key(KeyCode::Char('j')), key(KeyCode::Enter)]);
+    press(
+        &mut app,
+        &[
+            key(KeyCode::Char('2')),
+            key(KeyCode::Char('j')),
+            key(KeyCode::Enter),
+        ],
+    );
     assert_eq!(app.cpu_detail, Some(1));
     let screen = render(&app, 80, 24);
     assert!(screen.contains("Registers"), "{screen}");
@@ -63,10 +73,20 @@ fn open_a_cpu_and_close_it() {
 #[test]
 fn cpu_detail_jumps_to_the_stack() {
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('2')), key(KeyCode::Enter), key(KeyCode::Char('s'))]);
+    press(
+        &mut app,
+        &[
+            key(KeyCode::Char('2')),
+            key(KeyCode::Enter),
+            key(KeyCode::Char('s')),
+        ],
+    );
     assert_eq!(app.view, View::Hex);
     assert_eq!(app.hex.space, AddrSpace::Virt);
-    let rsp = app.dump.cpus()[0].regs.map(|r| r.sp()).expect("CPU 0 has registers");
+    let rsp = app.dump.cpus()[0]
+        .regs
+        .map(|r| r.sp())
+        .expect("CPU 0 has registers");
     assert_eq!(app.hex.highlight, Some((rsp, 1)));
 }
 
@@ -92,8 +112,15 @@ fn goto_a_physical_address_and_page() {
 #[test]
 fn goto_a_virtual_address_reads_through_the_page_tables() {
     let mut app = real_app();
-    let uts = app.dump.vmcoreinfo().and_then(|v| v.symbol("init_uts_ns")).expect("symbol");
-    press(&mut app, &[key(KeyCode::Char('4')), key(KeyCode::Char('g'))]);
+    let uts = app
+        .dump
+        .vmcoreinfo()
+        .and_then(|v| v.symbol("init_uts_ns"))
+        .expect("symbol");
+    press(
+        &mut app,
+        &[key(KeyCode::Char('4')), key(KeyCode::Char('g'))],
+    );
     type_text(&mut app, &format!("v:{uts:x}"));
     press(&mut app, &[key(KeyCode::Enter)]);
     assert_eq!(app.hex.space, AddrSpace::Virt);
@@ -119,7 +146,10 @@ fn goto_garbage_is_an_error_not_a_move() {
 #[test]
 fn unreadable_bytes_show_as_question_marks() {
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('4')), key(KeyCode::Char('g'))]);
+    press(
+        &mut app,
+        &[key(KeyCode::Char('4')), key(KeyCode::Char('g'))],
+    );
     type_text(&mut app, "0"); // below the first PT_LOAD (0x100000)
     press(&mut app, &[key(KeyCode::Enter)]);
     let screen = render(&app, 80, 24);
@@ -130,21 +160,28 @@ fn unreadable_bytes_show_as_question_marks() {
 #[test]
 fn search_ascii_then_next_then_hex() {
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('4')), key(KeyCode::Char('/'))]);
+    press(
+        &mut app,
+        &[key(KeyCode::Char('4')), key(KeyCode::Char('/'))],
+    );
     type_text(&mut app, "OSRELEASE=");
     press(&mut app, &[key(KeyCode::Enter)]);
     assert!(app.job.is_none(), "search finished");
     let (first, len) = app.hex.highlight.expect("found");
     assert_eq!(len, 10);
     let mut buf = [0u8; 10];
-    app.dump.read_phys(PhysAddr(first), &mut buf).expect("match is readable");
+    app.dump
+        .read_phys(PhysAddr(first), &mut buf)
+        .expect("match is readable");
     assert_eq!(&buf, b"OSRELEASE=");
     assert!(render(&app, 160, 48).contains("found at physical"));
 
     press(&mut app, &[key(KeyCode::Char('n'))]);
     if let Some((second, _)) = app.hex.highlight.filter(|&(a, _)| a != first) {
         assert!(second > first);
-        app.dump.read_phys(PhysAddr(second), &mut buf).expect("readable");
+        app.dump
+            .read_phys(PhysAddr(second), &mut buf)
+            .expect("readable");
         assert_eq!(&buf, b"OSRELEASE=");
     }
 
@@ -158,7 +195,10 @@ fn search_ascii_then_next_then_hex() {
 #[test]
 fn search_can_be_cancelled() {
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('4')), key(KeyCode::Char('/'))]);
+    press(
+        &mut app,
+        &[key(KeyCode::Char('4')), key(KeyCode::Char('/'))],
+    );
     type_text(&mut app, "x:01 02");
     // Submit without running the job: it is queued, as the event loop would hand it over.
     let a = vmcore_tui::keymap::action_for(key(KeyCode::Enter), &app).expect("Enter submits");
@@ -176,19 +216,35 @@ fn search_can_be_cancelled() {
 fn kernel_log_search() {
     let mut app = real_app();
     assert!(matches!(app.log, LogState::Ready(_)), "{:?}", app.status);
-    press(&mut app, &[key(KeyCode::Char('6')), key(KeyCode::Home), key(KeyCode::Char('/'))]);
+    press(
+        &mut app,
+        &[
+            key(KeyCode::Char('6')),
+            key(KeyCode::Home),
+            key(KeyCode::Char('/')),
+        ],
+    );
     type_text(&mut app, "sysrq");
     press(&mut app, &[key(KeyCode::Enter)]);
     let LogState::Ready(lines) = &app.log else {
         unreachable!()
     };
     let first = app.log_cursor.selected;
-    assert!(lines[first].text.to_lowercase().contains("sysrq"), "{:?}", lines[first]);
+    assert!(
+        lines[first].text.to_lowercase().contains("sysrq"),
+        "{:?}",
+        lines[first]
+    );
     press(&mut app, &[key(KeyCode::Char('n'))]);
     let LogState::Ready(lines) = &app.log else {
         unreachable!()
     };
-    assert!(lines[app.log_cursor.selected].text.to_lowercase().contains("sysrq"));
+    assert!(
+        lines[app.log_cursor.selected]
+            .text
+            .to_lowercase()
+            .contains("sysrq")
+    );
     press(&mut app, &[key(KeyCode::Char('N'))]);
     assert_eq!(app.log_cursor.selected, first);
 }
@@ -197,7 +253,10 @@ fn kernel_log_search() {
 fn vmcoreinfo_filter() {
     let mut app = real_app();
     let all = app.vmcoreinfo_rows.len();
-    press(&mut app, &[key(KeyCode::Char('5')), key(KeyCode::Char('/'))]);
+    press(
+        &mut app,
+        &[key(KeyCode::Char('5')), key(KeyCode::Char('/'))],
+    );
     type_text(&mut app, "printk_info");
     press(&mut app, &[key(KeyCode::Enter)]);
     let n = app.vmcoreinfo_rows.len();
@@ -213,14 +272,20 @@ fn vmcoreinfo_filter() {
 #[test]
 fn finding_jumps_to_its_cpu() {
     let mut spec = testgen::ElfSpec {
-        cpus: (0..4).map(|n| testgen::CpuSpec::numbered(n, n + 1)).collect(),
+        cpus: (0..4)
+            .map(|n| testgen::CpuSpec::numbered(n, n + 1))
+            .collect(),
         vmcoreinfo: Some(testgen::sample_vmcoreinfo()),
         loads: testgen::sparse_loads(4, 0x10000, 1 << 30),
         ..testgen::ElfSpec::default()
     };
     spec.cpus[2].regs = None; // a zeroed register note: finding CPU001
     let mut app = synthetic_app(&spec);
-    let idx = app.findings.iter().position(|f| f.code == "CPU001").expect("CPU001");
+    let idx = app
+        .findings
+        .iter()
+        .position(|f| f.code == "CPU001")
+        .expect("CPU001");
     press(&mut app, &[key(KeyCode::Char('7'))]);
     for _ in 0..idx {
         press(&mut app, &[key(KeyCode::Down)]);
@@ -233,8 +298,21 @@ fn finding_jumps_to_its_cpu() {
 #[test]
 fn memory_range_opens_in_hex() {
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('3')), key(KeyCode::End), key(KeyCode::Enter)]);
-    let last = app.dump.memory().ranges().last().map(|r| r.phys.start.0).expect("ranges");
+    press(
+        &mut app,
+        &[
+            key(KeyCode::Char('3')),
+            key(KeyCode::End),
+            key(KeyCode::Enter),
+        ],
+    );
+    let last = app
+        .dump
+        .memory()
+        .ranges()
+        .last()
+        .map(|r| r.phys.start.0)
+        .expect("ranges");
     assert_eq!(app.view, View::Hex);
     assert_eq!(app.hex.top, last);
 }
@@ -242,7 +320,9 @@ fn memory_range_opens_in_hex() {
 #[test]
 fn eight_thousand_cpus_scroll_to_the_end() {
     let spec = testgen::ElfSpec {
-        cpus: (0..8192).map(|n| testgen::CpuSpec::numbered(n, n + 1)).collect(),
+        cpus: (0..8192)
+            .map(|n| testgen::CpuSpec::numbered(n, n + 1))
+            .collect(),
         loads: testgen::sparse_loads(8192, 0x1000, 1 << 40),
         ..testgen::ElfSpec::default()
     };
@@ -255,7 +335,10 @@ fn eight_thousand_cpus_scroll_to_the_end() {
     assert_eq!(app.cpus.selected, 8191);
     let screen = render(&app, 80, 24);
     assert!(screen.contains("8191"), "{screen}");
-    press(&mut app, &[key(KeyCode::Char('3')), key(KeyCode::Char('G'))]);
+    press(
+        &mut app,
+        &[key(KeyCode::Char('3')), key(KeyCode::Char('G'))],
+    );
     assert_eq!(app.ranges.selected, 8191);
     assert!(render(&app, 160, 48).contains("8191"));
 }
@@ -300,6 +383,9 @@ fn resize_keeps_the_selection_visible() {
     let LogState::Ready(lines) = &app.log else {
         unreachable!()
     };
-    let last = lines.last().map(|l| l.text.chars().take(20).collect::<String>()).unwrap_or_default();
+    let last = lines
+        .last()
+        .map(|l| l.text.chars().take(20).collect::<String>())
+        .unwrap_or_default();
     assert!(big.contains(&last) && small.contains(&last), "{last}");
 }

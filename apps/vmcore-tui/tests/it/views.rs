@@ -1,7 +1,7 @@
 //! Every view of the real dump rendered at 80×24 and 160×48, snapshotted with insta.
 
 use insta::assert_snapshot;
-use vmcore::{PhysRange, PhysAddr};
+use vmcore::{PhysAddr, PhysRange};
 use vmcore_tui::integrations::HistoryOverlay;
 use vmcore_tui::{Action, App, Target, View, update};
 
@@ -63,7 +63,13 @@ fn hex_virtual_goto_and_unreadable_bytes() {
     update(&mut app, Action::Goto(Target::Virt(vmcore::VirtAddr(uts))));
     assert_snapshot!("hex_virtual_init_uts_ns_160x48", render(&app, 160, 48));
     // The end of the first RAM range: readable rows, then `??` rows and the reason.
-    let first = app.dump.memory().ram().next().map(|r| r.phys.end.0).expect("a RAM range");
+    let first = app
+        .dump
+        .memory()
+        .ram()
+        .next()
+        .map(|r| r.phys.end.0)
+        .expect("a RAM range");
     update(&mut app, Action::Goto(Target::Phys(PhysAddr(first - 0x40))));
     assert_snapshot!("hex_unreadable_80x24", render(&app, 80, 24));
 }

@@ -133,7 +133,9 @@ fn start_topology(s: &StartRecord) -> Result<Topology, String> {
     let list = |name: &str, v: &Option<String>| -> Result<Vec<u64>, String> {
         match v {
             None => Ok(Vec::new()),
-            Some(t) => parse_index_list(t).ok_or_else(|| format!("{name} is not a list like 0-3,8")),
+            Some(t) => {
+                parse_index_list(t).ok_or_else(|| format!("{name} is not a list like 0-3,8"))
+            }
         }
     };
     let mut t = Topology::default();
@@ -180,7 +182,9 @@ fn event_of(r: &Record, kind: &str) -> Result<Change, String> {
         }),
         "memory" => {
             let range = match &r.range {
-                Some(s) => Some(parse_range(s).ok_or("\"range\" is not START-END (inclusive, hex)")?),
+                Some(s) => {
+                    Some(parse_range(s).ok_or("\"range\" is not START-END (inclusive, hex)")?)
+                }
                 None => None,
             };
             // Neither is allowed (a kernel log names no block); replay reports it unresolved.
@@ -220,7 +224,10 @@ pub fn import(source: &str, text: &str) -> Imported {
                 }
                 Ok(h) if h.format == FORMAT_NAME => problems.push(
                     line,
-                    format!("version {} is not supported (this reader knows {VERSION})", h.version),
+                    format!(
+                        "version {} is not supported (this reader knows {VERSION})",
+                        h.version
+                    ),
                     t,
                 ),
                 Ok(_) => problems.push(line, format!("format is not {FORMAT_NAME:?}"), t),
@@ -249,7 +256,11 @@ pub fn import(source: &str, text: &str) -> Imported {
             );
             continue;
         }
-        let uptime_us = match r.uptime.as_ref().map(|u| number_text(u).and_then(|s| parse_seconds_us(&s))) {
+        let uptime_us = match r
+            .uptime
+            .as_ref()
+            .map(|u| number_text(u).and_then(|s| parse_seconds_us(&s)))
+        {
             Some(Some(u)) => Some(u),
             Some(None) => {
                 problems.push(line, "\"uptime\" is not decimal seconds", t);
@@ -363,9 +374,9 @@ pub fn export(history: &History) -> String {
             let mut s = match n.kind {
                 NoticeKind::Updated => "{\"notice\":\"updated\"".to_string(),
                 NoticeKind::UpdateLost => "{\"notice\":\"update-lost\"".to_string(),
-                NoticeKind::UpdateTooLarge { elfsz, memsz } => format!(
-                    "{{\"notice\":\"update-too-large\",\"elfsz\":{elfsz},\"memsz\":{memsz}"
-                ),
+                NoticeKind::UpdateTooLarge { elfsz, memsz } => {
+                    format!("{{\"notice\":\"update-too-large\",\"elfsz\":{elfsz},\"memsz\":{memsz}")
+                }
             };
             if let Some(u) = n.uptime_us {
                 s.push_str(&format!(",\"uptime\":\"{}\"", format_seconds_us(u)));

@@ -43,7 +43,13 @@ struct Parser {
     done: bool,
 }
 
-fn cpu_event(action: Action, cpu: u32, apic_id: Option<u32>, us: Option<u64>, line: usize) -> Event {
+fn cpu_event(
+    action: Action,
+    cpu: u32,
+    apic_id: Option<u32>,
+    us: Option<u64>,
+    line: usize,
+) -> Event {
     Event {
         seq: None,
         uptime_us: us,
@@ -58,7 +64,9 @@ fn cpu_event(action: Action, cpu: u32, apic_id: Option<u32>, us: Option<u64>, li
 
 fn num_after<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let i = text.find(key)?;
-    text[i + key.len()..].split(|c: char| c == ',' || c.is_whitespace()).next()
+    text[i + key.len()..]
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .next()
 }
 
 impl Parser {
@@ -185,8 +193,19 @@ impl Parser {
         // "crash hp" CPU lines duplicate smpboot lines; use them only when smpboot said nothing
         // after boot (a log level that hides smpboot's pr_info, for example).
         let smpboot_hotplug = h.events.iter().any(|e| {
-            matches!(e.change, Change::Cpu { action: Action::Offline, .. })
-                || matches!(e.change, Change::Cpu { apic_id: Some(_), .. })
+            matches!(
+                e.change,
+                Change::Cpu {
+                    action: Action::Offline,
+                    ..
+                }
+            ) || matches!(
+                e.change,
+                Change::Cpu {
+                    apic_id: Some(_),
+                    ..
+                }
+            )
         });
         if !smpboot_hotplug && !self.crash_hp_cpu.is_empty() {
             for (k, (at, e)) in self.crash_hp_cpu.into_iter().enumerate() {

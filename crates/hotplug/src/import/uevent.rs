@@ -85,7 +85,12 @@ pub fn change_of(u: &Uevent<'_>) -> Result<Option<Change>, &'static str> {
 }
 
 /// Parses `record` (at `line`) into `history`, reporting problems.
-pub(crate) fn add_record(history: &mut History, problems: &mut Problems, line: usize, record: &str) {
+pub(crate) fn add_record(
+    history: &mut History,
+    problems: &mut Problems,
+    line: usize,
+    record: &str,
+) {
     match parse_record(record).and_then(|u| Ok((change_of(&u)?, u.seq, u.uptime_us))) {
         Ok((Some(change), seq, uptime_us)) => history.events.push(Event {
             seq,

@@ -23,10 +23,24 @@ fn topology(online: &[u32], offline: &[u32], blocks: &[(u64, BlockStatus)]) -> T
         ..Topology::default()
     };
     for &c in online {
-        t.cpus.insert(c, CpuStatus { present: true, online: true, apic_id: None });
+        t.cpus.insert(
+            c,
+            CpuStatus {
+                present: true,
+                online: true,
+                apic_id: None,
+            },
+        );
     }
     for &c in offline {
-        t.cpus.insert(c, CpuStatus { present: true, online: false, apic_id: None });
+        t.cpus.insert(
+            c,
+            CpuStatus {
+                present: true,
+                online: false,
+                apic_id: None,
+            },
+        );
     }
     for &(b, s) in blocks {
         t.memory.insert(b, s);
@@ -50,17 +64,32 @@ fn ram_load(paddr: u64, size: u64, fill: Fill) -> LoadSpec {
 /// zeros), as crash_save_cpu leaves them. Memory: one 128 MiB load per block of `blocks`.
 fn kernel_dump(cpus: &[u32], possible: &[u32], blocks: &[u64]) -> (vmcore::Dump, NoteLocator) {
     let spec = ElfSpec {
-        cpus: cpus.iter().map(|&c| CpuSpec::numbered(c, 100 + c)).collect(),
+        cpus: cpus
+            .iter()
+            .map(|&c| CpuSpec::numbered(c, 100 + c))
+            .collect(),
         vmcoreinfo: Some(testgen::sample_vmcoreinfo()),
         loads: blocks
             .iter()
-            .map(|&b| ram_load(b * MIB128, MIB128, if b == 0 { Fill::Pattern } else { Fill::Hole }))
+            .map(|&b| {
+                ram_load(
+                    b * MIB128,
+                    MIB128,
+                    if b == 0 { Fill::Pattern } else { Fill::Hole },
+                )
+            })
             .collect(),
         ..ElfSpec::default()
     };
     let mut bytes = testgen::elf_bytes(&spec);
     let first = vmcore::Dump::from_bytes(bytes.clone()).unwrap();
-    let load0 = first.memory().find_phys(PhysAddr(0)).unwrap().file_offset.unwrap().0 as usize;
+    let load0 = first
+        .memory()
+        .find_phys(PhysAddr(0))
+        .unwrap()
+        .file_offset
+        .unwrap()
+        .0 as usize;
     let notes: Vec<Vec<u8>> = first
         .notes()
         .iter()
@@ -83,7 +112,12 @@ fn kernel_dump(cpus: &[u32], possible: &[u32], blocks: &[u64]) -> (vmcore::Dump,
     (vmcore::Dump::from_bytes(bytes).unwrap(), locator)
 }
 
-fn kernel_content(cpus: &[u32], possible: &[u32], blocks: &[u64], identify_cpus: bool) -> DumpContent {
+fn kernel_content(
+    cpus: &[u32],
+    possible: &[u32],
+    blocks: &[u64],
+    identify_cpus: bool,
+) -> DumpContent {
     let (dump, loc) = kernel_dump(cpus, possible, blocks);
     let id = identify(&dump, &loc);
     assert!(id.complete());
@@ -94,7 +128,10 @@ fn kernel_content(cpus: &[u32], possible: &[u32], blocks: &[u64], identify_cpus:
 fn hp001_and_hp002_from_crash_notes_identity() {
     // The dump saved CPUs 0 and 2; the history has 0 and 1 online, 2 offline.
     let c = kernel_content(&[0, 2], &[0, 1, 2], &[0], true);
-    assert_eq!(c.cpus.iter().map(|s| s.cpu).collect::<Vec<_>>(), vec![Some(0), Some(2)]);
+    assert_eq!(
+        c.cpus.iter().map(|s| s.cpu).collect::<Vec<_>>(),
+        vec![Some(0), Some(2)]
+    );
     let t = topology(&[0, 1], &[2], &[(0, BlockStatus::Online)]);
     assert_eq!(
         codes(&diff(&t, &c)),
@@ -149,7 +186,10 @@ fn hp004_hp005_hp008_memory_blocks() {
             ("HP004", block(2)),
             ("HP005", block(3)),
             ("HP008", block(5)),
-            ("HP005", Subject::Range(PhysRange::from_start_len(6 * MIB128, MIB128))),
+            (
+                "HP005",
+                Subject::Range(PhysRange::from_start_len(6 * MIB128, MIB128))
+            ),
         ]
     );
 }
@@ -158,12 +198,19 @@ fn hp004_hp005_hp008_memory_blocks() {
 fn hp007_pt_load_edge_inside_a_hot_added_block() {
     let spec = ElfSpec {
         cpus: vec![CpuSpec::numbered(0, 1)],
-        loads: vec![ram_load(0, MIB128, Fill::Hole), ram_load(4 * MIB128, MIB128 / 2, Fill::Hole)],
+        loads: vec![
+            ram_load(0, MIB128, Fill::Hole),
+            ram_load(4 * MIB128, MIB128 / 2, Fill::Hole),
+        ],
         ..ElfSpec::default()
     };
     let dump = vmcore::Dump::from_bytes(testgen::elf_bytes(&spec)).unwrap();
     let c = DumpContent::of_dump(&dump, None, None, None).unwrap();
-    let mut t = topology(&[], &[], &[(0, BlockStatus::Online), (4, BlockStatus::Online)]);
+    let mut t = topology(
+        &[],
+        &[],
+        &[(0, BlockStatus::Online), (4, BlockStatus::Online)],
+    );
     t.added_blocks.insert(4);
     let r = PhysRange::from_start_len(4 * MIB128, MIB128 / 2);
     // (Without crash_notes the note is not attributed to a CPU: HP010, info.)
@@ -205,7 +252,10 @@ fn hp011_hp012_hp013_hp015_from_the_history() {
         {\"notice\":\"update-lost\",\"uptime\":\"12.5\"}\n\
         {\"event\":\"memory-online\"}\n\
         {\"notice\":\"update-too-large\",\"elfsz\":917736,\"memsz\":917680}\n";
-    let h = import::import_text("h.jsonl", text).unwrap().strict().unwrap();
+    let h = import::import_text("h.jsonl", text)
+        .unwrap()
+        .strict()
+        .unwrap();
     let t = replay(&h, &Until::Crash).unwrap();
     assert_eq!(
         codes(&history_findings(&h, &t)),
@@ -254,7 +304,10 @@ fn hp007_block_size_conflict_between_sources() {
     assert!(h.block_size_conflicts.is_empty());
     h.append(c);
     let t = replay(&h, &Until::Crash).unwrap();
-    assert_eq!(codes(&history_findings(&h, &t)), vec![("HP007", Subject::Header)]);
+    assert_eq!(
+        codes(&history_findings(&h, &t)),
+        vec![("HP007", Subject::Header)]
+    );
 }
 
 #[test]
@@ -282,7 +335,8 @@ fn chk001_deep_scan_of_a_truncated_dump_and_chk002_excluded_pages() {
     assert!(ok.unreadable.is_empty());
     assert_eq!(ok.bytes_read, 4 << 20);
 
-    let kd = vmcore::Dump::open(real_data::path("kdump/makedumpfile-c-d31.kdump").unwrap()).unwrap();
+    let kd =
+        vmcore::Dump::open(real_data::path("kdump/makedumpfile-c-d31.kdump").unwrap()).unwrap();
     let s = hotplug::scan::structural(&kd);
     assert!(s.iter().any(|f| f.code == "CHK002"), "{s:?}");
 }

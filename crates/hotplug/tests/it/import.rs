@@ -23,27 +23,42 @@ fn real_records() -> Vec<String> {
 }
 
 fn events(h: &History) -> Vec<(Change, Option<u64>, Option<u64>)> {
-    h.events.iter().map(|e| (e.change, e.seq, e.uptime_us)).collect()
+    h.events
+        .iter()
+        .map(|e| (e.change, e.seq, e.uptime_us))
+        .collect()
 }
 
 #[test]
 fn lab_log_uevent_records_and_udevadm_text_give_the_same_events() {
-    let lab = import::import_path(&real("history.jsonl")).unwrap().strict().unwrap();
+    let lab = import::import_path(&real("history.jsonl"))
+        .unwrap()
+        .strict()
+        .unwrap();
     assert_eq!(lab.format, SourceFormat::LabJsonl);
     // 782 add/783 online memory32, 785 offline, 786 online, 788 cpu3 offline, 790 cpu1
     // offline, 792 cpu3 online; machinecheck and container uevents are not hotplug state.
     assert_eq!(
-        lab.events.iter().map(|e| e.seq.unwrap()).collect::<Vec<_>>(),
+        lab.events
+            .iter()
+            .map(|e| e.seq.unwrap())
+            .collect::<Vec<_>>(),
         vec![782, 783, 785, 786, 788, 790, 792]
     );
     let records = real_records().join("\n");
-    let rec = import::import_text("uevents.txt", &records).unwrap().strict().unwrap();
+    let rec = import::import_text("uevents.txt", &records)
+        .unwrap()
+        .strict()
+        .unwrap();
     assert_eq!(rec.format, SourceFormat::UeventRecords);
     assert_eq!(events(&rec), events(&lab));
     // udevadm text rendered from the same records (a fixture made by code, not by hand).
     let udev = import::udevadm::render_from_records(real_records().iter().map(String::as_str));
     insta::assert_snapshot!("udevadm_from_real_uevents", udev);
-    let u = import::import_text("udevadm.txt", &udev).unwrap().strict().unwrap();
+    let u = import::import_text("udevadm.txt", &udev)
+        .unwrap()
+        .strict()
+        .unwrap();
     assert_eq!(u.format, SourceFormat::Udevadm);
     assert_eq!(events(&u), events(&lab));
 }
@@ -53,12 +68,18 @@ fn our_json_lines_round_trip_the_real_history() {
     let h = scenario_history();
     let text = import::jsonl::export(&h);
     insta::assert_snapshot!("scenario_history_jsonl", text);
-    let back = import::import_text("h.jsonl", &text).unwrap().strict().unwrap();
+    let back = import::import_text("h.jsonl", &text)
+        .unwrap()
+        .strict()
+        .unwrap();
     assert_eq!(events(&back), events(&h));
     assert_eq!(back.marks, h.marks);
     for step in STEPS {
         let u = Until::Step(step.into());
-        assert_eq!(replay(&back, &u).unwrap().online_cpus(), replay(&h, &u).unwrap().online_cpus());
+        assert_eq!(
+            replay(&back, &u).unwrap().online_cpus(),
+            replay(&h, &u).unwrap().online_cpus()
+        );
         assert_eq!(
             replay(&back, &u).unwrap().online_ranges(),
             replay(&h, &u).unwrap().online_ranges()
@@ -78,7 +99,11 @@ fn malformed_lines_are_reported_with_their_numbers() {
     assert_eq!(lines, vec![2, 3, 4]);
     let err = imported.clone().strict().unwrap_err();
     assert_eq!(err.line(), Some(2));
-    assert!(err.to_string().starts_with("u.txt:2: SEQNUM is not a decimal number"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("u.txt:2: SEQNUM is not a decimal number"),
+        "{err}"
+    );
     let (h, problems) = imported.lenient();
     assert_eq!(problems.len(), 3);
     assert_eq!(h.events.len(), 2, "the good lines are kept");
@@ -94,7 +119,8 @@ fn malformed_lines_are_reported_with_their_numbers() {
     assert_eq!(p[0], (1, "guest_uevents[1] is not a string".to_string()));
     assert_eq!(p[1].0, 2);
 
-    let udev = "KERNEL[1.0] online /devices/system/cpu/cpu1 (cpu)\nACTION=online\nSEQNUM=x\n\ngarbage\n";
+    let udev =
+        "KERNEL[1.0] online /devices/system/cpu/cpu1 (cpu)\nACTION=online\nSEQNUM=x\n\ngarbage\n";
     let p: Vec<usize> = import::import_text("m.txt", udev)
         .unwrap()
         .problems
@@ -103,7 +129,8 @@ fn malformed_lines_are_reported_with_their_numbers() {
         .collect();
     assert_eq!(p, vec![1, 5]);
 
-    let ours = "{\"format\":\"vmcore-hotplug-history\",\"version\":2}\n{\"event\":\"cpu-online\"}\n";
+    let ours =
+        "{\"format\":\"vmcore-hotplug-history\",\"version\":2}\n{\"event\":\"cpu-online\"}\n";
     let p: Vec<usize> = import::import_text("o.jsonl", ours)
         .unwrap()
         .problems
@@ -120,12 +147,18 @@ fn malformed_lines_are_reported_with_their_numbers() {
 
 #[test]
 fn sysfs_snapshot_is_a_start_topology() {
-    let h = import::import_path(&real("steps/root-05-cpu1-offline")).unwrap().strict().unwrap();
+    let h = import::import_path(&real("steps/root-05-cpu1-offline"))
+        .unwrap()
+        .strict()
+        .unwrap();
     let t = h.start.as_ref().unwrap();
     assert_eq!(t.online_cpus(), vec![0, 2]);
     assert_eq!(t.offline_cpus(), vec![1, 3]);
     assert_eq!(t.block_size, Some(128 << 20));
-    assert_eq!(t.memory.keys().copied().collect::<Vec<_>>(), vec![0, 1, 2, 3, 32]);
+    assert_eq!(
+        t.memory.keys().copied().collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 32]
+    );
     assert!(h.events.is_empty());
 }
 
@@ -137,11 +170,19 @@ fn arb_change() -> impl Strategy<Value = Change> {
         Just(Action::Offline)
     ];
     prop_oneof![
-        (action.clone(), 0u32..8, proptest::option::of(0u32..16))
-            .prop_map(|(action, cpu, apic_id)| Change::Cpu { action, cpu, apic_id }),
+        (action.clone(), 0u32..8, proptest::option::of(0u32..16)).prop_map(
+            |(action, cpu, apic_id)| Change::Cpu {
+                action,
+                cpu,
+                apic_id
+            }
+        ),
         (action, 0u64..64).prop_map(|(action, b)| Change::Memory {
             action,
-            block: hotplug::BlockRef { index: Some(b), range: None },
+            block: hotplug::BlockRef {
+                index: Some(b),
+                range: None
+            },
         }),
     ]
 }

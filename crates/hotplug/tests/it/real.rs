@@ -111,7 +111,11 @@ fn elfcorehdr_of_each_step_against_each_step() {
         for (t, tstep) in STEPS.iter().enumerate() {
             let fs = diff(&at(&h, tstep), &content);
             // CPU events never change a ≥ 6.6 kexec_file header: no CPU finding ever.
-            assert_eq!(problems(&fs), expected_memory(d, t), "header {dstep} vs history {tstep}");
+            assert_eq!(
+                problems(&fs),
+                expected_memory(d, t),
+                "header {dstep} vs history {tstep}"
+            );
             let offline_info = fs.iter().any(|f| f.finding.code == "HP008");
             assert_eq!(offline_info, d >= 1 && t == 2, "{dstep} vs {tstep}");
         }
@@ -128,7 +132,11 @@ fn qemu_dumps_cut_after_their_notes_against_each_step() {
         assert_eq!(content.cpus.len(), 4, "a note per vCPU, online or not");
         for (t, tstep) in STEPS.iter().enumerate() {
             let fs = diff(&at(&h, tstep), &content);
-            assert_eq!(problems(&fs), expected_memory(d, t), "qemu {dstep} vs history {tstep}");
+            assert_eq!(
+                problems(&fs),
+                expected_memory(d, t),
+                "qemu {dstep} vs history {tstep}"
+            );
         }
     }
 }
@@ -147,8 +155,7 @@ fn full_qemu_dump_of_step_06_is_clean_at_06() {
 
 fn proc_vmcore_identity() -> (vmcore::Dump, hotplug::CpuIdentity) {
     let dump = vmcore::Dump::open(real("kdump/proc-vmcore.elf")).unwrap();
-    let state =
-        elfcorehdr::SystemState::from_root(real("steps/root-06-cpu3-online")).unwrap();
+    let state = elfcorehdr::SystemState::from_root(real("steps/root-06-cpu3-online")).unwrap();
     let id = identify(&dump, &NoteLocator::from_state(&state));
     (dump, id)
 }
@@ -234,8 +241,16 @@ fn kernel_log_of_the_dump_replays_to_the_crash_cpus() {
         3
     );
     // The console log (production kernel, then the capture kernel) gives the same CPU events.
-    let text = import::import_path(&real("console.log")).unwrap().strict().unwrap();
+    let text = import::import_path(&real("console.log"))
+        .unwrap()
+        .strict()
+        .unwrap();
     assert_eq!(text.format, hotplug::SourceFormat::KernelLog);
-    let strip = |h: &History| h.events.iter().map(|e| (e.change, e.uptime_us)).collect::<Vec<_>>();
+    let strip = |h: &History| {
+        h.events
+            .iter()
+            .map(|e| (e.change, e.uptime_us))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(strip(&text), strip(&h));
 }
