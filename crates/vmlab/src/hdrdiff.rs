@@ -1,0 +1,171 @@
+//! Byte comparison of two elfcorehdr segments, reported as the first differing byte and the
+//! ELF field it belongs to, so a failing VM check says what broke, not just "differs".
+
+use elfcorehdr::Elfcorehdr;
+
+/// `(offset, size, name)` of the Elf64_Ehdr fields.
+const EHDR_FIELDS: &[(usize, usize, &str)] = &[
+    (0, 4, "e_ident[EI_MAG]"),
+    (4, 1, "e_ident[EI_CLASS]"),
+    (5, 1, "e_ident[EI_DATA]"),
+    (6, 1, "e_ident[EI_VERSION]"),
+    (7, 1, "e_ident[EI_OSABI]"),
+    (8, 8, "e_ident[EI_ABIVERSION..]"),
+    (16, 2, "e_type"),
+    (18, 2, "e_machine"),
+    (20, 4, "e_version"),
+    (24, 8, "e_entry"),
+    (32, 8, "e_phoff"),
+    (40, 8, "e_shoff"),
+    (48, 4, "e_flags"),
+    (52, 2, "e_ehsize"),
+    (54, 2, "e_phentsize"),
+    (56, 2, "e_phnum"),
+    (58, 2, "e_shentsize"),
+    (60, 2, "e_shnum"),
+    (62, 2, "e_shstrndx"),
+];
+
+/// `(offset, size, name)` of the Elf64_Phdr fields.
+const PHDR_FIELDS: &[(usize, usize, &str)] = &[
+    (0, 4, "p_type"),
+    (4, 4, "p_flags"),
+    (8, 8, "p_offset"),
+    (16, 8, "p_vaddr"),
+    (24, 8, "p_paddr"),
+    (32, 8, "p_filesz"),
+    (40, 8, "p_memsz"),
+    (48, 8, "p_align"),
+];
+
+fn le(bytes: &[u8], at: usize, size: usize) -> Option<u64> {
+    let s = bytes.get(at..at + size)?;
+    Some(s.iter().rev().fold(0u64, |v, &b| (v << 8) | u64::from(b)))
+}
+
+/// What a phdr index is in a kernel header (for messages).
+fn role(h: Option<&Elfcorehdr>, i: usize) -> String {
+    let Some(h) = h else {
+        return "?".into();
+    };
+    if let Some(k) = h.cpu_notes.iter().position(|n| n.phdr_index == i) {
+        format!("PT_NOTE of possible CPU #{k}")
+    } else if h.vmcoreinfo.is_some_and(|v| v.phdr_index == i) {
+        "VMCOREINFO PT_NOTE".into()
+    } else if h.kernel_text.is_some_and(|t| t.phdr_index == i) {
+        "kernel text PT_LOAD".into()
+    } else if let Some(r) = h.ram.iter().find(|r| r.phdr_index == i) {
+        format!("RAM PT_LOAD {}", r.range)
+    } else {
+        "beyond e_phnum".into()
+    }
+}
+
+/// Name the field at byte `off` of a header whose phdr table has `phnum` entries.
+pub fn field_at(off: usize, phnum: usize) -> (String, usize, usize) {
+    if off < 64 {
+        for &(o, n, name) in EHDR_FIELDS {
+            if off >= o && off < o + n {
+                return (format!("ELF header {name}"), o, n);
+            }
+        }
+    }
+    let ph = off.saturating_sub(64) / 56;
+    if off >= 64 && ph < phnum {
+        let within = (off - 64) % 56;
+        for &(o, n, name) in PHDR_FIELDS {
+            if within >= o && within < o + n {
+                return (format!("phdr[{ph}].{name}"), 64 + ph * 56 + o, n);
+            }
+        }
+    }
+    ("zero padding".into(), off, 1)
+}
+
+/// `None` when equal; else a message naming the first differing byte, its field, both values,
+/// and how many bytes differ in all.
+pub fn describe_difference(kernel: &[u8], engine: &[u8]) -> Option<String> {
+    let common = kernel.len().min(engine.len());
+    let first = (0..common).find(|&i| kernel[i] != engine[i]);
+    let first = match first {
+        Some(i) => i,
+        None if kernel.len() == engine.len() => return None,
+        None => {
+            return Some(format!(
+                "lengths differ: kernel segment {} bytes, engine {} bytes (equal up to {common})",
+                kernel.len(),
+                engine.len()
+            ));
+        }
+    };
+    let total = (0..common).filter(|&i| kernel[i] != engine[i]).count();
+    let kh = Elfcorehdr::parse(kernel).ok();
+    let phnum = le(kernel, 56, 2)
+        .unwrap_or(0)
+        .max(le(engine, 56, 2).unwrap_or(0)) as usize;
+    let (field, at, size) = field_at(first, phnum);
+    let mut msg = format!(
+        "first differing byte at offset {first:#x} ({first}): {field}: kernel {:#x}, engine {:#x}",
+        le(kernel, at, size).unwrap_or(0),
+        le(engine, at, size).unwrap_or(0)
+    );
+    if field.starts_with("phdr[") {
+        let i = (first - 64) / 56;
+        msg.push_str(&format!(" (kernel's phdr[{i}] is the {})", role(kh.as_ref(), i)));
+    }
+    msg.push_str(&format!(
+        "; {total} byte(s) differ in all; kernel e_phnum {}, engine e_phnum {}",
+        le(kernel, 56, 2).unwrap_or(0),
+        le(engine, 56, 2).unwrap_or(0)
+    ));
+    Some(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn real_hdr() -> Vec<u8> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/real/steps/elfcorehdr-01-mem-hotadd-128M.bin");
+        std::fs::read(p).unwrap()
+    }
+
+    #[test]
+    fn equal_is_none() {
+        let k = real_hdr();
+        assert_eq!(describe_difference(&k, &k), None);
+    }
+
+    #[test]
+    fn names_ehdr_and_phdr_fields() {
+        let k = real_hdr();
+        let mut e = k.clone();
+        e[56] = 7; // e_phnum
+        let m = describe_difference(&k, &e).unwrap();
+        assert!(m.contains("offset 0x38 (56): ELF header e_phnum: kernel 0x9, engine 0x7"), "{m}");
+        let mut e = k.clone();
+        // phdr[8] is the hot-added DIMM's RAM PT_LOAD; break its p_paddr high byte.
+        e[64 + 8 * 56 + 24 + 4] ^= 1;
+        let m = describe_difference(&k, &e).unwrap();
+        assert!(m.contains("phdr[8].p_paddr"), "{m}");
+        assert!(m.contains("RAM PT_LOAD"), "{m}");
+        assert!(m.contains("1 byte(s) differ"), "{m}");
+        let mut e = k.clone();
+        let last = e.len() - 1;
+        e[last] = 1;
+        let m = describe_difference(&k, &e).unwrap();
+        assert!(m.contains("zero padding"), "{m}");
+        let m = describe_difference(&k, &k[..100]).unwrap();
+        assert!(m.contains("lengths differ"), "{m}");
+    }
+
+    #[test]
+    fn field_table_covers_every_header_byte() {
+        for off in 0..64 {
+            assert!(field_at(off, 1).0.starts_with("ELF header"), "{off}");
+        }
+        assert_eq!(field_at(64, 1).0, "phdr[0].p_type");
+        assert_eq!(field_at(64 + 56 + 47, 2).0, "phdr[1].p_memsz");
+    }
+}

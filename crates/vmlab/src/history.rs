@@ -1,0 +1,118 @@
+//! The run's history as JSON lines, in the shape of `testdata/real/history.jsonl` (no
+//! `docs/history-format.md` exists yet): one object per line with `t_host` (UNIX seconds),
+//! `t_host_iso`, `kind` (`host`, `guest`, `qmp`, `action`, `snapshot`, `check`, `crash`) and
+//! kind-specific fields; actions carry `step`, `action`, `args`, `qmp_commands`, `qmp_events`
+//! and `guest_uevents` (`SEQNUM ACTION DEVPATH SUBSYSTEM guest-uptime`).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use serde_json::{Map, Value};
+
+/// Seconds since the epoch, as a float (the history's `t_host`).
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// RFC 3339 UTC with microseconds, like the frozen history's `t_host_iso`.
+pub fn iso(t: f64) -> String {
+    let secs = t.floor() as i64;
+    let micros = ((t - t.floor()) * 1e6).round().min(999_999.0) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+00:00",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Appends history records.
+#[derive(Debug)]
+pub struct History {
+    file: File,
+}
+
+impl History {
+    /// Create (truncate) `path`.
+    pub fn create(path: &Path) -> anyhow::Result<History> {
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(History { file })
+    }
+
+    /// One record: `kind` plus `fields` (an object), stamped with the host time.
+    pub fn record(&mut self, kind: &str, fields: Value) -> anyhow::Result<()> {
+        let line = record_line(now(), kind, fields);
+        writeln!(self.file, "{line}")?;
+        self.file.flush()?;
+        Ok(())
+    }
+}
+
+/// The JSON text of one record.
+pub fn record_line(t: f64, kind: &str, fields: Value) -> String {
+    let mut m = Map::new();
+    m.insert("t_host".into(), Value::from(t));
+    m.insert("t_host_iso".into(), Value::from(iso(t)));
+    m.insert("kind".into(), Value::from(kind));
+    if let Value::Object(f) = fields {
+        for (k, v) in f {
+            m.insert(k, v);
+        }
+    }
+    Value::Object(m).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn iso_matches_the_frozen_history() {
+        // testdata/real/history.jsonl, first line.
+        assert_eq!(iso(1795656265.166447), "2026-11-26T01:24:25.166447+00:00");
+        assert_eq!(iso(0.0), "1970-01-01T00:00:00.000000+00:00");
+    }
+
+    #[test]
+    fn action_records_replay_through_the_engine_reader() {
+        let line = record_line(
+            1.5,
+            "action",
+            json!({"step": "01-x", "action": "cpu_offline", "args": [3],
+                   "guest_uevents": ["788 offline /devices/system/cpu/cpu3 cpu 24.05"]}),
+        );
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["kind"], "action");
+        assert_eq!(v["t_host"], 1.5);
+        // The recorded uevent format is what elfcorehdr's replay reader takes.
+        let u = elfcorehdr::live::Uevent::parse_record(v["guest_uevents"][0].as_str().unwrap())
+            .unwrap();
+        assert_eq!(u.to_event(Some(128 << 20)).unwrap().to_string(), "cpu-offline:3");
+        // And the step grouping the checks use.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.jsonl");
+        std::fs::write(&p, format!("{line}\n")).unwrap();
+        let by = crate::checks::uevents_by_step(&p).unwrap();
+        assert_eq!(by["01-x"].len(), 1);
+    }
+}
