@@ -426,7 +426,13 @@ fn diff_cpus(t: &Topology, c: &DumpContent, out: &mut Vec<HotplugFinding>) {
                         ));
                     }
                 }
-            } else if !online.is_empty() && with_context.len() != online.len() {
+            } else if !online.is_empty()
+                // A history without a starting snapshot knows only the CPUs its events name;
+                // other CPUs may be online too, so only "fewer notes than known-online CPUs"
+                // is a mismatch then.
+                && (with_context.len() < online.len()
+                    || (t.cpus_complete && with_context.len() != online.len()))
+            {
                 out.push(hf(
                     CPU_COUNT_MISMATCH,
                     Subject::Cpus,

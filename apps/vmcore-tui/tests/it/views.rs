@@ -87,3 +87,27 @@ fn memory_with_history_overlay() {
     update(&mut app, Action::ShowView(View::Memory));
     assert_snapshot!("memory_history_160x48", render(&app, 160, 48));
 }
+
+#[test]
+fn real_history_marks_the_hot_added_dimm_and_diffs_clean() {
+    let dump = vmcore::Dump::open(real_data::path("kdump/proc-vmcore.elf").unwrap()).unwrap();
+    let h =
+        vmcore_tui::integrations::load_history(&real_data::path("history.jsonl").unwrap(), &dump)
+            .unwrap();
+    assert_eq!(h.name, "history.jsonl");
+    assert!(h.events >= 6, "{}", h.events);
+    assert_eq!(
+        h.hotplugged,
+        vec![vmcore::PhysRange::new(0x1_0000_0000, 0x1_0800_0000)]
+    );
+    // The uevents alone name neither every CPU nor the block size: the diff says so (info),
+    // and finds nothing wrong.
+    assert!(
+        h.findings
+            .iter()
+            .all(|f| f.severity == vmcore::Severity::Info),
+        "{:?}",
+        h.findings
+    );
+    assert!(h.findings.iter().any(|f| f.code == "HP015"));
+}
