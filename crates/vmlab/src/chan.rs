@@ -36,7 +36,9 @@ impl Chan {
         std::thread::spawn(move || {
             for line in BufReader::new(reader).split(b'\n') {
                 let Ok(line) = line else { break };
-                let s = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
+                let s = String::from_utf8_lossy(&line)
+                    .trim_end_matches('\r')
+                    .to_string();
                 if tx.send(s).is_err() {
                     break;
                 }

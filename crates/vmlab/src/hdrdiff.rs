@@ -111,7 +111,10 @@ pub fn describe_difference(kernel: &[u8], engine: &[u8]) -> Option<String> {
     );
     if field.starts_with("phdr[") {
         let i = (first - 64) / 56;
-        msg.push_str(&format!(" (kernel's phdr[{i}] is the {})", role(kh.as_ref(), i)));
+        msg.push_str(&format!(
+            " (kernel's phdr[{i}] is the {})",
+            role(kh.as_ref(), i)
+        ));
     }
     msg.push_str(&format!(
         "; {total} byte(s) differ in all; kernel e_phnum {}, engine e_phnum {}",
@@ -128,7 +131,10 @@ mod tests {
     fn real_hdr() -> Vec<u8> {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../testdata/real/steps/elfcorehdr-01-mem-hotadd-128M.bin");
-        std::fs::read(p).unwrap()
+        // The file holds the used part; pad to one page like the kernel's buffer.
+        let mut k = std::fs::read(p).unwrap();
+        k.resize(4096, 0);
+        k
     }
 
     #[test]
@@ -143,7 +149,10 @@ mod tests {
         let mut e = k.clone();
         e[56] = 7; // e_phnum
         let m = describe_difference(&k, &e).unwrap();
-        assert!(m.contains("offset 0x38 (56): ELF header e_phnum: kernel 0x9, engine 0x7"), "{m}");
+        assert!(
+            m.contains("offset 0x38 (56): ELF header e_phnum: kernel 0x9, engine 0x7"),
+            "{m}"
+        );
         let mut e = k.clone();
         // phdr[8] is the hot-added DIMM's RAM PT_LOAD; break its p_paddr high byte.
         e[64 + 8 * 56 + 24 + 4] ^= 1;

@@ -107,7 +107,10 @@ mod tests {
         // The recorded uevent format is what elfcorehdr's replay reader takes.
         let u = elfcorehdr::live::Uevent::parse_record(v["guest_uevents"][0].as_str().unwrap())
             .unwrap();
-        assert_eq!(u.to_event(Some(128 << 20)).unwrap().to_string(), "cpu-offline:3");
+        assert_eq!(
+            u.to_event(Some(128 << 20)).unwrap().to_string(),
+            "cpu-offline:3"
+        );
         // And the step grouping the checks use.
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("h.jsonl");

@@ -30,12 +30,10 @@ pub fn connect_unix(sock: &Path, deadline: Instant) -> anyhow::Result<UnixStream
 pub fn qemu_args(sc: &Scenario, vmlinuz: &Path, initrd: &Path, dir: &Path) -> Vec<String> {
     let m = &sc.machine;
     let p = |n: &str| dir.join(n).display().to_string();
-    let mut a: Vec<String> = [
-        "-machine", "q35", "-accel", "tcg", "-cpu", "qemu64",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut a: Vec<String> = ["-machine", "q35", "-accel", "tcg", "-cpu", "qemu64"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     a.extend([
         "-smp".into(),
         format!("{},maxcpus={}", m.smp, m.maxcpus),
@@ -161,7 +159,10 @@ impl Qemu {
                 );
             }
             if Instant::now() >= deadline {
-                bail!("timed out waiting for {marker}; console tail:\n{}", tail(&con, 15));
+                bail!(
+                    "timed out waiting for {marker}; console tail:\n{}",
+                    tail(&con, 15)
+                );
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -212,9 +213,18 @@ mod tests {
         assert!(s.contains("-smp 2,maxcpus=4"), "{s}");
         assert!(s.contains("-m 512M,slots=4,maxmem=2048M"), "{s}");
         assert!(s.contains("-device vmcoreinfo"), "{s}");
-        assert!(s.contains("qemu64-x86_64-cpu,id=cpu-core3,socket-id=0,core-id=3,thread-id=0"), "{s}");
+        assert!(
+            s.contains("qemu64-x86_64-cpu,id=cpu-core3,socket-id=0,core-id=3,thread-id=0"),
+            "{s}"
+        );
         assert!(s.contains("crashkernel=192M"), "{s}");
-        assert!(s.contains("file=/d/disk-vdc.raw,format=raw,if=virtio"), "{s}");
-        assert!(s.contains("socket,id=cmd,path=/d/cmd.sock,server=on,wait=off"), "{s}");
+        assert!(
+            s.contains("file=/d/disk-vdc.raw,format=raw,if=virtio"),
+            "{s}"
+        );
+        assert!(
+            s.contains("socket,id=cmd,path=/d/cmd.sock,server=on,wait=off"),
+            "{s}"
+        );
     }
 }

@@ -85,7 +85,10 @@ fn main_() -> anyhow::Result<()> {
             let brk = Break::from_env()?;
             let n = check_run(&dir, &expects, brk, say)
                 .with_context(|| format!("recheck of {}", dir.display()))?;
-            say(&format!("recheck {}: all {n} header checks passed", dir.display()));
+            say(&format!(
+                "recheck {}: all {n} header checks passed",
+                dir.display()
+            ));
             Ok(())
         }
     }

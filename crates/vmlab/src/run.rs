@@ -58,7 +58,9 @@ const BOOT_FATAL: &[&str] = &[
 
 /// Build the guest with scripts/vm-build.sh; returns (vmlinuz, initrd).
 fn build_guest(o: &Options) -> anyhow::Result<(PathBuf, PathBuf, String)> {
-    say("guest build: scripts/vm-build.sh (Debian kernel + busybox + kexec-tools + makedumpfile + our vmcore)");
+    say(
+        "guest build: scripts/vm-build.sh (Debian kernel + busybox + kexec-tools + makedumpfile + our vmcore)",
+    );
     let out = Command::new("bash")
         .arg(o.workspace.join("scripts/vm-build.sh"))
         .arg("--vmcore")
@@ -114,7 +116,11 @@ fn boot(sc: &Scenario, args: &[String], dir: &Path, deadline: Instant) -> anyhow
         "guest up in {:.1}s ({ready}); crash kernel loaded with kexec_file_load ({kexec})",
         t0.elapsed().as_secs_f64()
     ));
-    let qmp = Qmp::connect(&dir.join("qmp.sock"), &dir.join("qmp-log.jsonl"), boot_deadline)?;
+    let qmp = Qmp::connect(
+        &dir.join("qmp.sock"),
+        &dir.join("qmp-log.jsonl"),
+        boot_deadline,
+    )?;
     let chan = Chan::connect(&dir.join("cmd.sock"), boot_deadline)?;
     let _ = sc;
     Ok(Vm { qemu, qmp, chan })
@@ -207,7 +213,10 @@ impl Driver<'_> {
                     },
                 )?;
                 guest = json!({"memory_blocks_added": new});
-                say(&format!("  {id}: {} MiB DIMM plugged, guest onlined memory blocks {new:?}", size >> 20));
+                say(&format!(
+                    "  {id}: {} MiB DIMM plugged, guest onlined memory blocks {new:?}",
+                    size >> 20
+                ));
                 self.dimms.insert(id.clone(), new);
             }
             Action::MemRemove { id } => {
@@ -216,16 +225,28 @@ impl Driver<'_> {
                 let r = vm.qmp.execute("device_del", json!({"id": id}))?;
                 qmp_cmds.push(json!(["device_del", {"id": id}, r]));
                 vm.qmp
-                    .wait_event("DEVICE_DELETED", |d| d["device"] == id.as_str(), Duration::from_secs(60))
+                    .wait_event(
+                        "DEVICE_DELETED",
+                        |d| d["device"] == id.as_str(),
+                        Duration::from_secs(60),
+                    )
                     .with_context(|| format!("step {step}: DIMM {id} was not removed"))?;
                 let chan = &mut vm.chan;
-                poll(&format!("memory blocks {blocks:?} to leave the guest"), T, || {
-                    let now = guest_blocks(chan)?;
-                    Ok(blocks.iter().all(|b| !now.contains_key(b)).then_some(()))
-                })?;
-                let _ = vm.qmp.execute("object-del", json!({"id": format!("mem-{id}")}));
+                poll(
+                    &format!("memory blocks {blocks:?} to leave the guest"),
+                    T,
+                    || {
+                        let now = guest_blocks(chan)?;
+                        Ok(blocks.iter().all(|b| !now.contains_key(b)).then_some(()))
+                    },
+                )?;
+                let _ = vm
+                    .qmp
+                    .execute("object-del", json!({"id": format!("mem-{id}")}));
                 guest = json!({"memory_blocks_removed": blocks});
-                say(&format!("  {id}: DIMM removed (DEVICE_DELETED), blocks {blocks:?} gone from the guest"));
+                say(&format!(
+                    "  {id}: DIMM removed (DEVICE_DELETED), blocks {blocks:?} gone from the guest"
+                ));
             }
             Action::MemOffline { id, block } | Action::MemOnline { id, block } => {
                 let on = matches!(a, Action::MemOnline { .. });
@@ -246,21 +267,31 @@ impl Driver<'_> {
                     bail!("step {step}: guest `{cmd}` failed ({}): {}", r.rc, r.output);
                 }
                 guest = json!({"guest_command": cmd, "guest_wait": [r.rc, r.output]});
-                say(&format!("  memory{n} ({id} block {block}) {}", if on { "online" } else { "offline" }));
+                say(&format!(
+                    "  memory{n} ({id} block {block}) {}",
+                    if on { "online" } else { "offline" }
+                ));
             }
             Action::CpuOffline(c) | Action::CpuOnline(c) => {
                 let on = matches!(a, Action::CpuOnline(_));
                 args = json!([c]);
-                let cmd = format!("echo {} > /sys/devices/system/cpu/cpu{c}/online", u8::from(on));
+                let cmd = format!(
+                    "echo {} > /sys/devices/system/cpu/cpu{c}/online",
+                    u8::from(on)
+                );
                 let r = vm.chan.run(&cmd, T)?;
                 if r.rc != 0 {
                     bail!("step {step}: guest `{cmd}` failed ({}): {}", r.rc, r.output);
                 }
                 guest = json!({"guest_command": cmd, "guest_wait": [r.rc, r.output]});
-                say(&format!("  cpu{c} {}", if on { "online" } else { "offline" }));
+                say(&format!(
+                    "  cpu{c} {}",
+                    if on { "online" } else { "offline" }
+                ));
             }
         }
-        let mut v = json!({"step": step, "action": a.kind(), "args": args, "qmp_commands": qmp_cmds});
+        let mut v =
+            json!({"step": step, "action": a.kind(), "args": args, "qmp_commands": qmp_cmds});
         if let (Value::Object(m), Value::Object(g)) = (&mut v, guest) {
             m.extend(g);
         }
@@ -291,19 +322,27 @@ impl Driver<'_> {
             }
             std::thread::sleep(Duration::from_millis(300));
         }
-        let out = self
-            .vm
-            .chan
-            .ok(&format!("sed -n '{},$p' /tmp/uevents.log", self.uevent_lines + 1), T)?;
-        let lines: Vec<String> = out.lines().filter(|l| !l.is_empty()).map(str::to_string).collect();
+        let out = self.vm.chan.ok(
+            &format!("sed -n '{},$p' /tmp/uevents.log", self.uevent_lines + 1),
+            T,
+        )?;
+        let lines: Vec<String> = out
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
         self.uevent_lines += lines.len();
         Ok(lines)
     }
 
     fn snapshot(&mut self, step: &str) -> anyhow::Result<SystemState> {
         let steps = self.dir.join("steps");
-        let b64 = self.vm.chan.ok(&format!("vmlab-snap root-{step}"), Duration::from_secs(90))?;
-        let tgz = crate::b64::decode(&b64).with_context(|| format!("step {step}: snapshot transfer"))?;
+        let b64 = self
+            .vm
+            .chan
+            .ok(&format!("vmlab-snap root-{step}"), Duration::from_secs(90))?;
+        let tgz =
+            crate::b64::decode(&b64).with_context(|| format!("step {step}: snapshot transfer"))?;
         let mut tar = Command::new("tar")
             .arg("-xzf")
             .arg("-")
@@ -318,8 +357,12 @@ impl Driver<'_> {
             bail!("step {step}: the guest snapshot is not a valid tar.gz ({st})");
         }
         let root = steps.join(format!("root-{step}"));
-        SystemState::from_root(&root)
-            .with_context(|| format!("step {step}: the captured state {} is unreadable", root.display()))
+        SystemState::from_root(&root).with_context(|| {
+            format!(
+                "step {step}: the captured state {} is unreadable",
+                root.display()
+            )
+        })
     }
 
     /// The kernel's elfcorehdr segment, read out of guest RAM by QEMU (`pmemsave`), at the start
@@ -332,12 +375,17 @@ impl Driver<'_> {
             .find(|l| l.trim_end().ends_with(": Crash kernel"))
             .and_then(|l| l.trim().split('-').next())
             .and_then(|s| u64::from_str_radix(s, 16).ok())
-            .with_context(|| format!("step {step}: no \"Crash kernel\" in the guest's /proc/iomem"))?;
+            .with_context(|| {
+                format!("step {step}: no \"Crash kernel\" in the guest's /proc/iomem")
+            })?;
         let size: u64 = std::fs::read_to_string(root.join("sys/kernel/crash_elfcorehdr_size"))?
             .trim()
             .parse()
             .context("crash_elfcorehdr_size")?;
-        let path = self.dir.join("steps").join(format!("elfcorehdr-{step}.bin"));
+        let path = self
+            .dir
+            .join("steps")
+            .join(format!("elfcorehdr-{step}.bin"));
         let path = std::path::absolute(&path)?;
         self.vm.qmp.execute(
             "pmemsave",
@@ -345,7 +393,11 @@ impl Driver<'_> {
         )?;
         let b = std::fs::read(&path)?;
         if b.len() as u64 != 64 + size {
-            bail!("step {step}: pmemsave wrote {} bytes, expected {}", b.len(), 64 + size);
+            bail!(
+                "step {step}: pmemsave wrote {} bytes, expected {}",
+                b.len(),
+                64 + size
+            );
         }
         Ok(b)
     }
@@ -366,8 +418,14 @@ impl Driver<'_> {
                    "elfcorehdr": format!("steps/elfcorehdr-{step}.bin"), "read_by": "qmp pmemsave"}),
         )?;
         // 1. The guest's own view: `vmcore elfcorehdr verify --live` agrees with the kernel.
-        let r = self.vm.chan.run("vmcore elfcorehdr verify --live", Duration::from_secs(60))?;
-        std::fs::write(self.dir.join("guest").join(format!("verify-{step}.txt")), &r.output)?;
+        let r = self
+            .vm
+            .chan
+            .run("vmcore elfcorehdr verify --live", Duration::from_secs(60))?;
+        std::fs::write(
+            self.dir.join("guest").join(format!("verify-{step}.txt")),
+            &r.output,
+        )?;
         match (expect, r.rc) {
             (Expect::InSync, 0) => self.pass(&format!("step {step}: guest `vmcore elfcorehdr verify --live`: {}", first_line(&r.output))),
             (Expect::Stale, 1) => self.pass(&format!("step {step}: guest `vmcore elfcorehdr verify --live` reports the stale header (exit 1): {}", r.output.lines().nth(1).unwrap_or(""))),
@@ -386,27 +444,41 @@ impl Driver<'_> {
             .collect();
         if !want.is_empty() {
             let chan = &mut self.vm.chan;
-            let log = poll("the guest's watch log to show the step's events", Duration::from_secs(20), || {
-                let log = chan.ok("cat /tmp/watch.log", T)?;
-                let seen: BTreeSet<u64> = log
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("seq="))
-                    .filter_map(|l| l.split_whitespace().next())
-                    .filter_map(|s| s.parse().ok())
-                    .collect();
-                Ok(want.iter().all(|(s, _)| seen.contains(s)).then_some(log))
-            })
-            .with_context(|| format!("step {step}: `vmcore elfcorehdr watch` missed uevents {want:?}"))?;
+            let log = poll(
+                "the guest's watch log to show the step's events",
+                Duration::from_secs(20),
+                || {
+                    let log = chan.ok("cat /tmp/watch.log", T)?;
+                    let seen: BTreeSet<u64> = log
+                        .lines()
+                        .filter_map(|l| l.strip_prefix("seq="))
+                        .filter_map(|l| l.split_whitespace().next())
+                        .filter_map(|s| s.parse().ok())
+                        .collect();
+                    Ok(want.iter().all(|(s, _)| seen.contains(s)).then_some(log))
+                },
+            )
+            .with_context(|| {
+                format!("step {step}: `vmcore elfcorehdr watch` missed uevents {want:?}")
+            })?;
             for (s, what) in &want {
                 let line = log
                     .lines()
                     .find(|l| l.starts_with(&format!("seq={s} ")))
                     .unwrap_or("");
-                let result = line.split("result=").nth(1).and_then(|r| r.split(" latency").next()).unwrap_or("");
-                self.pass(&format!("step {step}: guest watch logged uevent {s} ({what}): {result}"));
+                let result = line
+                    .split("result=")
+                    .nth(1)
+                    .and_then(|r| r.split(" latency").next())
+                    .unwrap_or("");
+                self.pass(&format!(
+                    "step {step}: guest watch logged uevent {s} ({what}): {result}"
+                ));
             }
         } else {
-            say(&format!("step {step}: no cpu/memory uevents in this step, nothing for watch to log"));
+            say(&format!(
+                "step {step}: no cpu/memory uevents in this step, nothing for watch to log"
+            ));
         }
         // 3. Host: the engine against the kernel's bytes (fresh build and replay).
         let r = check_step(
@@ -442,13 +514,20 @@ pub fn run(o: &Options) -> anyhow::Result<()> {
         o.scenario.display(),
         sc.steps.len(),
         sc.timeout_s,
-        if brk == Break::None { String::new() } else { format!(", ENGINE DELIBERATELY BROKEN: {brk:?}") }
+        if brk == Break::None {
+            String::new()
+        } else {
+            format!(", ENGINE DELIBERATELY BROKEN: {brk:?}")
+        }
     ));
     if !sc.about.is_empty() {
         say(&sc.about);
     }
     if !o.vmcore.is_file() {
-        bail!("no vmcore binary at {} (cargo build --release -p vmcore-cli)", o.vmcore.display());
+        bail!(
+            "no vmcore binary at {} (cargo build --release -p vmcore-cli)",
+            o.vmcore.display()
+        );
     }
     let (vmlinuz, initrd, kpkg) = build_guest(o)?;
     let dir = o.out.clone();
@@ -474,17 +553,29 @@ pub fn run(o: &Options) -> anyhow::Result<()> {
     // Boot, retrying: multi-threaded TCG occasionally oopses at boot (LAB.md).
     let mut vm = None;
     for attempt in 1..=o.attempts {
-        say(&format!("guest booting (attempt {attempt}/{}): Linux {kpkg} under QEMU/TCG", o.attempts));
-        hist.record("host", json!({"action": "qemu_start", "attempt": attempt, "argv": args}))?;
+        say(&format!(
+            "guest booting (attempt {attempt}/{}): Linux {kpkg} under QEMU/TCG",
+            o.attempts
+        ));
+        hist.record(
+            "host",
+            json!({"action": "qemu_start", "attempt": attempt, "argv": args}),
+        )?;
         match boot(&sc, &args, &dir, deadline) {
             Ok(v) => {
                 vm = Some(v);
                 break;
             }
             Err(e) => {
-                let _ = std::fs::rename(dir.join("console.log"), dir.join(format!("console-failed-boot-{attempt}.log")));
+                let _ = std::fs::rename(
+                    dir.join("console.log"),
+                    dir.join(format!("console-failed-boot-{attempt}.log")),
+                );
                 say(&format!("boot attempt {attempt} failed: {e:#}"));
-                hist.record("host", json!({"action": "boot_failed", "attempt": attempt, "error": format!("{e:#}")}))?;
+                hist.record(
+                    "host",
+                    json!({"action": "boot_failed", "attempt": attempt, "error": format!("{e:#}")}),
+                )?;
                 if Instant::now() >= deadline {
                     break;
                 }
@@ -492,7 +583,11 @@ pub fn run(o: &Options) -> anyhow::Result<()> {
         }
     }
     let Some(vm) = vm else {
-        bail!("the guest did not boot in {} attempt(s): see {}/console-failed-boot-*.log", o.attempts, dir.display());
+        bail!(
+            "the guest did not boot in {} attempt(s): see {}/console-failed-boot-*.log",
+            o.attempts,
+            dir.display()
+        );
     };
     hist.record("guest", json!({"action": "ready"}))?;
     let mut d = Driver {
@@ -514,12 +609,17 @@ pub fn run(o: &Options) -> anyhow::Result<()> {
         if let Ok(log) = d.vm.chan.ok("cat /tmp/watch.log", Duration::from_secs(5)) {
             let _ = std::fs::write(dir.join("guest/watch.log"), log);
         }
-        say(&format!("console tail:\n{}", tail(&d.vm.qemu.console(), 20)));
+        say(&format!(
+            "console tail:\n{}",
+            tail(&d.vm.qemu.console(), 20)
+        ));
     }
     res?;
     say(&format!(
         "scenario {}: all {} checks passed (run folder {})",
-        sc.name, d.passes, dir.display()
+        sc.name,
+        d.passes,
+        dir.display()
     ));
     Ok(())
 }
@@ -530,14 +630,20 @@ fn drive(d: &mut Driver, deadline: Instant) -> anyhow::Result<()> {
     let sc = d.sc;
     for step in &sc.steps {
         if Instant::now() >= deadline {
-            bail!("hard timeout ({} s) reached before step {}", sc.timeout_s, step.name);
+            bail!(
+                "hard timeout ({} s) reached before step {}",
+                sc.timeout_s,
+                step.name
+            );
         }
         say(&format!("step {}: {}", step.name, step.actions.join("; ")));
         let mut all_uevents = Vec::new();
         for a in &step.actions {
             let t0 = now();
             let act = Action::parse(a)?;
-            let mut rec = d.act(&step.name, &act).with_context(|| format!("step {}: {a}", step.name))?;
+            let mut rec = d
+                .act(&step.name, &act)
+                .with_context(|| format!("step {}: {a}", step.name))?;
             let uev = d.new_uevents()?;
             let events = d.vm.qmp.take_events();
             if let Value::Object(m) = &mut rec {
@@ -573,21 +679,31 @@ fn crash(d: &mut Driver, deadline: Instant) -> anyhow::Result<()> {
     d.hist.record("crash", json!({"action": "sysrq_crash"}))?;
     d.vm.chan.fire("echo c > /proc/sysrq-trigger")?;
     let kd = deadline.min(Instant::now() + Duration::from_secs(240));
-    let start = d.vm.qemu.wait_console("@@KDUMP start", &[], kd).context("the crash kernel did not start")?;
+    let start =
+        d.vm.qemu
+            .wait_console("@@KDUMP start", &[], kd)
+            .context("the crash kernel did not start")?;
     say(&format!("crash kernel booted: {start}"));
-    let done = d.vm.qemu.wait_console("@@KDUMP done", &[], kd).context("the crash kernel did not finish saving the dump")?;
+    let done =
+        d.vm.qemu
+            .wait_console("@@KDUMP done", &[], kd)
+            .context("the crash kernel did not finish saving the dump")?;
     let con = d.vm.qemu.console();
     for l in con.lines().filter(|l| l.starts_with("@@OUT")) {
         say(&format!("crash kernel saved: {l}"));
     }
     say(&format!("crash kernel: {done}"));
-    d.vm.qemu.wait_exit(Instant::now() + Duration::from_secs(60))?;
+    d.vm.qemu
+        .wait_exit(Instant::now() + Duration::from_secs(60))?;
     d.hist.record("host", json!({"action": "qemu_exit"}))?;
     let outs: Vec<(String, String, u64, String)> = con
         .lines()
         .filter_map(|l| l.strip_prefix("@@OUT "))
         .map(|l| {
-            let kv: HashMap<&str, &str> = l.split_whitespace().filter_map(|w| w.split_once('=')).collect();
+            let kv: HashMap<&str, &str> = l
+                .split_whitespace()
+                .filter_map(|w| w.split_once('='))
+                .collect();
             (
                 kv.get("name").unwrap_or(&"").to_string(),
                 kv.get("disk").unwrap_or(&"").to_string(),
@@ -620,7 +736,10 @@ fn crash(d: &mut Driver, deadline: Instant) -> anyhow::Result<()> {
 }
 
 fn vmcore_cmd(bin: &Path, args: &[&str]) -> anyhow::Result<(i32, String, String)> {
-    let out = Command::new(bin).args(args).output().with_context(|| format!("cannot run {}", bin.display()))?;
+    let out = Command::new(bin)
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot run {}", bin.display()))?;
     Ok((
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -630,9 +749,20 @@ fn vmcore_cmd(bin: &Path, args: &[&str]) -> anyhow::Result<(i32, String, String)
 
 fn check_dumps(d: &mut Driver, last_online: &[u32]) -> anyhow::Result<()> {
     let kd = d.dir.join("kdump");
-    let expect_cpus: Vec<u32> = d.sc.crash.online_cpus.clone().unwrap_or_else(|| last_online.to_vec());
-    if d.sc.crash.online_cpus.as_deref().is_some_and(|c| c != last_online) {
-        bail!("crash: the scenario expects CPUs {expect_cpus:?} online at the crash, the guest had {last_online:?}");
+    let expect_cpus: Vec<u32> =
+        d.sc.crash
+            .online_cpus
+            .clone()
+            .unwrap_or_else(|| last_online.to_vec());
+    if d.sc
+        .crash
+        .online_cpus
+        .as_deref()
+        .is_some_and(|c| c != last_online)
+    {
+        bail!(
+            "crash: the scenario expects CPUs {expect_cpus:?} online at the crash, the guest had {last_online:?}"
+        );
     }
     let mdf_dmesg = std::fs::read_to_string(kd.join("dmesg-makedumpfile.txt")).unwrap_or_default();
     if !mdf_dmesg.contains("sysrq: Trigger a crash") {
@@ -645,7 +775,12 @@ fn check_dumps(d: &mut Driver, last_online: &[u32]) -> anyhow::Result<()> {
         if rc > 1 {
             bail!("crash: `vmcore info {file}` failed ({rc}): {err}");
         }
-        let panic = out.lines().find(|l| l.starts_with("panic:")).unwrap_or("").trim().to_string();
+        let panic = out
+            .lines()
+            .find(|l| l.starts_with("panic:"))
+            .unwrap_or("")
+            .trim()
+            .to_string();
         if !panic.contains("sysrq triggered crash") {
             bail!("crash: `vmcore info {file}` shows no sysrq panic: {out}");
         }
@@ -655,7 +790,9 @@ fn check_dumps(d: &mut Driver, last_online: &[u32]) -> anyhow::Result<()> {
             bail!("crash: `vmcore cpus {file}` failed ({rc}): {err}");
         }
         let v: Value = serde_json::from_str(&out).context("vmcore cpus --json")?;
-        let with_ctx = v["cpus"].as_array().map_or(0, |c| c.iter().filter(|c| c["has_context"] == true).count());
+        let with_ctx = v["cpus"]
+            .as_array()
+            .map_or(0, |c| c.iter().filter(|c| c["has_context"] == true).count());
         if with_ctx != expect_cpus.len() {
             bail!(
                 "crash: `vmcore cpus {file}`: {with_ctx} CPU(s) with a register context, expected {} (online at the crash: {expect_cpus:?}; an offline CPU has no context)",
@@ -677,7 +814,9 @@ fn check_dumps(d: &mut Driver, last_online: &[u32]) -> anyhow::Result<()> {
             .filter(|l| !out.contains(l.trim()))
             .count();
         if missing > 0 {
-            bail!("crash: `vmcore dmesg {file}` misses {missing} `crash hp:` line(s) makedumpfile --dump-dmesg has");
+            bail!(
+                "crash: `vmcore dmesg {file}` misses {missing} `crash hp:` line(s) makedumpfile --dump-dmesg has"
+            );
         }
         d.pass(&format!(
             "dump {file}: `vmcore dmesg` has the sysrq crash and every `crash hp:` line makedumpfile shows ({} lines)",
@@ -688,9 +827,14 @@ fn check_dumps(d: &mut Driver, last_online: &[u32]) -> anyhow::Result<()> {
     // has it, and say loudly when it does not (the predicted findings are then unchecked).
     let (rc, _, _) = vmcore_cmd(&d.vmcore, &["check", "--help"])?;
     if rc != 0 {
-        say("PENDING `vmcore check --history` is not in this vmcore build yet: the scenario's check_codes are NOT verified");
+        say(
+            "PENDING `vmcore check --history` is not in this vmcore build yet: the scenario's check_codes are NOT verified",
+        );
         if !d.sc.crash.check_codes.is_empty() {
-            say(&format!("PENDING expected check codes: {:?}", d.sc.crash.check_codes));
+            say(&format!(
+                "PENDING expected check codes: {:?}",
+                d.sc.crash.check_codes
+            ));
         }
         return Ok(());
     }
@@ -699,13 +843,26 @@ fn check_dumps(d: &mut Driver, last_online: &[u32]) -> anyhow::Result<()> {
     let last = d.prev_step.clone();
     let hist = d.dir.join("history.jsonl").display().to_string();
     let boot = d.dir.join("steps/root-00-boot").display().to_string();
-    let state = d.dir.join(format!("steps/root-{last}")).display().to_string();
+    let state = d
+        .dir
+        .join(format!("steps/root-{last}"))
+        .display()
+        .to_string();
     let mut want: Vec<String> = d.sc.crash.check_codes.clone();
     want.sort();
     for file in ["vmcore-raw.elf", "makedumpfile-c-d31.kdump"] {
         let p = kd.join(file).display().to_string();
         let args = [
-            "check", &p, "--history", &boot, "--history", &hist, "--state", &state, "--format", "json",
+            "check",
+            &p,
+            "--history",
+            &boot,
+            "--history",
+            &hist,
+            "--state",
+            &state,
+            "--format",
+            "json",
         ];
         let (rc, out, err) = vmcore_cmd(&d.vmcore, &args)?;
         std::fs::write(kd.join(format!("check-{file}.json")), &out)?;
@@ -735,7 +892,9 @@ fn check_dumps(d: &mut Driver, last_online: &[u32]) -> anyhow::Result<()> {
                 "dump {file}: `vmcore check --history` reports exactly the predicted findings {want:?}"
             ));
         } else {
-            say(&format!("dump {file}: `vmcore check --history` reports {got:?} (exit {rc}; not judged)"));
+            say(&format!(
+                "dump {file}: `vmcore check --history` reports {got:?} (exit {rc}; not judged)"
+            ));
         }
     }
     Ok(())

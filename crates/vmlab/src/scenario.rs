@@ -334,10 +334,7 @@ mod tests {
                 size: 128 << 20
             }
         );
-        assert_eq!(
-            Action::parse("cpu-online 2").unwrap(),
-            Action::CpuOnline(2)
-        );
+        assert_eq!(Action::parse("cpu-online 2").unwrap(), Action::CpuOnline(2));
     }
 
     #[test]
@@ -355,8 +352,9 @@ mod tests {
         assert!(format!("{e:#}").contains("not plugged"), "{e:#}");
         let e = Action::parse("cpu-unplug 2").unwrap_err();
         assert!(format!("{e:#}").contains("unknown action"), "{e:#}");
-        let e = Scenario::parse(r#"{"name":"t","steps":[{"name":"00-boot","do":["cpu-offline 1"]}]}"#)
-            .unwrap_err();
+        let e =
+            Scenario::parse(r#"{"name":"t","steps":[{"name":"00-boot","do":["cpu-offline 1"]}]}"#)
+                .unwrap_err();
         assert!(format!("{e:#}").contains("twice"), "{e:#}");
     }
 
@@ -371,6 +369,10 @@ mod tests {
                 n += 1;
             }
         }
-        assert!(n >= 2, "expected the scenario files under {}", dir.display());
+        assert!(
+            n >= 2,
+            "expected the scenario files under {}",
+            dir.display()
+        );
     }
 }
