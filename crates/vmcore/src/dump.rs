@@ -252,6 +252,16 @@ impl Dump {
     pub fn notes(&self) -> &[Note] {
         &self.notes
     }
+    /// The first `NT_PRPSINFO` note (the crashing task's command name and arguments), when the
+    /// dump has one (kernel dumps usually do not; userspace-style cores do).
+    pub fn prpsinfo(&self) -> Option<crate::notes::Prpsinfo> {
+        self.notes
+            .iter()
+            .find(|n| {
+                n.name == crate::notes::NAME_CORE && n.n_type == kdump_types::elf::NT_PRPSINFO
+            })
+            .and_then(|n| crate::notes::Prpsinfo::parse64(&n.desc))
+    }
     /// One context per register note, in dump order.
     pub fn cpus(&self) -> &[CpuContext] {
         &self.cpus

@@ -201,6 +201,22 @@ mod tests {
     }
 
     #[test]
+    fn prpsinfo_decodes_names() {
+        let mut d = vec![0u8; 136];
+        d[0] = 0;
+        d[1] = b'R';
+        d[24..28].copy_from_slice(&874u32.to_le_bytes());
+        d[40..44].copy_from_slice(b"bash");
+        d[56..63].copy_from_slice(b"-bash c");
+        let p = Prpsinfo::parse64(&d).unwrap();
+        assert_eq!(
+            (p.sname, p.pid, p.fname.as_str(), p.psargs.as_str()),
+            ('R', 874, "bash", "-bash c")
+        );
+        assert!(Prpsinfo::parse64(&d[..100]).is_none());
+    }
+
+    #[test]
     fn overrun_is_a_finding_with_offset() {
         let mut blob = note(b"CORE\0", 1, &[7; 8]);
         let second = blob.len();
