@@ -850,6 +850,7 @@ fn check_dumps(d: &mut Driver, last_online: &[u32]) -> anyhow::Result<()> {
         .to_string();
     let mut want: Vec<String> = d.sc.crash.check_codes.clone();
     want.sort();
+    want.dedup();
     for file in ["vmcore-raw.elf", "makedumpfile-c-d31.kdump"] {
         let p = kd.join(file).display().to_string();
         let args = [
@@ -879,7 +880,9 @@ fn check_dumps(d: &mut Driver, last_online: &[u32]) -> anyhow::Result<()> {
             .filter(|f| f["severity"] == "error" || f["severity"] == "warning")
             .map(|f| f["code"].as_str().unwrap_or("?").to_string())
             .collect();
+        // Kinds of finding, not counts: a 2-block DIMM gives one HP005 per block.
         got.sort();
+        got.dedup();
         // The raw /proc/vmcore is the kernel's own view: it must show exactly the predicted
         // findings. makedumpfile's copy is reported, not judged (it filters pages).
         if file == "vmcore-raw.elf" {

@@ -112,7 +112,8 @@ pub struct CrashExpect {
     /// CPUs online at the crash: exactly these have a register context in /proc/vmcore.
     pub online_cpus: Option<Vec<u32>>,
     /// Error and warning codes `vmcore check --history` must report on the raw /proc/vmcore
-    /// copy: exactly these, no more (e.g. `HP005` when a removed DIMM is still in the header).
+    /// copy: exactly these kinds, no more (e.g. `HP005` when a removed DIMM is still in the
+    /// header; one finding per block, compared as a set).
     pub check_codes: Vec<String>,
 }
 
