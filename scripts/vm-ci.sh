@@ -10,13 +10,17 @@ LIMIT=${VMLAB_CI_TIMEOUT:-900}
 NAME=$(sed -n 's/^ *"name": *"\([^"]*\)".*/\1/p' "$SCENARIO" | head -1)
 RUN=target/vmlab/runs/$NAME
 
-echo "== vmlab: cargo build --release -p vmcore-cli -p vmlab"
-cargo build --release --quiet -p vmcore-cli -p vmlab
+# VMLAB_PROFILE=dev reuses what `cargo test --workspace` just built (CI does this); the
+# default release build is what a person running the long scenarios wants.
+PROFILE=${VMLAB_PROFILE:-release}
+case "$PROFILE" in dev) BIN=target/debug ;; *) BIN=target/$PROFILE ;; esac
+echo "== vmlab: cargo build --profile $PROFILE -p vmcore-cli -p vmlab"
+cargo build --profile "$PROFILE" --quiet -p vmcore-cli -p vmlab
 
 echo "== vmlab: run $SCENARIO (hard limit ${LIMIT}s)"
 # timeout signals the whole process group, so QEMU dies with the harness.
 rc=0
-timeout --kill-after=20 "$LIMIT" target/release/vmlab run "$SCENARIO" --out "$RUN" || rc=$?
+timeout --kill-after=20 "$LIMIT" "$BIN/vmlab" run "$SCENARIO" --out "$RUN" --vmcore "$BIN/vmcore" || rc=$?
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
   echo "vmlab: FAILED: hard timeout (${LIMIT}s) reached" >&2
 fi
@@ -24,7 +28,7 @@ fi
 
 echo "== vmlab: a deliberately broken engine must fail the header checks of this run"
 for brk in swap-phdrs no-crashkernel-exclusion; do
-  if out=$(VMLAB_BREAK_ENGINE=$brk target/release/vmlab recheck "$RUN" 2>&1); then
+  if out=$(VMLAB_BREAK_ENGINE=$brk "$BIN/vmlab" recheck "$RUN" 2>&1); then
     echo "$out"
     echo "vmlab: FAILED: the checks passed with VMLAB_BREAK_ENGINE=$brk" >&2
     exit 1
@@ -38,5 +42,5 @@ for brk in swap-phdrs no-crashkernel-exclusion; do
   echo "PASS broken engine ($brk) caught: $msg"
 done
 # The same recheck with the engine intact must pass (the failure above was the break's doing).
-target/release/vmlab recheck "$RUN" | tail -1
+"$BIN/vmlab" recheck "$RUN" | tail -1
 echo "vmlab: 1 passed, 0 failed"
