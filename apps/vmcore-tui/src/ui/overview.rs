@@ -162,10 +162,21 @@ fn facts(app: &App) -> Vec<Line<'static>> {
 }
 
 fn render_log_tail(frame: &mut Frame, area: Rect, app: &App) {
-    let block = Block::bordered().title(" Last kernel log lines ");
     let inner_h = area.height.saturating_sub(2) as usize;
+    // What led to the panic is just before it (the oops, "sysrq: Trigger a crash"); after it
+    // come register dumps and the backtrace. Show the lines ending a few after the panic line,
+    // or the log's end when there is no panic.
+    let (title, end) = match (&app.log, app.log_panic) {
+        (LogState::Ready(lines), Some(p)) => (
+            " Kernel log around the panic ",
+            (p + 1 + inner_h / 4).min(lines.len()),
+        ),
+        (LogState::Ready(lines), None) => (" Last kernel log lines ", lines.len()),
+        _ => (" Kernel log ", 0),
+    };
+    let block = Block::bordered().title(title);
     let lines: Vec<Line> = match &app.log {
-        LogState::Ready(lines) => lines[lines.len().saturating_sub(inner_h)..]
+        LogState::Ready(lines) => lines[end.saturating_sub(inner_h)..end]
             .iter()
             .map(klog::line)
             .collect(),
