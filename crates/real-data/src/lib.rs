@@ -31,11 +31,11 @@ pub fn cache_dir() -> PathBuf {
 
 /// Path to the real file `rel` (relative to `testdata/real/`), uncompressed.
 ///
-/// If `rel` exists as is, that path is returned; otherwise `rel.zst` is decompressed into the
+/// If `rel` exists as is (a file or a captured sysfs folder), that path is returned; otherwise `rel.zst` is decompressed into the
 /// cache (once) and the cached path returned.
 pub fn path(rel: &str) -> io::Result<PathBuf> {
     let direct = root().join(rel);
-    if direct.is_file() {
+    if direct.exists() {
         return Ok(direct);
     }
     let zst = root().join(format!("{rel}.zst"));

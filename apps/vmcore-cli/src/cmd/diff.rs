@@ -5,6 +5,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use hotplug::DumpKind;
+use serde::Serialize;
 use vmcore::Dump;
 
 use super::check::{HistoryArgs, HistoryContext};
@@ -19,6 +20,47 @@ pub struct DiffArgs {
     pub dump: std::path::PathBuf,
     #[command(flatten)]
     pub history: HistoryArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct CpuRow {
+    /// CPU number; None for a register note whose CPU is unknown.
+    cpu: Option<u32>,
+    /// `online`, `offline`, `removed`, or None when the history does not mention the CPU.
+    history: Option<&'static str>,
+    apic_id: Option<u32>,
+    /// Register note (or elfcorehdr PT_NOTE) index in the dump.
+    note: Option<usize>,
+    has_context: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct BlockRow {
+    block: u64,
+    range: Option<String>,
+    history: &'static str,
+    /// Bytes of the block the dump holds (None when the block's range is unknown).
+    dumped_bytes: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct DiffJson {
+    version: u32,
+    file: String,
+    kind: &'static str,
+    at: String,
+    events_applied: usize,
+    events: usize,
+    cpus: Vec<CpuRow>,
+    blocks: Vec<BlockRow>,
+    /// Dump RAM ranges inside no memory block the history knows.
+    unknown_ranges: Vec<String>,
+    online_bytes_history: u64,
+    ram_bytes_dump: u64,
+    findings: Vec<serde_json::Value>,
 }
 
 /// Run `vmcore diff`.
@@ -34,6 +76,109 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     };
     let t = &d.topology;
     let c = &d.content;
+
+    // One model of the comparison; the text and JSON renderers below only format it.
+    let mut cpu_ids: Vec<u32> = t.cpus.keys().copied().collect();
+    cpu_ids.extend(c.cpus.iter().filter_map(|s| s.cpu));
+    cpu_ids.sort_unstable();
+    cpu_ids.dedup();
+    let mut cpus: Vec<CpuRow> = cpu_ids
+        .into_iter()
+        .map(|cpu| {
+            let st = t.cpus.get(&cpu);
+            let slot = c.cpus.iter().find(|s| s.cpu == Some(cpu));
+            CpuRow {
+                cpu: Some(cpu),
+                history: st.map(|s| {
+                    if s.online {
+                        "online"
+                    } else if s.present {
+                        "offline"
+                    } else {
+                        "removed"
+                    }
+                }),
+                apic_id: st.and_then(|s| s.apic_id),
+                note: slot.map(|s| s.note_index),
+                has_context: slot.map(|s| s.has_context),
+            }
+        })
+        .collect();
+    cpus.extend(c.cpus.iter().filter(|s| s.cpu.is_none()).map(|s| CpuRow {
+        cpu: None,
+        history: None,
+        apic_id: None,
+        note: Some(s.note_index),
+        has_context: Some(s.has_context),
+    }));
+    let blocks: Vec<BlockRow> = t
+        .memory
+        .iter()
+        .map(|(&index, &status)| {
+            let range = t.block_range(index);
+            BlockRow {
+                block: index,
+                range: range.map(|r| r.to_string()),
+                history: status.as_str(),
+                dumped_bytes: range.map(|r| {
+                    hotplug::merge(c.ram.iter().filter_map(|x| x.range.intersect(&r)))
+                        .iter()
+                        .map(|x| x.len())
+                        .sum()
+                }),
+            }
+        })
+        .collect();
+    let known = hotplug::merge(t.memory.keys().filter_map(|&i| t.block_range(i)));
+    let unknown: Vec<vmcore::PhysRange> = c
+        .ram
+        .iter()
+        .filter(|r| t.block_size.is_some() && !known.iter().any(|k| k.overlaps(&r.range)))
+        .map(|r| r.range)
+        .collect();
+    let ram_dump: u64 = c.ram.iter().map(|r| r.range.len()).sum();
+    let outcome = if d
+        .findings
+        .iter()
+        .any(|f| f.finding.severity >= vmcore::Severity::Warning)
+    {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+
+    if args.json {
+        let j = DiffJson {
+            version: crate::json::VERSION,
+            file: file_name(dump.path()),
+            kind: c.kind.name(),
+            at: ctx.until.to_string(),
+            events_applied: t.events_applied,
+            events: d.history.events.len(),
+            cpus,
+            blocks,
+            unknown_ranges: unknown.iter().map(|r| r.to_string()).collect(),
+            online_bytes_history: t.online_bytes(),
+            ram_bytes_dump: ram_dump,
+            findings: d
+                .findings
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "code": f.finding.code,
+                        "name": f.finding.name,
+                        "severity": f.finding.severity.as_str(),
+                        "subject": f.subject.to_string(),
+                        "offset": f.finding.offset.map(|o| format!("{o:#x}")),
+                        "message": f.finding.message,
+                    })
+                })
+                .collect(),
+        };
+        crate::json::write(out, &j)?;
+        return Ok(outcome);
+    }
+
     writeln!(
         out,
         "{} ({} dump) against the history at {} ({} of {} events)",
@@ -45,77 +190,53 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     )?;
     writeln!(out)?;
     writeln!(out, "{:<6} {:<22} dump", "CPU", "history")?;
-    let mut cpus: Vec<u32> = t.cpus.keys().copied().collect();
-    cpus.extend(c.cpus.iter().filter_map(|s| s.cpu));
-    cpus.sort_unstable();
-    cpus.dedup();
-    for cpu in cpus {
-        let hist = match t.cpus.get(&cpu) {
-            None => "-".to_string(),
-            Some(s) => {
-                let mut v = if s.online {
-                    "online".to_string()
-                } else if s.present {
-                    "offline".to_string()
-                } else {
-                    "removed".to_string()
-                };
-                if let Some(a) = s.apic_id {
-                    v.push_str(&format!(" (APIC {a:#x})"));
-                }
-                v
-            }
-        };
-        let slot = c.cpus.iter().find(|s| s.cpu == Some(cpu));
-        let dumped = match (slot, c.kind) {
-            (None, _) => "-".to_string(),
-            (Some(s), DumpKind::Elfcorehdr) => format!("PT_NOTE {}", s.note_index),
-            (Some(s), _) if s.has_context => format!("note {} (registers)", s.note_index),
-            (Some(s), _) => format!("note {} (empty)", s.note_index),
+    for r in &cpus {
+        let Some(cpu) = r.cpu else { continue };
+        let mut hist = r.history.unwrap_or("-").to_string();
+        if let Some(a) = r.apic_id {
+            hist.push_str(&format!(" (APIC {a:#x})"));
+        }
+        let dumped = match (r.note, r.has_context, c.kind) {
+            (None, _, _) => "-".to_string(),
+            (Some(n), _, DumpKind::Elfcorehdr) => format!("PT_NOTE {n}"),
+            (Some(n), Some(true), _) => format!("note {n} (registers)"),
+            (Some(n), _, _) => format!("note {n} (empty)"),
         };
         writeln!(out, "{:<6} {hist:<22} {dumped}", cpu)?;
     }
-    for s in c.cpus.iter().filter(|s| s.cpu.is_none()) {
+    for r in cpus.iter().filter(|r| r.cpu.is_none()) {
         writeln!(
             out,
             "{:<6} {:<22} note {} ({}; CPU unknown: give --state or --elfcorehdr)",
             "?",
             "",
-            s.note_index,
-            if s.has_context { "registers" } else { "empty" }
+            r.note.unwrap_or(0),
+            if r.has_context == Some(true) {
+                "registers"
+            } else {
+                "empty"
+            }
         )?;
     }
     writeln!(out)?;
     writeln!(out, "{:<10} {:<28} {:<9} dump", "block", "range", "history")?;
-    for (&index, &status) in &t.memory {
-        let range = t.block_range(index);
-        let dumped = range
-            .map(|r| {
-                let cov: u64 = hotplug::merge(c.ram.iter().filter_map(|x| x.range.intersect(&r)))
-                    .iter()
-                    .map(|x| x.len())
-                    .sum();
-                if cov == 0 { "-".to_string() } else { size(cov) }
-            })
-            .unwrap_or_else(|| "?".into());
+    for b in &blocks {
+        let dumped = match b.dumped_bytes {
+            None => "?".to_string(),
+            Some(0) => "-".to_string(),
+            Some(n) => size(n),
+        };
         writeln!(
             out,
             "{:<10} {:<28} {:<9} {dumped}",
-            format!("memory{index}"),
-            range.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
-            status.as_str()
+            format!("memory{}", b.block),
+            b.range.as_deref().unwrap_or("?"),
+            b.history
         )?;
     }
-    let known = hotplug::merge(t.memory.keys().filter_map(|&i| t.block_range(i)));
-    let mut extra = Vec::new();
-    for r in &c.ram {
-        if t.block_size.is_some() && !known.iter().any(|k| k.overlaps(&r.range)) {
-            extra.push(r.range);
-        }
-    }
-    if !extra.is_empty() {
+    if !unknown.is_empty() {
         writeln!(out, "dump ranges in no known block:")?;
-        for r in extra {
+        for r in &unknown {
             writeln!(
                 out,
                 "           {:<28} {:<9} {}",
@@ -129,7 +250,7 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         out,
         "online memory: history {}, dump RAM {}",
         size(t.online_bytes()),
-        size(c.ram.iter().map(|r| r.range.len()).sum())
+        size(ram_dump)
     )?;
     writeln!(out)?;
     if d.findings.is_empty() {
@@ -146,14 +267,5 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             f.finding.message
         )?;
     }
-    Ok(
-        if d.findings
-            .iter()
-            .any(|f| f.finding.severity >= vmcore::Severity::Warning)
-        {
-            Outcome::Findings
-        } else {
-            Outcome::Clean
-        },
-    )
+    Ok(outcome)
 }

@@ -256,3 +256,63 @@ fn convert_kdump_compressed_to_elf_keeps_registers_log_and_pages() {
     let o = vmcore(&["convert", &k, "-o", &k]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn diff_json_names_each_cpu_and_block() {
+    let f = real("kdump/proc-vmcore.elf");
+    let (boot, hist, state) = (
+        real("steps/root-00-boot"),
+        real("history.jsonl"),
+        real("steps/root-06-cpu3-online"),
+    );
+    let args = [
+        "diff",
+        &f,
+        "--history",
+        &boot,
+        "--history",
+        &hist,
+        "--state",
+        &state,
+    ];
+    let o = vmcore(&[&args[..], &["--json"]].concat());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cpus = v["cpus"].as_array().unwrap();
+    let online: Vec<u64> = cpus
+        .iter()
+        .filter(|c| c["history"] == "online" && c["has_context"] == true)
+        .map(|c| c["cpu"].as_u64().unwrap())
+        .collect();
+    assert_eq!(online, vec![0, 2, 3]);
+    assert_eq!(cpus[1]["history"], "offline");
+    assert!(cpus[1]["note"].is_null());
+    let dimm = v["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block"] == 32)
+        .unwrap();
+    assert_eq!(dimm["range"], "0x100000000-0x107ffffff");
+    assert_eq!(dimm["dumped_bytes"], 128 << 20);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    // Against the boot step the same dump holds the DIMM and CPU 3 wrongly: findings, exit 1.
+    let o = vmcore(&[&args[..], &["--json", "--at", "00-boot"]].concat());
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"HP001") || codes.contains(&"HP005"),
+        "{codes:?}"
+    );
+}
