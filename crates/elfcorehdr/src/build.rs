@@ -175,66 +175,85 @@ impl Builder {
         if let Ok(h) = <&mut [u8; EHDR64_SIZE]>::try_from(head) {
             ElfHeader::kernel(e_phnum).encode(h);
         }
-        let mut slots = rest.chunks_exact_mut(PHDR64_SIZE);
-        let mut put = |ph: ProgramHeader| {
-            if let Some(slot) = slots.next() {
-                if let Ok(s) = <&mut [u8; PHDR64_SIZE]>::try_from(slot) {
-                    ph.encode(s);
-                }
-            }
-        };
-        // 1. One PT_NOTE per possible CPU (for_each_possible_cpu), pointing at crash_notes.
-        for cpu in &state.cpus {
-            put(ProgramHeader {
-                p_type: PT_NOTE,
-                p_offset: cpu.crash_notes.0,
-                p_paddr: cpu.crash_notes.0,
-                p_filesz: cpu.crash_notes_size,
-                p_memsz: cpu.crash_notes_size,
-                ..ProgramHeader::default()
-            });
-        }
-        // 2. The VMCOREINFO note.
-        put(ProgramHeader {
-            p_type: PT_NOTE,
-            p_offset: state.vmcoreinfo.addr.0,
-            p_paddr: state.vmcoreinfo.addr.0,
-            p_filesz: state.vmcoreinfo.size,
-            p_memsz: state.vmcoreinfo.size,
-            ..ProgramHeader::default()
-        });
-        // 3. The kernel text mapping (need_kernel_map on x86_64); p_align is never set.
-        let kt = state.kernel_text;
-        put(ProgramHeader {
-            p_type: PT_LOAD,
-            p_flags: PF_R | PF_W | PF_X,
-            p_offset: kt.paddr.0,
-            p_vaddr: kt.vaddr.0,
-            p_paddr: kt.paddr.0,
-            p_filesz: kt.size,
-            p_memsz: kt.size,
-            p_align: 0,
-        });
-        // 4. One PT_LOAD per RAM range; p_vaddr = __va(start) = start + page_offset_base.
-        let base = state.page_offset_base.0;
-        for &(start, end) in &self.ranges {
-            let len = end.wrapping_sub(start).wrapping_add(1);
-            put(ProgramHeader {
-                p_type: PT_LOAD,
-                p_flags: PF_R | PF_W | PF_X,
-                p_offset: start,
-                p_vaddr: start.wrapping_add(base),
-                p_paddr: start,
-                p_filesz: len,
-                p_memsz: len,
-                p_align: 0,
-            });
-        }
+        let slots = rest.as_chunks_mut::<PHDR64_SIZE>().0;
+        self.write_phdrs(state, 0, slots.get_mut(..phdrs).unwrap_or_default());
         // The kernel's buffer is vzalloc'ed: everything up to elf_sz after the phdrs is zero.
         if let Some(tail) = out.get_mut(used..need) {
             tail.fill(0);
         }
         Ok(used)
+    }
+
+    /// Writes program headers `first..first + slots.len()` of the header for `state` (ranges
+    /// already computed by [`Builder::memory_ranges`]), in the kernel's order:
+    ///
+    /// 1. one PT_NOTE per possible CPU (`for_each_possible_cpu`), pointing at `crash_notes`;
+    /// 2. the VMCOREINFO note;
+    /// 3. the kernel text mapping (`need_kernel_map` on x86_64), `p_align` never set;
+    /// 4. one PT_LOAD per RAM range, `p_vaddr = __va(start) = start + page_offset_base`.
+    ///
+    /// Any index range can be written, so the update path can write, check and compare the
+    /// table in cache-sized batches. Slots past the last phdr are left alone.
+    pub(crate) fn write_phdrs(
+        &self,
+        state: &SystemState,
+        first: usize,
+        slots: &mut [[u8; PHDR64_SIZE]],
+    ) {
+        let ncpus = state.cpus.len();
+        let mut slots = slots.iter_mut();
+        // Each section zips its items first, so a section that runs out takes no slot.
+        let cpus = state.cpus.get(first..).unwrap_or_default();
+        for (cpu, slot) in cpus.iter().zip(slots.by_ref()) {
+            *slot = note(cpu.crash_notes.0, cpu.crash_notes_size).to_bytes();
+        }
+        let kt = state.kernel_text;
+        let fixed = [
+            note(state.vmcoreinfo.addr.0, state.vmcoreinfo.size),
+            ProgramHeader {
+                p_vaddr: kt.vaddr.0,
+                ..load(kt.paddr.0, kt.size)
+            },
+        ];
+        let skip = first.saturating_sub(ncpus);
+        for (ph, slot) in fixed.iter().skip(skip).zip(slots.by_ref()) {
+            *slot = ph.to_bytes();
+        }
+        let base = state.page_offset_base.0;
+        let ranges = self.ranges.get(first.saturating_sub(ncpus + 2)..);
+        for (&(start, end), slot) in ranges.unwrap_or_default().iter().zip(slots) {
+            let len = end.wrapping_sub(start).wrapping_add(1);
+            *slot = ProgramHeader {
+                p_vaddr: start.wrapping_add(base),
+                ..load(start, len)
+            }
+            .to_bytes();
+        }
+    }
+}
+
+/// A PT_NOTE of `size` bytes at physical `addr` (`p_offset = p_paddr`), everything else 0.
+fn note(addr: u64, size: u64) -> ProgramHeader {
+    ProgramHeader {
+        p_type: PT_NOTE,
+        p_offset: addr,
+        p_paddr: addr,
+        p_filesz: size,
+        p_memsz: size,
+        ..ProgramHeader::default()
+    }
+}
+
+/// A PT_LOAD of `size` bytes at physical `addr`, RWX, `p_align` 0; the caller sets `p_vaddr`.
+fn load(addr: u64, size: u64) -> ProgramHeader {
+    ProgramHeader {
+        p_type: PT_LOAD,
+        p_flags: PF_R | PF_W | PF_X,
+        p_offset: addr,
+        p_paddr: addr,
+        p_filesz: size,
+        p_memsz: size,
+        ..ProgramHeader::default()
     }
 }
 

@@ -46,6 +46,7 @@
 mod build;
 mod error;
 pub mod file;
+mod layout;
 pub mod live;
 mod parse;
 mod raw;
@@ -60,7 +61,8 @@ pub use build::{
 };
 pub use error::{Error, Result};
 pub use kdump_types::{Finding, PhysAddr, PhysRange, Severity, VirtAddr};
-pub use parse::{Elfcorehdr, LoadSegment, NoteSegment, START_KERNEL_MAP, validate_kernel_layout};
+pub use layout::validate_kernel_layout;
+pub use parse::{Elfcorehdr, LoadSegment, NoteSegment, START_KERNEL_MAP};
 pub use raw::{ElfHeader, ProgramHeader};
 pub use root::{Iomem, page_offset_base_from_kcore, parse_cpulist, parse_iomem, parse_kallsyms};
 pub use state::{

@@ -51,14 +51,26 @@ impl ProgramHeader {
 
     /// Encodes into exactly 56 bytes.
     pub fn encode(&self, out: &mut [u8; PHDR64_SIZE]) {
-        out[0..4].copy_from_slice(&self.p_type.to_le_bytes());
-        out[4..8].copy_from_slice(&self.p_flags.to_le_bytes());
-        out[8..16].copy_from_slice(&self.p_offset.to_le_bytes());
-        out[16..24].copy_from_slice(&self.p_vaddr.to_le_bytes());
-        out[24..32].copy_from_slice(&self.p_paddr.to_le_bytes());
-        out[32..40].copy_from_slice(&self.p_filesz.to_le_bytes());
-        out[40..48].copy_from_slice(&self.p_memsz.to_le_bytes());
-        out[48..56].copy_from_slice(&self.p_align.to_le_bytes());
+        *out = self.to_bytes();
+    }
+
+    /// The 56 little-endian bytes, as seven 8-byte words (`p_type` and `p_flags` share the
+    /// first), so the builder stores a whole phdr at once instead of field by field.
+    pub fn to_bytes(&self) -> [u8; PHDR64_SIZE] {
+        let words = [
+            u64::from(self.p_type) | u64::from(self.p_flags) << 32,
+            self.p_offset,
+            self.p_vaddr,
+            self.p_paddr,
+            self.p_filesz,
+            self.p_memsz,
+            self.p_align,
+        ];
+        let mut out = [0u8; PHDR64_SIZE];
+        for (chunk, w) in out.as_chunks_mut::<8>().0.iter_mut().zip(words) {
+            *chunk = w.to_le_bytes();
+        }
+        out
     }
 }
 

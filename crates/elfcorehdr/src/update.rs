@@ -20,7 +20,8 @@ use kdump_types::elf::PHDR64_SIZE;
 
 use crate::build::{Builder, ELF_CORE_HEADER_ALIGN, aligned_header_len, header_len};
 use crate::error::{Error, Result};
-use crate::parse::{read_header, validate_kernel_layout};
+use crate::layout::validate_kernel_layout;
+use crate::parse::read_header;
 use crate::state::SystemState;
 
 /// A hotplug event, as uevents and the CLI name them.

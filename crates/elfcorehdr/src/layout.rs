@@ -1,0 +1,214 @@
+//! The kernel-layout check the update path runs on a new header before it touches the target:
+//! [`validate_kernel_layout`] on a whole buffer, or [`PhdrLayoutCheck`] fed batch by batch while
+//! the header is being written (same rules, same errors).
+
+use kdump_types::elf::{PHDR64_SIZE, PT_LOAD, PT_NOTE};
+
+use crate::error::{Error, Result};
+use crate::parse::read_header;
+use crate::raw::ElfHeader;
+
+/// Checks, without allocating, that `bytes` start with a complete header in the kernel's layout
+/// with `expected_phnum` program headers: ELF header exactly as the kernel writes it, every
+/// phdr PT_NOTE or PT_LOAD with `p_offset == p_paddr` and `p_filesz == p_memsz`, notes before
+/// loads. The update path applies the same rules ([`check_kernel_ehdr`], [`PhdrLayoutCheck`])
+/// to its scratch buffer before it touches the target.
+pub fn validate_kernel_layout(bytes: &[u8], expected_phnum: u16) -> Result<()> {
+    check_kernel_ehdr(bytes, expected_phnum)?;
+    let (_, table) = read_header(bytes)?;
+    let mut check = PhdrLayoutCheck::default();
+    check.phdrs(table.as_slice(), table.base())?;
+    check.finish(expected_phnum)
+}
+
+/// The ELF header at the start of `bytes` is exactly the kernel's, with `expected_phnum`.
+pub(crate) fn check_kernel_ehdr(bytes: &[u8], expected_phnum: u16) -> Result<()> {
+    let (h, _) = read_header(bytes)?;
+    if h != ElfHeader::kernel(expected_phnum) {
+        return Err(Error::BadField {
+            what: "Elf64_Ehdr",
+            offset: 0,
+            value: u64::from(h.e_phnum),
+            expected: "the kernel's ELF header with the expected e_phnum",
+        });
+    }
+    Ok(())
+}
+
+/// The program-header rules of [`validate_kernel_layout`], applied to consecutive batches of
+/// the table (so the update path checks each batch while it is still in L1 after writing it).
+#[derive(Debug, Default)]
+pub(crate) struct PhdrLayoutCheck {
+    /// A PT_LOAD was seen: no PT_NOTE may follow.
+    seen_load: bool,
+    /// Program headers checked so far.
+    count: usize,
+}
+
+impl PhdrLayoutCheck {
+    /// Checks the next program headers; `bytes` is a whole number of phdrs starting at file
+    /// offset `base`. The first failing phdr is the error.
+    pub(crate) fn phdrs(&mut self, bytes: &[u8], base: u64) -> Result<()> {
+        let (table, partial) = bytes.as_chunks::<PHDR64_SIZE>();
+        // Fast pass without early exits (this runs over up to 16k phdrs on every update);
+        // when anything is wrong, the exact pass below finds and reports the first culprit.
+        let mut bad = !partial.is_empty();
+        let mut seen_load = self.seen_load;
+        for ph in table {
+            let p_type = u32_at(ph, 0);
+            let is_load = p_type == PT_LOAD;
+            bad |= !(is_load || (p_type == PT_NOTE && !seen_load));
+            seen_load |= is_load;
+            bad |= (u64_at(ph, 8) ^ u64_at(ph, 24)) | (u64_at(ph, 32) ^ u64_at(ph, 40)) != 0;
+        }
+        if !bad {
+            self.seen_load = seen_load;
+            self.count += table.len();
+            return Ok(());
+        }
+        for (i, ph) in table.iter().enumerate() {
+            let at = base + (i * PHDR64_SIZE) as u64;
+            let p_type = u32_at(ph, 0);
+            let ok_type = match p_type {
+                PT_NOTE => !self.seen_load,
+                PT_LOAD => {
+                    self.seen_load = true;
+                    true
+                }
+                _ => false,
+            };
+            if !ok_type {
+                return Err(Error::BadField {
+                    what: "p_type",
+                    offset: at,
+                    value: p_type.into(),
+                    expected: "PT_NOTE before PT_LOAD",
+                });
+            }
+            let (p_offset, p_paddr) = (u64_at(ph, 8), u64_at(ph, 24));
+            let (p_filesz, p_memsz) = (u64_at(ph, 32), u64_at(ph, 40));
+            if p_offset != p_paddr || p_filesz != p_memsz {
+                return Err(Error::BadField {
+                    what: "Elf64_Phdr",
+                    offset: at,
+                    value: p_offset,
+                    expected: "p_offset == p_paddr and p_filesz == p_memsz",
+                });
+            }
+        }
+        // Only a trailing partial phdr is left.
+        Err(Error::BadField {
+            what: "Elf64_Phdr",
+            offset: base + (table.len() * PHDR64_SIZE) as u64,
+            value: partial.len() as u64,
+            expected: "a whole 56-byte program header",
+        })
+    }
+
+    /// Every program header was checked: exactly `expected_phnum` of them.
+    pub(crate) fn finish(&self, expected_phnum: u16) -> Result<()> {
+        if self.count != usize::from(expected_phnum) {
+            return Err(Error::BadField {
+                what: "e_phnum",
+                offset: 56,
+                value: self.count as u64,
+                expected: "as many checked program headers as e_phnum",
+            });
+        }
+        Ok(())
+    }
+}
+
+fn u32_at(ph: &[u8; PHDR64_SIZE], off: usize) -> u32 {
+    u32::from_le_bytes(ph[off..off + 4].try_into().unwrap_or_default())
+}
+
+fn u64_at(ph: &[u8; PHDR64_SIZE], off: usize) -> u64 {
+    u64::from_le_bytes(ph[off..off + 8].try_into().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raw::ProgramHeader;
+
+    fn table(phdrs: &[ProgramHeader]) -> Vec<u8> {
+        phdrs.iter().flat_map(|p| p.to_bytes()).collect()
+    }
+
+    fn note(addr: u64) -> ProgramHeader {
+        ProgramHeader {
+            p_type: PT_NOTE,
+            p_offset: addr,
+            p_paddr: addr,
+            p_filesz: 368,
+            p_memsz: 368,
+            ..ProgramHeader::default()
+        }
+    }
+
+    fn load(addr: u64) -> ProgramHeader {
+        ProgramHeader {
+            p_type: PT_LOAD,
+            p_flags: 7,
+            p_offset: addr,
+            p_vaddr: addr + 0x1000,
+            p_paddr: addr,
+            p_filesz: 0x1000,
+            p_memsz: 0x1000,
+            p_align: 0,
+        }
+    }
+
+    #[test]
+    fn batches_keep_the_note_before_load_rule_across_calls() {
+        let mut check = PhdrLayoutCheck::default();
+        check.phdrs(&table(&[note(1), note(2)]), 64).unwrap();
+        check.phdrs(&table(&[load(3)]), 64 + 112).unwrap();
+        let err = check
+            .phdrs(&table(&[load(4), note(5)]), 64 + 168)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::BadField { what: "p_type", offset, .. } if offset == 64 + 224),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn the_first_bad_phdr_is_reported_with_its_offset() {
+        let mut bad = load(0x2000);
+        bad.p_memsz += 1;
+        let mut check = PhdrLayoutCheck::default();
+        let err = check
+            .phdrs(&table(&[note(1), load(0x1000), bad, load(0x3000)]), 64)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::BadField { what: "Elf64_Phdr", offset, value: 0x2000, .. } if offset == 64 + 112),
+            "{err:?}"
+        );
+        let mut bad = note(9);
+        bad.p_type = 6;
+        let err = PhdrLayoutCheck::default()
+            .phdrs(&table(&[note(1), bad]), 64)
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::BadField {
+                what: "p_type",
+                value: 6,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn partial_phdrs_and_wrong_counts_fail() {
+        let mut bytes = table(&[note(1)]);
+        bytes.push(0);
+        assert!(PhdrLayoutCheck::default().phdrs(&bytes, 64).is_err());
+        let mut check = PhdrLayoutCheck::default();
+        check.phdrs(&table(&[note(1), load(2)]), 64).unwrap();
+        assert!(check.finish(2).is_ok());
+        assert!(check.finish(3).is_err());
+    }
+}
