@@ -175,8 +175,11 @@ impl Builder {
         if let Ok(h) = <&mut [u8; EHDR64_SIZE]>::try_from(head) {
             ElfHeader::kernel(e_phnum).encode(h);
         }
-        let slots = rest.as_chunks_mut::<PHDR64_SIZE>().0;
-        self.write_phdrs(state, 0, slots.get_mut(..phdrs).unwrap_or_default());
+        self.write_phdrs(
+            state,
+            0,
+            rest.get_mut(..used - EHDR64_SIZE).unwrap_or_default(),
+        );
         // The kernel's buffer is vzalloc'ed: everything up to elf_sz after the phdrs is zero.
         if let Some(tail) = out.get_mut(used..need) {
             tail.fill(0);
@@ -184,7 +187,7 @@ impl Builder {
         Ok(used)
     }
 
-    /// Writes program headers `first..first + slots.len()` of the header for `state` (ranges
+    /// Writes program headers `first..first + table.len() / 56` of the header for `state` (ranges
     /// already computed by [`Builder::memory_ranges`]), in the kernel's order:
     ///
     /// 1. one PT_NOTE per possible CPU (`for_each_possible_cpu`), pointing at `crash_notes`;
@@ -193,19 +196,15 @@ impl Builder {
     /// 4. one PT_LOAD per RAM range, `p_vaddr = __va(start) = start + page_offset_base`.
     ///
     /// Any index range can be written, so the update path can write, check and compare the
-    /// table in cache-sized batches. Slots past the last phdr are left alone.
-    pub(crate) fn write_phdrs(
-        &self,
-        state: &SystemState,
-        first: usize,
-        slots: &mut [[u8; PHDR64_SIZE]],
-    ) {
+    /// table in cache-sized batches. Slots past the last phdr, and a partial slot at the end
+    /// of `table`, are left alone.
+    pub(crate) fn write_phdrs(&self, state: &SystemState, first: usize, table: &mut [u8]) {
         let ncpus = state.cpus.len();
-        let mut slots = slots.iter_mut();
+        let mut slots = table.chunks_exact_mut(PHDR64_SIZE);
         // Each section zips its items first, so a section that runs out takes no slot.
         let cpus = state.cpus.get(first..).unwrap_or_default();
         for (cpu, slot) in cpus.iter().zip(slots.by_ref()) {
-            *slot = note(cpu.crash_notes.0, cpu.crash_notes_size).to_bytes();
+            slot.copy_from_slice(&note(cpu.crash_notes.0, cpu.crash_notes_size).to_bytes());
         }
         let kt = state.kernel_text;
         let fixed = [
@@ -217,17 +216,17 @@ impl Builder {
         ];
         let skip = first.saturating_sub(ncpus);
         for (ph, slot) in fixed.iter().skip(skip).zip(slots.by_ref()) {
-            *slot = ph.to_bytes();
+            slot.copy_from_slice(&ph.to_bytes());
         }
         let base = state.page_offset_base.0;
         let ranges = self.ranges.get(first.saturating_sub(ncpus + 2)..);
         for (&(start, end), slot) in ranges.unwrap_or_default().iter().zip(slots) {
             let len = end.wrapping_sub(start).wrapping_add(1);
-            *slot = ProgramHeader {
+            let ph = ProgramHeader {
                 p_vaddr: start.wrapping_add(base),
                 ..load(start, len)
-            }
-            .to_bytes();
+            };
+            slot.copy_from_slice(&ph.to_bytes());
         }
     }
 }

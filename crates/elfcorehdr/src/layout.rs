@@ -49,12 +49,13 @@ impl PhdrLayoutCheck {
     /// Checks the next program headers; `bytes` is a whole number of phdrs starting at file
     /// offset `base`. The first failing phdr is the error.
     pub(crate) fn phdrs(&mut self, bytes: &[u8], base: u64) -> Result<()> {
-        let (table, partial) = bytes.as_chunks::<PHDR64_SIZE>();
+        let table = bytes.chunks_exact(PHDR64_SIZE);
+        let partial = table.remainder();
         // Fast pass without early exits (this runs over up to 16k phdrs on every update);
         // when anything is wrong, the exact pass below finds and reports the first culprit.
         let mut bad = !partial.is_empty();
         let mut seen_load = self.seen_load;
-        for ph in table {
+        for ph in table.clone() {
             let p_type = u32_at(ph, 0);
             let is_load = p_type == PT_LOAD;
             bad |= !(is_load || (p_type == PT_NOTE && !seen_load));
@@ -63,10 +64,10 @@ impl PhdrLayoutCheck {
         }
         if !bad {
             self.seen_load = seen_load;
-            self.count += table.len();
+            self.count += bytes.len() / PHDR64_SIZE;
             return Ok(());
         }
-        for (i, ph) in table.iter().enumerate() {
+        for (i, ph) in table.enumerate() {
             let at = base + (i * PHDR64_SIZE) as u64;
             let p_type = u32_at(ph, 0);
             let ok_type = match p_type {
@@ -99,7 +100,7 @@ impl PhdrLayoutCheck {
         // Only a trailing partial phdr is left.
         Err(Error::BadField {
             what: "Elf64_Phdr",
-            offset: base + (table.len() * PHDR64_SIZE) as u64,
+            offset: base + (bytes.len() - partial.len()) as u64,
             value: partial.len() as u64,
             expected: "a whole 56-byte program header",
         })
@@ -119,12 +120,13 @@ impl PhdrLayoutCheck {
     }
 }
 
-fn u32_at(ph: &[u8; PHDR64_SIZE], off: usize) -> u32 {
-    u32::from_le_bytes(ph[off..off + 4].try_into().unwrap_or_default())
+// `ph` is a 56-byte chunk and the offsets are constants, so these compile to plain loads.
+fn u32_at(ph: &[u8], off: usize) -> u32 {
+    kdump_types::le_u32(ph, off)
 }
 
-fn u64_at(ph: &[u8; PHDR64_SIZE], off: usize) -> u64 {
-    u64::from_le_bytes(ph[off..off + 8].try_into().unwrap_or_default())
+fn u64_at(ph: &[u8], off: usize) -> u64 {
+    kdump_types::le_u64(ph, off)
 }
 
 #[cfg(test)]

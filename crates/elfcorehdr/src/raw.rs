@@ -67,8 +67,8 @@ impl ProgramHeader {
             self.p_align,
         ];
         let mut out = [0u8; PHDR64_SIZE];
-        for (chunk, w) in out.as_chunks_mut::<8>().0.iter_mut().zip(words) {
-            *chunk = w.to_le_bytes();
+        for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_le_bytes());
         }
         out
     }
