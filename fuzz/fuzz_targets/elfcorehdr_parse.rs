@@ -1,20 +1,53 @@
-//! Fuzz `elfcorehdr::Elfcorehdr::parse` and every accessor of what it returns, plus the
-//! alloc-free layout check and verification against a fixed state. Seed the corpus with
-//! testdata/real/steps/elfcorehdr-*.bin.
+//! Fuzz `elfcorehdr::Elfcorehdr::parse` and every accessor of what it returns, the alloc-free
+//! layout check, verification against a fixed state, the hotplug diff of the parsed header,
+//! and `update_in_place` on the bytes as a target segment (which must leave them untouched
+//! whenever it fails). Seeds: testdata/real/steps/elfcorehdr-*.bin (`scripts/fuzz-seed.sh`).
 #![no_main]
 
-use elfcorehdr::{Elfcorehdr, SystemState, validate_kernel_layout};
+use elfcorehdr::{Elfcorehdr, Event, PhysAddr, PhysRange, SystemState, validate_kernel_layout};
 use libfuzzer_sys::fuzz_target;
+
+fn state() -> SystemState {
+    SystemState {
+        cpus: (0..4)
+            .map(|id| elfcorehdr::CpuState {
+                id,
+                present: true,
+                online: id != 3,
+                crash_notes: PhysAddr(0x1000 + u64::from(id) * 0x1000),
+                crash_notes_size: 368,
+            })
+            .collect(),
+        system_ram: vec![PhysRange::new(0x10_0000, 0x1000_0000)],
+        ..SystemState::default()
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     // The update path's validator must never panic either.
-    let _ = validate_kernel_layout(data, 8);
+    for cap in [0, 8, 64, u16::MAX] {
+        let _ = validate_kernel_layout(data, cap);
+    }
+    let state = state();
+    // Comparing against a state must not panic on any header either.
+    if let Ok(findings) = elfcorehdr::verify::compare(data, &state) {
+        for f in &findings {
+            let _ = f.to_string();
+        }
+    }
+    // An update either succeeds or leaves the target as it was (the state is the one after
+    // the event: CPU 3 offline, CPU 1 online).
+    for event in [Event::CpuOffline(3), Event::CpuOnline(1)] {
+        let mut target = data.to_vec();
+        if elfcorehdr::update_in_place(&mut target, &state, event).is_err() {
+            assert_eq!(target, data, "a failed update changed the target");
+        }
+    }
     let Ok(h) = Elfcorehdr::parse(data) else {
         return;
     };
-    let _ = h.phnum();
-    let _ = h.is_clean();
-    let _ = h.ram_ranges().map(|r| r.len()).sum::<u64>();
+    let _ = (h.phnum(), h.is_clean());
+    let _ = h.ram_ranges().fold(0u64, |a, r| a.wrapping_add(r.len()));
     let _ = (
         h.header,
         h.used_len,
@@ -31,22 +64,13 @@ fuzz_target!(|data: &[u8]| {
         let _ = (n.addr, n.size, n.phdr_index);
     }
     for r in &h.ram {
-        let _ = (r.range.last(), r.vaddr, r.phdr_index);
+        let _ = (r.range.last(), r.range.is_empty(), r.vaddr, r.phdr_index);
     }
     for f in &h.findings {
         let _ = f.to_string();
     }
-    // Comparing against a state must not panic on any header either.
-    let state = SystemState {
-        cpus: vec![elfcorehdr::CpuState {
-            id: 0,
-            present: true,
-            online: true,
-            crash_notes: elfcorehdr::PhysAddr(0x1000),
-            crash_notes_size: 368,
-        }],
-        system_ram: vec![elfcorehdr::PhysRange::new(0x10_0000, 0x1000_0000)],
-        ..SystemState::default()
-    };
-    let _ = elfcorehdr::verify::compare(data, &state);
+    // What `vmcore diff` does with a header: its content against a topology.
+    let content = hotplug::DumpContent::of_elfcorehdr(&h, None, Some(data.len() as u64))
+        .with_exclusions_of(&state);
+    let _ = hotplug::diff(&hotplug::Topology::default(), &content);
 });

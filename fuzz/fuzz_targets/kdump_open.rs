@@ -1,7 +1,8 @@
-//! Open arbitrary bytes as a kdump-compressed or flattened dump and call every accessor, a
-//! few reads (whole pages, partial pages, excluded and past-the-end PFNs) and, for small
-//! dumps, the ELF conversion. Seed the corpus with `testgen::kdump` outputs
-//! (`kdump_bytes` and `flatten` of `mixed_pages`) and the headers of testdata/real/kdump.
+//! Open arbitrary bytes as a kdump-compressed or flattened dump and call every accessor
+//! (`vmcore_fuzz::exercise_dump`: reads at range edges, page walks, kernel log), reads of
+//! whole pages, partial pages, excluded and past-the-end PFNs and, for small dumps, the ELF
+//! conversion. Seeds: `scripts/fuzz-seed.sh` (`testgen::kdump` images for every compression
+//! and header version, flattened streams, and the heads of the real kdump files).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,25 +20,29 @@ fuzz_target!(|data: &[u8]| {
     let Ok(d) = Dump::from_bytes(bytes) else {
         return;
     };
-    let _ = (d.cpus(), d.notes(), d.findings(), d.truncation(), d.format(), d.machine());
-    if let Some(v) = d.vmcoreinfo() {
-        let _ = (v.osrelease(), v.page_size(), v.symbol("prb"));
-    }
+    vmcore_fuzz::exercise_dump(&d);
     let Some(info) = d.kdump_info() else {
         return;
     };
-    let _ = format!("{info:?}");
     let ps = u64::from(info.page_size);
     let mut page = vec![0u8; ps as usize];
     for r in d.memory().ranges().iter().take(16) {
         let _ = d.read_phys(r.phys.start, &mut page);
-        let _ = d.read_phys(PhysAddr(r.phys.start.0 + 7), &mut page[..64]);
-        let _ = d.read_phys(PhysAddr(r.phys.end.0.saturating_sub(100)), &mut page);
+        let _ = d.read_phys(
+            PhysAddr(r.phys.start.0.saturating_add(7)),
+            &mut page[..64.min(ps as usize)],
+        );
     }
-    for pfn in [0, 1, info.max_mapnr.saturating_sub(1), info.max_mapnr, u64::MAX / ps] {
+    for pfn in [
+        0,
+        1,
+        info.max_mapnr.saturating_sub(1),
+        info.max_mapnr,
+        u64::MAX / ps.max(1),
+    ] {
         let _ = d.read_phys(PhysAddr(pfn.saturating_mul(ps)), &mut page);
     }
-    if d.memory().ram_bytes() / ps <= 4096 {
+    if d.memory().ram_bytes() / ps.max(1) <= 4096 {
         let _ = vmcore::kdump::convert::write_elf(&d, &mut std::io::sink(), |_, _| {});
     }
 });

@@ -2,7 +2,8 @@
 //! fake kernel memory built from the input: the input bytes are mapped at one virtual address,
 //! everything else is unmapped. `SYMBOL(prb)` / `SYMBOL(log_buf)` point at the first bytes, so
 //! the fuzzer controls every pointer, size and descriptor. Layout keys are the 6.12 kernel's.
-//! Then every accessor and the makedumpfile formatter run on the result.
+//! Then every accessor, the makedumpfile formatter and the hotplug kernel-log importer run on
+//! the result (`vmcore_fuzz::exercise_log`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -27,22 +28,6 @@ SYMBOL(log_first_idx)=ffff888000000010\nSYMBOL(log_next_idx)=ffff888000000018\n\
 SIZE(printk_log)=16\nOFFSET(printk_log.ts_nsec)=0\nOFFSET(printk_log.len)=8\n\
 OFFSET(printk_log.text_len)=10\nOFFSET(printk_log.dict_len)=12\n";
 
-fn exercise(log: &klog::KernelLog) {
-    let _ = log.panic_record();
-    let _ = log.last_records(5);
-    let _ = log.to_makedumpfile_string();
-    for r in &log.records {
-        let _ = (
-            r.text_lossy(),
-            r.timestamp_parts(),
-            r.caller.map(|c| c.to_string()),
-        );
-    }
-    for f in &log.findings {
-        let _ = f.to_string();
-    }
-}
-
 fuzz_target!(|data: &[u8]| {
     let read = |va: VirtAddr, buf: &mut [u8]| -> vmcore::Result<()> {
         let off = va.0.wrapping_sub(BASE);
@@ -62,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
     for layout in [LOCKLESS, LEGACY] {
         let info = VmcoreInfo::parse(layout.as_bytes());
         if let Ok(log) = klog::decode(&info, &read) {
-            exercise(&log);
+            vmcore_fuzz::exercise_log(&log);
         }
     }
 });

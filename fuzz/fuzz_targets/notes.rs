@@ -1,14 +1,38 @@
-//! The note walker on arbitrary bytes.
+//! The note walker on arbitrary bytes, then every per-note decoder for every machine.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use vmcore::Machine;
 
 fuzz_target!(|data: &[u8]| {
-    let (notes, _findings) = vmcore::notes::parse_notes(kdump_types::Bytes::new(data, 0));
-    let _ = vmcore::cpu::contexts_from_notes(vmcore::Machine::X86_64, &notes);
+    let (notes, findings) = vmcore::notes::parse_notes(kdump_types::Bytes::new(data, 0));
+    for f in &findings {
+        let _ = f.to_string();
+    }
+    for m in [
+        Machine::X86_64,
+        Machine::X86,
+        Machine::Aarch64,
+        Machine::Other(0),
+    ] {
+        for c in vmcore::cpu::contexts_from_notes(m, &notes) {
+            if let Some(r) = &c.regs {
+                let _ = (r.named(), r.pc(), r.sp(), r.flags());
+            }
+        }
+    }
     for n in &notes {
-        let _ = vmcore::VmcoreInfo::parse(&n.desc);
+        let _ = n.type_name();
+        let info = vmcore::VmcoreInfo::parse(&n.desc);
+        let _ = (
+            info.osrelease(),
+            info.page_size(),
+            info.kernel_offset(),
+            info.crash_time(),
+        );
         let _ = vmcore::notes::Prpsinfo::parse64(&n.desc);
-        let _ = vmcore::QemuCpuState::parse(&n.desc);
+        if let Some(q) = vmcore::QemuCpuState::parse(&n.desc) {
+            let _ = format!("{q:?}");
+        }
     }
 });
