@@ -295,7 +295,8 @@ impl Dump {
         };
         for r in self.memory.ranges() {
             if r.file_offset.is_some() && r.missing() > 0 {
-                t.missing_bytes += r.missing();
+                // Overlapping ranges can each miss most of the address space.
+                t.missing_bytes = t.missing_bytes.saturating_add(r.missing());
                 t.ranges.push(PhysRange::new(
                     r.phys.start.0 + r.present,
                     r.phys.start.0 + r.file_size,

@@ -255,7 +255,10 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
                         ),
                     ));
                 }
-                let file_size = s.p_filesz.min(s.p_memsz);
+                // PhysRange saturates at the top of the address space: cut the file bytes
+                // with it, so `phys.start + file_size` (and `+ present`) cannot overflow.
+                let phys = PhysRange::from_start_len(s.p_paddr, s.p_memsz);
+                let file_size = s.p_filesz.min(phys.len());
                 let present = if headers_only {
                     0
                 } else {
@@ -284,7 +287,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
                     ));
                 }
                 ranges.push(MemoryRange {
-                    phys: PhysRange::from_start_len(s.p_paddr, s.p_memsz),
+                    phys,
                     virt: (s.p_vaddr != 0 && s.p_vaddr != u64::MAX).then_some(VirtAddr(s.p_vaddr)),
                     file_offset: (!headers_only).then_some(FileOffset(s.p_offset)),
                     file_size,

@@ -118,9 +118,11 @@ impl MemoryMap {
     pub fn ram(&self) -> impl Iterator<Item = &MemoryRange> {
         self.by_phys.iter().map(|&i| &self.ranges[i])
     }
-    /// Total bytes of RAM described (aliases excluded).
+    /// Total bytes of RAM described (aliases excluded), saturating: overlapping ranges of a
+    /// hostile dump can add up to more than the address space.
     pub fn ram_bytes(&self) -> u64 {
-        self.ram().map(|r| r.phys.len()).sum()
+        self.ram()
+            .fold(0u64, |sum, r| sum.saturating_add(r.phys.len()))
     }
     /// The RAM range containing `addr`.
     pub fn find_phys(&self, addr: PhysAddr) -> Option<&MemoryRange> {
