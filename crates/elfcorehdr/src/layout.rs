@@ -56,11 +56,12 @@ impl PhdrLayoutCheck {
         let mut bad = !partial.is_empty();
         let mut seen_load = self.seen_load;
         for ph in table.clone() {
-            let p_type = u32_at(ph, 0);
+            let [type_flags, p_offset, _, p_paddr, p_filesz, p_memsz, _] = words(ph);
+            let p_type = type_flags as u32;
             let is_load = p_type == PT_LOAD;
             bad |= !(is_load || (p_type == PT_NOTE && !seen_load));
             seen_load |= is_load;
-            bad |= (u64_at(ph, 8) ^ u64_at(ph, 24)) | (u64_at(ph, 32) ^ u64_at(ph, 40)) != 0;
+            bad |= (p_offset ^ p_paddr) | (p_filesz ^ p_memsz) != 0;
         }
         if !bad {
             self.seen_load = seen_load;
@@ -120,7 +121,19 @@ impl PhdrLayoutCheck {
     }
 }
 
-// `ph` is a 56-byte chunk and the offsets are constants, so these compile to plain loads.
+/// The seven little-endian 8-byte words of a 56-byte phdr (`p_type | p_flags << 32`,
+/// `p_offset`, `p_vaddr`, `p_paddr`, `p_filesz`, `p_memsz`, `p_align`); fixed-size, so no
+/// bounds checks are left in the fast pass.
+fn words(ph: &[u8]) -> [u64; 7] {
+    let mut out = [0; 7];
+    if let Some(ph) = ph.first_chunk::<PHDR64_SIZE>() {
+        for (w, b) in out.iter_mut().zip(ph.chunks_exact(8)) {
+            *w = u64::from_le_bytes(b.try_into().unwrap_or_default());
+        }
+    }
+    out
+}
+
 fn u32_at(ph: &[u8], off: usize) -> u32 {
     kdump_types::le_u32(ph, off)
 }

@@ -16,13 +16,69 @@ use std::fmt;
 
 use kdump_types::PhysRange;
 
-use kdump_types::elf::PHDR64_SIZE;
+use kdump_types::elf::{EHDR64_SIZE, PHDR64_SIZE};
 
-use crate::build::{Builder, ELF_CORE_HEADER_ALIGN, aligned_header_len, header_len};
+use crate::build::{Builder, ELF_CORE_HEADER_ALIGN, MAX_PHDRS, aligned_header_len, header_len};
 use crate::error::{Error, Result};
-use crate::layout::validate_kernel_layout;
+use crate::layout::{PhdrLayoutCheck, check_kernel_ehdr, validate_kernel_layout};
 use crate::parse::read_header;
+use crate::raw::ElfHeader;
 use crate::state::SystemState;
+
+/// Program headers written, checked and compared at a time: 4088 bytes, about one page.
+const BATCH_PHDRS: usize = ELF_CORE_HEADER_ALIGN / PHDR64_SIZE;
+
+/// Pages of the largest possible header (`MAX_PHDRS` phdrs, page-aligned).
+const MAX_PAGES: usize = aligned_header_len(MAX_PHDRS) / ELF_CORE_HEADER_ALIGN;
+
+/// The pages of the new header that differ from the target: a fixed bitset, so marking them
+/// allocates nothing.
+#[derive(Debug)]
+struct DirtyPages {
+    bits: [u64; MAX_PAGES.div_ceil(64)],
+}
+
+impl Default for DirtyPages {
+    fn default() -> Self {
+        Self {
+            bits: [0; MAX_PAGES.div_ceil(64)],
+        }
+    }
+}
+
+impl DirtyPages {
+    /// Compares `new` with `old` (the same bytes of the new header and of the target, starting
+    /// at offset `at`, equal lengths) page by page and marks the pages where they differ.
+    /// Returns whether anything differs.
+    fn mark_differences(&mut self, at: usize, new: &[u8], old: &[u8]) -> bool {
+        let mut differs = false;
+        let mut off = 0;
+        while off < new.len() {
+            let page = (at + off) / ELF_CORE_HEADER_ALIGN;
+            let end = ((page + 1) * ELF_CORE_HEADER_ALIGN - at).min(new.len());
+            if new.get(off..end) != old.get(off..end) {
+                differs = true;
+                if let Some(w) = self.bits.get_mut(page / 64) {
+                    *w |= 1 << (page % 64);
+                }
+            }
+            off = end;
+        }
+        differs
+    }
+
+    /// Marked pages, ascending.
+    fn pages(&self) -> impl Iterator<Item = usize> + '_ {
+        self.bits.iter().enumerate().flat_map(|(w, &bits)| {
+            let mut rest = bits;
+            std::iter::from_fn(move || {
+                let b = rest.trailing_zeros() as usize;
+                rest &= rest.checked_sub(1)?;
+                Some(w * 64 + b)
+            })
+        })
+    }
+}
 
 /// A hotplug event, as uevents and the CLI name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,8 +354,7 @@ impl Updater {
             return Ok(changes);
         }
 
-        // Build into scratch (sized like the kernel's buffer; write_into applies the kernel's
-        // fit check against the target's length) ...
+        // Size the new header (the kernel's fit check is against the whole segment) ...
         state.validate()?;
         let phdrs = self.builder.phdr_count(state)?;
         let need = aligned_header_len(phdrs);
@@ -310,54 +365,71 @@ impl Updater {
                 capacity: target.len(),
             });
         }
+        let phnum_after = u16::try_from(phdrs).map_err(|_| Error::TooManyPhdrs {
+            phdrs,
+            max: MAX_PHDRS,
+        })?;
         if self.scratch.len() < need {
             self.scratch.resize(need, 0);
         }
         let scratch = &mut self.scratch[..need];
-        let used = self.builder.write_computed(state, phdrs, scratch)?;
-        // ... validate the complete new header ...
-        let phnum_after = u16::try_from(phdrs).map_err(|_| Error::TooManyPhdrs {
-            phdrs,
-            max: crate::build::MAX_PHDRS,
-        })?;
-        validate_kernel_layout(scratch, phnum_after)?;
+        let used = header_len(phdrs);
+        let target_new = &target[..need];
 
-        // ... then overwrite. The kernel copies `elf_sz` (page-aligned) bytes; the old header's
-        // bytes beyond that stay in its segment. We zero them too, so a file target equals a
-        // fresh build (nothing reads past e_phnum, so this changes no reader's view).
-        //
-        // The result equals copying all `need` bytes, but only differing 4 KiB pages are
-        // written and compared phdr by phdr: most updates touch one phdr at the end.
-        let old_used = header_len(usize::from(phnum_before)).min(target.len());
-        let ehdr_changed = target.get(..64) != scratch.get(..64);
-        let mut written = 0;
-        let mut page_start = 0;
-        while page_start < need {
-            let page_end = (page_start + ELF_CORE_HEADER_ALIGN).min(need);
-            if scratch[page_start..page_end] != target[page_start..page_end] {
-                // phdrs overlapping this page. Earlier pages are already copied, so a phdr that
-                // straddles into this page compares only its not-yet-copied part as old.
-                let first = page_start.saturating_sub(64) / PHDR64_SIZE;
-                let last = page_end.saturating_sub(64).div_ceil(PHDR64_SIZE).min(phdrs);
-                for i in first..last {
-                    let r = header_len(i)..header_len(i + 1);
-                    let appeared = i >= usize::from(phnum_before);
-                    if (appeared || scratch.get(r.clone()) != target.get(r))
-                        && changes.changed_phdrs.last() != Some(&(i as u16))
-                    {
-                        changes.changed_phdrs.push(i as u16);
-                    }
-                }
-                target[page_start..page_end].copy_from_slice(&scratch[page_start..page_end]);
-                written += page_end - page_start;
+        // ... build it into scratch and validate all of it: the ELF header, the zero tail up
+        // to `elf_sz`, and the phdr table in batches of about a page, each written, checked and
+        // compared with the target while it is still in L1 (three passes over ~917 KB each
+        // cost more than the work itself). Differences only mark pages; nothing is copied yet.
+        let mut dirty = DirtyPages::default();
+        let (ehdr, rest) = scratch.split_at_mut(EHDR64_SIZE);
+        if let Ok(h) = <&mut [u8; EHDR64_SIZE]>::try_from(&mut *ehdr) {
+            ElfHeader::kernel(phnum_after).encode(h);
+        }
+        let (table, tail) = rest.split_at_mut(used - EHDR64_SIZE);
+        tail.fill(0);
+        let ehdr_changed = dirty.mark_differences(0, ehdr, &target_new[..EHDR64_SIZE]);
+        dirty.mark_differences(used, tail, &target_new[used..]);
+        let mut check = PhdrLayoutCheck::default();
+        let appeared_from = usize::from(phnum_before);
+        for (b, batch) in table.chunks_mut(BATCH_PHDRS * PHDR64_SIZE).enumerate() {
+            let first = b * BATCH_PHDRS;
+            let at = header_len(first);
+            self.builder.write_phdrs(state, first, batch);
+            check.phdrs(batch, at as u64)?;
+            let old = &target_new[at..at + batch.len()];
+            if batch == old && first + batch.len() / PHDR64_SIZE <= appeared_from {
+                continue;
             }
-            page_start = page_end;
+            let pairs = batch
+                .chunks_exact(PHDR64_SIZE)
+                .zip(old.chunks_exact(PHDR64_SIZE));
+            for (k, (new, old)) in pairs.enumerate() {
+                let i = first + k;
+                let differs = dirty.mark_differences(header_len(i), new, old);
+                if differs || i >= appeared_from {
+                    changes.changed_phdrs.push(i as u16);
+                }
+            }
+        }
+        check.finish(phnum_after)?;
+        check_kernel_ehdr(scratch, phnum_after)?;
+        debug_assert!(validate_kernel_layout(scratch, phnum_after).is_ok());
+
+        // ... then overwrite. The result equals copying all `need` bytes (the kernel copies
+        // `elf_sz`), but only the pages that differ are written. The old header's bytes beyond
+        // that stay in the kernel's segment; we zero them too, so a file target equals a fresh
+        // build (nothing reads past e_phnum, so this changes no reader's view).
+        let old_used = header_len(usize::from(phnum_before)).min(target.len());
+        let mut written = 0;
+        for page in dirty.pages() {
+            let r = page * ELF_CORE_HEADER_ALIGN..((page + 1) * ELF_CORE_HEADER_ALIGN).min(need);
+            written += r.len();
+            target[r.clone()].copy_from_slice(&scratch[r]);
         }
         if old_used > need {
             target[need..old_used].fill(0);
             written += old_used - need;
         }
-        debug_assert_eq!(used, header_len(phdrs));
         changes.ehdr_changed = ehdr_changed;
         changes.bytes_written = written;
         changes.phnum_after = phnum_after;

@@ -125,6 +125,26 @@ fn with_blocks(base: &SystemState, blocks: &[Option<BlockState>]) -> SystemState
     s
 }
 
+/// What an update from `old` to `new` (whole segments) reports, computed the slow way: ELF
+/// header changed; phdrs that differ or appeared; bytes written = every 4 KiB page of the new
+/// page-aligned header that differs, plus the old header's bytes beyond it (zeroed).
+fn naive_changes(old: &[u8], new: &[u8]) -> (bool, Vec<u16>, usize) {
+    let phnum = |b: &[u8]| usize::from(u16::from_le_bytes([b[56], b[57]]));
+    let (before, after) = (phnum(old), phnum(new));
+    let phdr = |b: &[u8], i: usize| b[64 + i * 56..64 + (i + 1) * 56].to_vec();
+    let changed = (0..after)
+        .filter(|&i| i >= before || phdr(old, i) != phdr(new, i))
+        .map(|i| i as u16)
+        .collect();
+    let need = (64 + after * 56).div_ceil(4096) * 4096;
+    let pages = (0..need)
+        .step_by(4096)
+        .filter(|&p| old[p..p + 4096] != new[p..p + 4096])
+        .count();
+    let stale = (64 + before * 56).saturating_sub(need);
+    (old[..64] != new[..64], changed, pages * 4096 + stale)
+}
+
 fn block_range(i: usize) -> PhysRange {
     PhysRange::from_start_len((64u64 << 30) + i as u64 * BLOCK, BLOCK)
 }
@@ -168,6 +188,10 @@ proptest! {
                     blocks = next;
                     if ch.decision == Decision::Regenerate {
                         expected = build(&state, cap).unwrap();
+                        let (ehdr, phdrs, written) = naive_changes(&before, &expected);
+                        prop_assert_eq!(ch.ehdr_changed, ehdr, "after {}", event);
+                        prop_assert_eq!(&ch.changed_phdrs, &phdrs, "after {}", event);
+                        prop_assert_eq!(ch.bytes_written, written, "after {}", event);
                     }
                     prop_assert!(seg == expected, "after {}", event);
                 }
@@ -190,4 +214,52 @@ proptest! {
             prop_assert!(seg == fresh);
         }
     }
+}
+
+/// A multi-page header (phdrs straddle page boundaries, batches do not line up with pages): a
+/// range that goes offline-then-removed and back in the middle shifts every later phdr, one at
+/// the end changes one; each update reports exactly what the slow comparison finds, and the
+/// segment equals a fresh build. A shrink across a page boundary zeroes the stale bytes.
+#[test]
+fn update_reports_exactly_the_pages_and_phdrs_that_differ() {
+    let full = machine(200, 300);
+    let cap = full.segment_capacity(&elfcorehdr::KernelConfig::DEBIAN_6_12);
+    let without = |i: usize| {
+        let mut s = full.clone();
+        s.system_ram.remove(i);
+        s
+    };
+    let ram = |i: usize| full.system_ram[i];
+    let mut seg = build(&full, cap).unwrap();
+    let mut up = Updater::new(LoadMode::KexecFile);
+    let steps = [
+        (without(150), Event::MemoryOffline(ram(150))),
+        (full.clone(), Event::MemoryOnline(ram(150))),
+        (without(300), Event::MemoryOffline(ram(300))),
+        (full.clone(), Event::MemoryOnline(ram(300))),
+        (full.clone(), Event::MemoryOnline(ram(300))),
+    ];
+    for (state, event) in steps {
+        let before = seg.clone();
+        let expected = build(&state, cap).unwrap();
+        let ch = up.update_in_place(&mut seg, &state, event).unwrap().clone();
+        assert!(seg == expected, "after {event}");
+        let (ehdr, phdrs, written) = naive_changes(&before, &expected);
+        assert_eq!(
+            (ch.ehdr_changed, &ch.changed_phdrs, ch.bytes_written),
+            (ehdr, &phdrs, written),
+            "after {event}"
+        );
+    }
+    // Shrinking by 80 ranges crosses a page boundary: the old tail beyond elf_sz is zeroed.
+    let mut small = full.clone();
+    small.system_ram.truncate(222);
+    let before = seg.clone();
+    let ch = up
+        .update_in_place(&mut seg, &small, Event::MemoryOffline(ram(221)))
+        .unwrap()
+        .clone();
+    assert!(seg == build(&small, cap).unwrap());
+    assert_eq!(ch.bytes_written, naive_changes(&before, &seg).2);
+    assert!(ch.bytes_written > 0 && ch.changed_phdrs.is_empty() && ch.ehdr_changed);
 }
