@@ -146,17 +146,6 @@ impl Builder {
     pub fn write_into(&mut self, state: &SystemState, out: &mut [u8]) -> Result<usize> {
         state.validate()?;
         let phdrs = self.phdr_count(state)?;
-        self.write_computed(state, phdrs, out)
-    }
-
-    /// [`Builder::write_into`] after [`Builder::phdr_count`] computed the ranges for this
-    /// `state` (the update path sizes its scratch first and must not walk the ranges twice).
-    pub(crate) fn write_computed(
-        &mut self,
-        state: &SystemState,
-        phdrs: usize,
-        out: &mut [u8],
-    ) -> Result<usize> {
         let used = header_len(phdrs);
         let need = aligned_header_len(phdrs);
         if need > out.len() {
