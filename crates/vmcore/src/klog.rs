@@ -833,6 +833,11 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
     let max_steps = buf_len / hdr_size + 2;
     let mut steps = 0u64;
     let mut text_total = 0u64;
+    // Between log_first_idx and log_next_idx the kernel wraps to index 0 at most once
+    // (log_next: a zero-length record sends the reader to the start). A second wrap is a loop;
+    // without this check a hostile chain went round until max_steps, which a large
+    // log_buf_len puts at tens of millions of records.
+    let mut wrapped = false;
     while idx != next {
         steps += 1;
         let problem = if steps > max_steps {
@@ -870,18 +875,24 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
         let len = u64::from(le_u16(&hdr, off_len as usize));
         if len == 0 {
             // A zero-length header marks the end of the used space: continue at the start.
-            if idx == 0 {
+            if idx == 0 || wrapped {
+                let why = if idx == 0 {
+                    "zero-length record at index 0".to_string()
+                } else {
+                    format!(
+                        "zero-length record at index {idx} wraps to the start a second time: the record chain loops"
+                    )
+                };
                 findings.push(Finding::new(
                     "KLOG009",
                     "klog-legacy-chain",
                     Severity::Error,
                     None,
-                    format!(
-                        "log_buf at {log_buf:#x}: zero-length record at index 0; stopped decoding"
-                    ),
+                    format!("log_buf at {log_buf:#x}: {why}; stopped decoding"),
                 ));
                 break;
             }
+            wrapped = true;
             idx = 0;
             continue;
         }

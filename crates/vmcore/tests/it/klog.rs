@@ -569,3 +569,37 @@ fn legacy_log_buf_with_wrap_marker() {
     let log = m.decode(&info).unwrap();
     assert!(codes(&log).contains(&"KLOG009"), "{:?}", log.findings);
 }
+
+/// klog_decode (fuzz): a legacy record chain that jumps over `log_next_idx`, reaches zeros
+/// and wraps to index 0 went round and round until `max_steps` (`log_buf_len / header + 2`),
+/// pushing a record per step: the fuzzer's `log_buf_len` of 0x33000100 made that 53 million
+/// steps, 1.7 GB and a timeout. The kernel wraps at most once between first and next; a
+/// second wrap is now KLOG009. Layout from the minimised input: three records at 0, 0x28,
+/// 0x58 whose lengths lead to 0x90 + 1, past `log_next_idx` = 0x90.
+#[test]
+fn fuzz_klog_legacy_chain_wrapping_twice_loops_until_max_steps() {
+    let buf_va = 0xffff_8880_0400_0000u64;
+    let mut m = FakeVirt::default();
+    m.map(0xffff_ffff_8100_0000, 32);
+    m.map(buf_va, 0x200);
+    m.put_u64(0xffff_ffff_8100_0000, buf_va);
+    m.put(0xffff_ffff_8100_0008, &(1u32 << 20).to_le_bytes()); // log_buf_len: 1 MiB
+    m.put(0xffff_ffff_8100_0010, &0u32.to_le_bytes()); // log_first_idx
+    m.put(0xffff_ffff_8100_0018, &0x90u32.to_le_bytes()); // log_next_idx
+    let a = legacy_record("Linux version 4.19", "", 0, 6); // len 0x28
+    let b = legacy_record("smpboot: CPU 1 is now offline", "", 5_000_000_000, 6); // len 0x30
+    let mut c = legacy_record(
+        "new device",
+        "SUBSYSTEM=usb\0DEVICE=c189:1",
+        6_000_000_000,
+        6,
+    );
+    c[8..10].copy_from_slice(&0x39u16.to_le_bytes()); // ends at 0x91, one past log_next_idx
+    m.put(buf_va, &a);
+    m.put(buf_va + 0x28, &b);
+    m.put(buf_va + 0x58, &c);
+    let log = m.decode(&VmcoreInfo::parse(LEGACY.as_bytes())).unwrap();
+    // Once round (three records), wrap, once round again (three more), then the loop is seen.
+    assert_eq!(log.records.len(), 6, "{:?}", log.findings);
+    assert!(codes(&log).contains(&"KLOG009"), "{:?}", log.findings);
+}
