@@ -4,9 +4,15 @@
 //! whenever it fails). Seeds: testdata/real/steps/elfcorehdr-*.bin (`scripts/fuzz-seed.sh`).
 #![no_main]
 
-use elfcorehdr::{Elfcorehdr, Event, PhysAddr, PhysRange, SystemState, validate_kernel_layout};
+use elfcorehdr::{
+    Elfcorehdr, Event, LoadMode, PhysAddr, PhysRange, SystemState, Updater, validate_kernel_layout,
+};
 use libfuzzer_sys::fuzz_target;
 
+const BLOCK: u64 = 0x800_0000;
+
+/// The machine after the events below: CPU 3 offline, CPU 1 online, memory blocks 0 and 1
+/// online, block 2 offline (so every event passes `check_event` and memory events rebuild).
 fn state() -> SystemState {
     SystemState {
         cpus: (0..4)
@@ -19,6 +25,18 @@ fn state() -> SystemState {
             })
             .collect(),
         system_ram: vec![PhysRange::new(0x10_0000, 0x1000_0000)],
+        memory_block_size: Some(BLOCK),
+        memory_blocks: (0..3)
+            .map(|index| elfcorehdr::MemoryBlock {
+                index,
+                phys_index: index,
+                state: if index < 2 {
+                    elfcorehdr::BlockState::Online
+                } else {
+                    elfcorehdr::BlockState::Offline
+                },
+            })
+            .collect(),
         ..SystemState::default()
     }
 }
@@ -35,12 +53,21 @@ fuzz_target!(|data: &[u8]| {
             let _ = f.to_string();
         }
     }
-    // An update either succeeds or leaves the target as it was (the state is the one after
-    // the event: CPU 3 offline, CPU 1 online).
-    for event in [Event::CpuOffline(3), Event::CpuOnline(1)] {
-        let mut target = data.to_vec();
-        if elfcorehdr::update_in_place(&mut target, &state, event).is_err() {
-            assert_eq!(target, data, "a failed update changed the target");
+    // An update either succeeds or leaves the target as it was. CPU events rebuild only for
+    // kexec_load images; memory events always do.
+    let events = [
+        Event::CpuOffline(3),
+        Event::CpuOnline(1),
+        Event::MemoryOnline(PhysRange::from_start_len(BLOCK, BLOCK)),
+        Event::MemoryOffline(PhysRange::from_start_len(2 * BLOCK, BLOCK)),
+    ];
+    for mode in [LoadMode::KexecFile, LoadMode::KexecLoad { updated: false }] {
+        let mut updater = Updater::new(mode);
+        for event in events {
+            let mut target = data.to_vec();
+            if updater.update_in_place(&mut target, &state, event).is_err() {
+                assert_eq!(target, data, "a failed update changed the target");
+            }
         }
     }
     let Ok(h) = Elfcorehdr::parse(data) else {
