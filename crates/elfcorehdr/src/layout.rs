@@ -2,7 +2,7 @@
 //! [`validate_kernel_layout`] on a whole buffer, or [`PhdrLayoutCheck`] fed batch by batch while
 //! the header is being written (same rules, same errors).
 
-use kdump_types::elf::{PHDR64_SIZE, PT_LOAD, PT_NOTE};
+use kdump_types::elf::{EHDR64_SIZE, PHDR64_SIZE, PT_LOAD, PT_NOTE};
 
 use crate::error::{Error, Result};
 use crate::parse::read_header;
@@ -12,27 +12,36 @@ use crate::raw::ElfHeader;
 /// with `expected_phnum` program headers: ELF header exactly as the kernel writes it, every
 /// phdr PT_NOTE or PT_LOAD with `p_offset == p_paddr` and `p_filesz == p_memsz`, notes before
 /// loads. The update path applies the same rules ([`check_kernel_ehdr`], [`PhdrLayoutCheck`])
-/// to its scratch buffer before it touches the target.
+/// to its scratch buffer, batch by batch, before it touches the target.
 pub fn validate_kernel_layout(bytes: &[u8], expected_phnum: u16) -> Result<()> {
-    check_kernel_ehdr(bytes, expected_phnum)?;
-    let (_, table) = read_header(bytes)?;
+    let (h, table) = read_header(bytes)?;
+    if h != ElfHeader::kernel(expected_phnum) {
+        return Err(bad_ehdr(h.e_phnum));
+    }
     let mut check = PhdrLayoutCheck::default();
     check.phdrs(table.as_slice(), table.base())?;
     check.finish(expected_phnum)
 }
 
-/// The ELF header at the start of `bytes` is exactly the kernel's, with `expected_phnum`.
-pub(crate) fn check_kernel_ehdr(bytes: &[u8], expected_phnum: u16) -> Result<()> {
-    let (h, _) = read_header(bytes)?;
-    if h != ElfHeader::kernel(expected_phnum) {
-        return Err(Error::BadField {
-            what: "Elf64_Ehdr",
-            offset: 0,
-            value: u64::from(h.e_phnum),
-            expected: "the kernel's ELF header with the expected e_phnum",
-        });
+/// The 64 bytes of `ehdr` are exactly the kernel's ELF header with `expected_phnum` (the
+/// update path's form of [`validate_kernel_layout`]'s ELF header check: same rule, compared as
+/// bytes, without decoding).
+pub(crate) fn check_kernel_ehdr(ehdr: &[u8], expected_phnum: u16) -> Result<()> {
+    let mut want = [0u8; EHDR64_SIZE];
+    ElfHeader::kernel(expected_phnum).encode(&mut want);
+    if ehdr != want {
+        return Err(bad_ehdr(kdump_types::le_u16(ehdr, 56)));
     }
     Ok(())
+}
+
+fn bad_ehdr(e_phnum: u16) -> Error {
+    Error::BadField {
+        what: "Elf64_Ehdr",
+        offset: 0,
+        value: u64::from(e_phnum),
+        expected: "the kernel's ELF header with the expected e_phnum",
+    }
 }
 
 /// The program-header rules of [`validate_kernel_layout`], applied to consecutive batches of

@@ -412,7 +412,7 @@ impl Updater {
             }
         }
         check.finish(phnum_after)?;
-        check_kernel_ehdr(scratch, phnum_after)?;
+        check_kernel_ehdr(&scratch[..EHDR64_SIZE], phnum_after)?;
         debug_assert!(validate_kernel_layout(scratch, phnum_after).is_ok());
 
         // ... then overwrite. The result equals copying all `need` bytes (the kernel copies
