@@ -266,7 +266,19 @@ impl SystemState {
     /// Errors name the file (and line); a root whose addresses read as zero (not run as root)
     /// is [`Error::AddressesHidden`], never a wrong state.
     pub fn from_root(root: impl AsRef<Path>) -> Result<SystemState> {
-        let root = root.as_ref();
+        Self::read_root(root.as_ref(), None)
+    }
+
+    /// Re-reads what hotplug can change (`/proc/iomem`, the CPU lists and `crash_notes`,
+    /// memory blocks, sysfs sizes) from the same root, keeping what cannot change while the
+    /// kernel runs: the kernel text mapping (from `/proc/kallsyms`, which the kernel generates
+    /// on every read: seconds in an emulated guest, where `watch` measured 4–12 s per event)
+    /// and the direct-map base (from `/proc/kcore`'s headers).
+    pub fn refresh_from_root(&self, root: impl AsRef<Path>) -> Result<SystemState> {
+        Self::read_root(root.as_ref(), Some(self))
+    }
+
+    fn read_root(root: &Path, boot: Option<&SystemState>) -> Result<SystemState> {
         let p = |rel: &str| -> PathBuf { root.join(rel) };
 
         let iomem_path = p("proc/iomem");
@@ -295,9 +307,18 @@ impl SystemState {
             .kernel_code
             .ok_or_else(|| text_err(&iomem_path, 1, "a \"Kernel code\" resource", "none found"))?;
 
-        let ks_path = p("proc/kallsyms");
-        let (text, end) = parse_kallsyms(&ks_path, &read_text(&ks_path)?)?;
-        let page_offset_base = page_offset_base_from_kcore(&p("proc/kcore"))?;
+        let (text, end, page_offset_base) = match boot {
+            Some(b) => (
+                b.kernel_text.vaddr,
+                VirtAddr(b.kernel_text.vaddr.0.saturating_add(b.kernel_text.size)),
+                b.page_offset_base,
+            ),
+            None => {
+                let ks_path = p("proc/kallsyms");
+                let (text, end) = parse_kallsyms(&ks_path, &read_text(&ks_path)?)?;
+                (text, end, page_offset_base_from_kcore(&p("proc/kcore"))?)
+            }
+        };
 
         let cpu_dir = p("sys/devices/system/cpu");
         let list = |name: &str| -> Result<Vec<u32>> {

@@ -403,6 +403,9 @@ fn replay_uevents(path: &Path) -> anyhow::Result<Vec<Uevent>> {
 }
 
 struct Watcher<'a> {
+    /// The state read at start; each event re-reads only what hotplug changes
+    /// (`SystemState::refresh_from_root`), not kallsyms and kcore.
+    boot: Option<SystemState>,
     target: Option<&'a Path>,
     on_stale: Option<&'a str>,
     root: &'a Path,
@@ -413,6 +416,18 @@ struct Watcher<'a> {
 
 impl Watcher<'_> {
     /// Handle one uevent; returns the log line, or None when it is not a cpu/memory event.
+    fn state(&self) -> anyhow::Result<SystemState> {
+        match &self.boot {
+            Some(b) => b.refresh_from_root(self.root).with_context(|| {
+                format!(
+                    "cannot read the machine state under {}",
+                    self.root.display()
+                )
+            }),
+            None => state_from(self.root),
+        }
+    }
+
     fn handle(&mut self, u: &Uevent, block_size: Option<u64>) -> anyhow::Result<Option<String>> {
         let Some(event) = u.to_event(block_size) else {
             return Ok(None);
@@ -420,7 +435,7 @@ impl Watcher<'_> {
         let started = Instant::now();
         let decision = decide(&event, self.updater.mode());
         let result: String = if let Some(target) = self.target {
-            let state = state_from(self.root)?;
+            let state = self.state()?;
             let mut bytes = file::read_header_file(target)?;
             match self.updater.update_in_place(&mut bytes, &state, event) {
                 Ok(ch) => {
@@ -441,13 +456,13 @@ impl Watcher<'_> {
                 }
             )
         } else {
-            let state = state_from(self.root)?;
+            let state = self.state()?;
             let mut diffs = elfcorehdr::verify::compare(&live_header(self.root, &state)?, &state)?;
             if !diffs.is_empty() {
                 // The kernel updates in its notifier, before the uevent goes out; give a
                 // contended kexec_trylock one more chance before calling the header stale.
                 std::thread::sleep(std::time::Duration::from_millis(200));
-                let state = state_from(self.root)?;
+                let state = self.state()?;
                 diffs = elfcorehdr::verify::compare(&live_header(self.root, &state)?, &state)?;
             }
             if diffs.is_empty() {
@@ -496,6 +511,7 @@ fn watch(
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let mut w = Watcher {
+        boot: None,
         target,
         on_stale,
         root,
@@ -505,7 +521,11 @@ fn watch(
     };
     // The block size turns memoryN into a range; it does not change at run time.
     let block_size = match SystemState::from_root(root) {
-        Ok(s) => s.memory_block_size,
+        Ok(s) => {
+            let bs = s.memory_block_size;
+            w.boot = Some(s);
+            bs
+        }
         Err(e) if replay.is_some() && target.is_none() => {
             writeln!(
                 out,

@@ -258,3 +258,14 @@ fn verify_finds_the_stale_header_when_the_update_is_missed() {
         assert!(d.is_empty(), "{step}: {d:?}");
     }
 }
+
+#[test]
+fn refresh_from_root_equals_a_full_read_at_every_step() {
+    // `watch` reads the state once, then refreshes only what hotplug changes per event.
+    let boot = state("00-boot");
+    for step in STEPS {
+        let root = real_dir().join(format!("root-{step}"));
+        let refreshed = boot.refresh_from_root(&root).unwrap();
+        assert_eq!(refreshed, SystemState::from_root(&root).unwrap(), "{step}");
+    }
+}
