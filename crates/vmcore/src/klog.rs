@@ -642,16 +642,12 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
         // facility (u8), flags:5 and level:3 (u8) follow text_len (u16) in every printk_info
         // layout so far; they have no vmcoreinfo keys, so trust the position only when
         // caller_id sits right after them as in that layout.
+        // SIZE(printk_info) comes from the dump too: the two bytes may lie outside it.
         let packed = l.caller_id == Some(l.text_len + 4);
-        let (facility, flags, level) = if packed {
-            let b = info_buf[(l.text_len + 3) as usize];
-            (
-                Some(info_buf[(l.text_len + 2) as usize]),
-                Some(b & 0x1f),
-                Some(b >> 5),
-            )
-        } else {
-            (None, None, None)
+        let at = (l.text_len + 2) as usize;
+        let (facility, flags, level) = match info_buf.get(at..at + 2) {
+            Some(&[facility, b]) if packed => (Some(facility), Some(b & 0x1f), Some(b >> 5)),
+            _ => (None, None, None),
         };
         let caller = l
             .caller_id

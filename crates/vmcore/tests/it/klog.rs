@@ -603,3 +603,22 @@ fn fuzz_klog_legacy_chain_wrapping_twice_loops_until_max_steps() {
     assert_eq!(log.records.len(), 6, "{:?}", log.findings);
     assert!(codes(&log).contains(&"KLOG009"), "{:?}", log.findings);
 }
+
+/// elf_open (fuzz, through `Dump::kernel_log`): the level byte after `printk_info.text_len`
+/// was indexed directly, and `SIZE(printk_info)` is the dump's word too: a vmcoreinfo with
+/// `SIZE(printk_info)=08` (the fuzzer's input: the generated ELF seed with a printk ring,
+/// that one key changed) made the decoder index byte 19 of an 8-byte buffer and panic.
+#[test]
+fn fuzz_klog_printk_info_smaller_than_its_fields_panicked() {
+    let text = LAYOUT_612.replace("SIZE(printk_info)=88", "SIZE(printk_info)=8");
+    let info = VmcoreInfo::parse(text.as_bytes());
+    let log = ring_of(3).decode(&info).unwrap();
+    // Fields past the structure read as absent (text_len too, so the texts are empty), not
+    // as a panic; the records are still listed.
+    assert_eq!(log.records.len(), 3);
+    assert!(
+        log.records.iter().all(|r| r.level.is_none()),
+        "{:?}",
+        log.records
+    );
+}
