@@ -4,6 +4,9 @@
 //! the fuzzer controls every pointer, size and descriptor. Layout keys are the 6.12 kernel's.
 //! Then every accessor, the makedumpfile formatter and the hotplug kernel-log importer run on
 //! the result (`vmcore_fuzz::exercise_log`).
+//! An input starting with `V` carries extra vmcoreinfo lines up to its first NUL, appended to
+//! the layout (the last value of a key wins), and the memory starts after that NUL: the layout
+//! keys come from the dump too, so the fuzzer changes sizes and offsets as well.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -28,7 +31,14 @@ SYMBOL(log_first_idx)=ffff888000000010\nSYMBOL(log_next_idx)=ffff888000000018\n\
 SIZE(printk_log)=16\nOFFSET(printk_log.ts_nsec)=0\nOFFSET(printk_log.len)=8\n\
 OFFSET(printk_log.text_len)=10\nOFFSET(printk_log.dict_len)=12\n";
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|input: &[u8]| {
+    let (extra, data): (&[u8], &[u8]) = match input.split_first() {
+        Some((b'V', rest)) => match rest.iter().position(|&b| b == 0) {
+            Some(n) => (&rest[..n], &rest[n + 1..]),
+            None => (rest, &[]),
+        },
+        _ => (&[], input),
+    };
     let read = |va: VirtAddr, buf: &mut [u8]| -> vmcore::Result<()> {
         let off = va.0.wrapping_sub(BASE);
         let end = off.checked_add(buf.len() as u64);
@@ -45,7 +55,9 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     for layout in [LOCKLESS, LEGACY] {
-        let info = VmcoreInfo::parse(layout.as_bytes());
+        let mut text = layout.as_bytes().to_vec();
+        text.extend_from_slice(extra);
+        let info = VmcoreInfo::parse(&text);
         if let Ok(log) = klog::decode(&info, &read) {
             vmcore_fuzz::exercise_log(&log);
         }

@@ -375,6 +375,24 @@ fn klog_seeds(dir: &Path) -> std::io::Result<()> {
         ("new device", "SUBSYSTEM=usb\0DEVICE=c189:1", 6_000_000_000),
     ]);
     write(dir, "legacy.mem", &legacy)?;
+    // The same memories with layout lines of their own ('V', lines, NUL, memory).
+    let with_layout = |lines: &str, mem: &[u8]| [b"V", lines.as_bytes(), b"\0", mem].concat();
+    write(
+        dir,
+        "lockless-layout.mem",
+        &with_layout(
+            "SIZE(printk_info)=88\nOFFSET(printk_info.caller_id)=20\n",
+            &ring,
+        ),
+    )?;
+    write(
+        dir,
+        "legacy-layout.mem",
+        &with_layout(
+            "SIZE(printk_log)=16\nOFFSET(printk_log.dict_len)=12\n",
+            &legacy,
+        ),
+    )?;
     Ok(())
 }
 
