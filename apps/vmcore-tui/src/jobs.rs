@@ -106,7 +106,10 @@ pub fn search(
         .filter(|r| r.phys.end.0 > from)
         .map(|r| (r.phys.start.0.max(from), r.phys.end.0))
         .collect();
-    let total: u64 = spans.iter().map(|(s, e)| e - s).sum();
+    let total: u64 = spans
+        .iter()
+        .map(|(s, e)| e.saturating_sub(*s))
+        .fold(0, u64::saturating_add);
     let mut done = 0u64;
     let mut buf = vec![0u8; CHUNK + needle.len()];
     for (start, end) in spans {

@@ -117,7 +117,7 @@ pub fn compare(header_bytes: &[u8], state: &SystemState) -> Result<Vec<Finding>>
                 .iter()
                 .filter_map(|h| h.range.intersect(r))
                 .map(|x| x.len())
-                .sum();
+                .fold(0u64, u64::saturating_add);
             out.push(diff("VER006", "ram-missing", e, None, format!(
                 "RAM {r} ({} MiB) is not a PT_LOAD ({} MiB of it covered by other PT_LOADs): a dump would lack it",
                 r.len() >> 20, covered >> 20)));

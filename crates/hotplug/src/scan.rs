@@ -79,7 +79,7 @@ impl DeepReport {
             let rest: u64 = self.unreadable[limit..]
                 .iter()
                 .map(|(r, _)| r.len().div_ceil(4096))
-                .sum();
+                .fold(0u64, u64::saturating_add);
             out.push(Finding::new(
                 PAGE_UNREADABLE.code,
                 PAGE_UNREADABLE.name,

@@ -391,9 +391,9 @@ fn ram_bytes(paths: &[PathBuf]) -> u64 {
                 .iter()
                 .filter(|r| r.kind != vmcore::RangeKind::KernelText)
                 .map(|r| r.phys.len())
-                .sum::<u64>()
+                .fold(0u64, u64::saturating_add)
         })
-        .sum()
+        .fold(0u64, u64::saturating_add)
 }
 
 /// Run `vmcore check`.

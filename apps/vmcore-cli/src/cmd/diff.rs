@@ -124,7 +124,7 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                     hotplug::merge(c.ram.iter().filter_map(|x| x.range.intersect(&r)))
                         .iter()
                         .map(|x| x.len())
-                        .sum()
+                        .fold(0u64, u64::saturating_add)
                 }),
             }
         })
@@ -136,7 +136,12 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         .filter(|r| t.block_size.is_some() && !known.iter().any(|k| k.overlaps(&r.range)))
         .map(|r| r.range)
         .collect();
-    let ram_dump: u64 = c.ram.iter().map(|r| r.range.len()).sum();
+    // Overlapping ranges of a hostile dump could overflow a plain sum.
+    let ram_dump: u64 = c
+        .ram
+        .iter()
+        .map(|r| r.range.len())
+        .fold(0, u64::saturating_add);
     let outcome = if d
         .findings
         .iter()

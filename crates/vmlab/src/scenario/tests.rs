@@ -1,0 +1,64 @@
+//! Unit tests of `scenario.rs`.
+
+use super::*;
+
+const OK: &str = r#"{ "name": "t", "steps": [
+    { "name": "01-add", "do": ["mem-add dimm1 128M"] },
+    { "name": "02-off", "do": ["mem-offline dimm1 0", "cpu-offline 3"] },
+    { "name": "03-rm", "do": ["mem-remove dimm1"], "expect": "stale" } ],
+    "crash": { "online_cpus": [0, 1, 2] } }"#;
+
+#[test]
+fn parses_steps_and_defaults() {
+    let s = Scenario::parse(OK).unwrap();
+    assert_eq!(s.machine.maxcpus, 4);
+    assert_eq!(s.steps.len(), 3);
+    assert_eq!(s.steps[2].expect, Expect::Stale);
+    assert_eq!(s.steps[0].expect, Expect::InSync);
+    assert_eq!(
+        Action::parse(&s.steps[0].actions[0]).unwrap(),
+        Action::MemAdd {
+            id: "dimm1".into(),
+            size: 128 << 20
+        }
+    );
+    assert_eq!(Action::parse("cpu-online 2").unwrap(), Action::CpuOnline(2));
+}
+
+#[test]
+fn typos_are_errors_not_dropped_steps() {
+    let e = Scenario::parse(r#"{"name":"t","steps":[],"stesp":[]}"#).unwrap_err();
+    assert!(format!("{e:#}").contains("unknown field"), "{e:#}");
+    let e = Scenario::parse(r#"{"name":"t","steps":[{"name":"a","do":["mem-add x 100M"]}]}"#)
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("128 MiB"), "{e:#}");
+    let e = Scenario::parse(r#"{"name":"t","steps":[{"name":"a","do":["cpu-offline 0"]}]}"#)
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("cpu0"), "{e:#}");
+    let e = Scenario::parse(r#"{"name":"t","steps":[{"name":"a","do":["mem-remove d"]}]}"#)
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("not plugged"), "{e:#}");
+    let e = Action::parse("cpu-unplug 2").unwrap_err();
+    assert!(format!("{e:#}").contains("unknown action"), "{e:#}");
+    let e = Scenario::parse(r#"{"name":"t","steps":[{"name":"00-boot","do":["cpu-offline 1"]}]}"#)
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("twice"), "{e:#}");
+}
+
+#[test]
+fn the_repo_scenarios_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            Scenario::load(&p).unwrap();
+            n += 1;
+        }
+    }
+    assert!(
+        n >= 2,
+        "expected the scenario files under {}",
+        dir.display()
+    );
+}
