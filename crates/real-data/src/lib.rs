@@ -92,3 +92,16 @@ pub fn read(rel: &str) -> io::Result<Vec<u8>> {
 pub fn read_to_string(rel: &str) -> io::Result<String> {
     fs::read_to_string(path(rel)?)
 }
+
+/// The steps of the real hotplug scenario, in order: each names `steps/root-<step>/` (the
+/// guest's procfs/sysfs), `steps/elfcorehdr-<step>.bin` (the kernel's header) and
+/// `steps/qemu-dump-<step>.hdr` (QEMU's dump cut after its notes). See `testdata/real/MANIFEST.md`.
+pub const STEPS: [&str; 7] = [
+    "00-boot",
+    "01-mem-hotadd-128M",
+    "02-mem-block-offline",
+    "03-mem-block-online",
+    "04-cpu3-offline",
+    "05-cpu1-offline",
+    "06-cpu3-online",
+];

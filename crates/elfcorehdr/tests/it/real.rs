@@ -9,15 +9,7 @@ use elfcorehdr::{
     kernel_buffer_len,
 };
 
-pub const STEPS: [&str; 7] = [
-    "00-boot",
-    "01-mem-hotadd-128M",
-    "02-mem-block-offline",
-    "03-mem-block-online",
-    "04-cpu3-offline",
-    "05-cpu1-offline",
-    "06-cpu3-online",
-];
+pub use real_data::STEPS;
 
 pub fn real_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real/steps")

@@ -11,15 +11,7 @@ use hotplug::{
 };
 use kdump_types::{PhysRange, Severity};
 
-pub const STEPS: [&str; 7] = [
-    "00-boot",
-    "01-mem-hotadd-128M",
-    "02-mem-block-offline",
-    "03-mem-block-online",
-    "04-cpu3-offline",
-    "05-cpu1-offline",
-    "06-cpu3-online",
-];
+pub use real_data::STEPS;
 
 pub fn real(rel: &str) -> PathBuf {
     let dir = real_data::root().join(rel);

@@ -6,15 +6,7 @@ use std::collections::HashMap;
 use sha2::{Digest, Sha256};
 use vmcore::{Dump, Format, PhysAddr, Registers};
 
-const STEPS: [&str; 7] = [
-    "00-boot",
-    "01-mem-hotadd-128M",
-    "02-mem-block-offline",
-    "03-mem-block-online",
-    "04-cpu3-offline",
-    "05-cpu1-offline",
-    "06-cpu3-online",
-];
+use real_data::STEPS;
 
 fn oracle(rel: &str) -> String {
     real_data::read_to_string(&format!("oracles/{rel}")).expect(rel)
