@@ -382,3 +382,29 @@ impl fmt::Display for Finding {
         write!(f, ": {}", self.message)
     }
 }
+
+/// A UTC calendar date and time, from seconds since the Unix epoch (proleptic Gregorian).
+///
+/// For printing `CRASHTIME` and history times without a date crate. Returns `(year, month,
+/// day, hour, minute, second)`; Howard Hinnant's `civil_from_days`.
+pub fn civil_utc(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        m as u32,
+        d as u32,
+        (rem / 3600) as u32,
+        (rem / 60 % 60) as u32,
+        (rem % 60) as u32,
+    )
+}

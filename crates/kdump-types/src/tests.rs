@@ -33,3 +33,12 @@ fn ranges() {
     assert!(!r.overlaps(&PhysRange::new(0x2000, 0x3000)));
     assert_eq!(PhysRange::new(5, 2).len(), 0);
 }
+
+#[test]
+fn civil_utc_known_dates() {
+    assert_eq!(civil_utc(0), (1970, 1, 1, 0, 0, 0));
+    assert_eq!(civil_utc(951_782_400), (2000, 2, 29, 0, 0, 0));
+    // CRASHTIME of the real scenario.
+    assert_eq!(civil_utc(1_795_656_305), (2026, 11, 26, 1, 25, 5));
+    assert_eq!(civil_utc(-1), (1969, 12, 31, 23, 59, 59));
+}

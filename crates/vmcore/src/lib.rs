@@ -47,7 +47,7 @@ pub use dump::{Dump, DumpData, Format, Truncation, detect};
 pub use elf::Segment;
 pub use error::{Error, ReadError, Result};
 pub use kdump::KdumpInfo;
-pub use kdump_types::{FileOffset, Finding, PhysAddr, PhysRange, Severity, VirtAddr};
+pub use kdump_types::{FileOffset, Finding, PhysAddr, PhysRange, Severity, VirtAddr, civil_utc};
 pub use klog::{KernelLog, LogRecord};
 pub use memmap::{MemoryMap, MemoryRange, RangeKind};
 pub use notes::Note;

@@ -1,29 +1,8 @@
 //! `vmcore check` and `vmcore diff` through the real binary: snapshots of text, JSON and JUnit
 //! output on the real scenario (file names only, no timings), exit codes, bad history input.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn vmcore(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vmcore"))
-        .args(args)
-        .output()
-        .expect("run vmcore")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8")
-}
-
-fn real(rel: &str) -> String {
-    let dir = real_data::root().join(rel);
-    let p: PathBuf = if dir.is_dir() {
-        dir
-    } else {
-        real_data::path(rel).unwrap_or_else(|e| panic!("{rel}: {e}"))
-    };
-    p.to_string_lossy().into_owned()
-}
+use crate::{real, stdout, vmcore};
+use std::process::Output;
 
 /// The three kinds of real input at the crash step, with the scenario's history.
 fn scenario_args(extra: &[&str]) -> Vec<String> {

@@ -1,28 +1,10 @@
 //! Snapshots of every foundation subcommand on real dumps, JSON read back with our own types,
 //! and exit codes.
 
+use crate::{real, stdout, vmcore};
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn vmcore(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vmcore"))
-        .args(args)
-        .output()
-        .expect("run vmcore")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8")
-}
-
-fn real(rel: &str) -> String {
-    real_data::path(rel)
-        .unwrap_or_else(|e| panic!("{rel}: {e}"))
-        .to_string_lossy()
-        .into_owned()
-}
 
 #[test]
 fn help_of_every_subcommand() {
