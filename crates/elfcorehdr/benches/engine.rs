@@ -2,54 +2,17 @@
 //! small VM (64 CPUs + 4 ranges). Run with `cargo bench -p elfcorehdr`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use elfcorehdr::{
-    BlockState, Builder, CpuState, Event, KernelText, LoadMode, MemoryBlock, NoteLocation,
-    PhysAddr, PhysRange, SystemState, Updater, VirtAddr, aligned_header_len, build,
-};
+use elfcorehdr::{Builder, Event, LoadMode, SystemState, Updater, aligned_header_len, build};
 use std::hint::black_box;
 
-const BLOCK: u64 = 128 << 20;
+// The same synthetic machine the property and hostile-input tests use.
+#[path = "../tests/it/synth.rs"]
+mod synth;
 
-/// `cpus` possible CPUs and `ranges` RAM PT_LOADs (low RAM split by the crash kernel, then
-/// one 128 MiB block every other block above 4 GiB).
+/// `cpus` possible CPUs and exactly `ranges` RAM PT_LOADs (`synth::machine(c, r)` has `r + 1`:
+/// low RAM is split by the crash kernel).
 fn machine(cpus: u32, ranges: usize) -> SystemState {
-    let mut system_ram = vec![PhysRange::from_inclusive(0x100000, 0x7fffffff)];
-    let mut memory_blocks = Vec::new();
-    for i in 0..ranges.saturating_sub(2) as u64 {
-        let idx = 32 + 2 * i;
-        system_ram.push(PhysRange::from_start_len(idx * BLOCK, BLOCK));
-        memory_blocks.push(MemoryBlock {
-            index: idx,
-            phys_index: idx,
-            state: BlockState::Online,
-        });
-    }
-    SystemState {
-        cpus: (0..cpus)
-            .map(|id| CpuState {
-                id,
-                present: true,
-                online: true,
-                crash_notes: PhysAddr(0x7e00_0000 + u64::from(id) * 0x1000),
-                crash_notes_size: 368,
-            })
-            .collect(),
-        vmcoreinfo: NoteLocation {
-            addr: PhysAddr(0x1940000),
-            size: 0x1024,
-        },
-        system_ram,
-        crash_kernel: Some(PhysRange::from_inclusive(0x0d00_0000, 0x18ff_ffff)),
-        kernel_text: KernelText {
-            vaddr: VirtAddr(0xffffffff88a00000),
-            paddr: PhysAddr(0x19a00000),
-            size: 0x2c30000,
-        },
-        page_offset_base: VirtAddr(0xffff88bf40000000),
-        memory_block_size: Some(BLOCK),
-        memory_blocks,
-        ..SystemState::default()
-    }
+    synth::machine(cpus as usize, ranges.saturating_sub(1))
 }
 
 fn bench_case(c: &mut Criterion, name: &str, cpus: u32, ranges: usize) {
