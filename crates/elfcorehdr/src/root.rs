@@ -19,7 +19,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use kdump_types::elf::{EHDR64_SIZE, PHDR64_SIZE, PT_LOAD};
-use kdump_types::{Bytes, PhysAddr, PhysRange, VirtAddr};
+use kdump_types::{Bytes, PhysAddr, PhysRange, VirtAddr, parse_hex as hex};
 
 use crate::error::{Error, Result};
 use crate::parse::START_KERNEL_MAP;
@@ -64,12 +64,6 @@ fn text_err(path: &Path, line: usize, what: &'static str, text: &str) -> Error {
             .take(200)
             .collect(),
     }
-}
-
-fn hex(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let s = s.strip_prefix("0x").unwrap_or(s);
-    u64::from_str_radix(s, 16).ok()
 }
 
 /// One value file: the first line, parsed by `f`.

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use kdump_types::PhysRange;
+use kdump_types::{PhysRange, parse_hex};
 
 use kdump_types::elf::{EHDR64_SIZE, PHDR64_SIZE};
 
@@ -172,15 +172,6 @@ impl Event {
             _ => None,
         }
     }
-}
-
-fn parse_hex(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let s = s
-        .strip_prefix("0x")
-        .or_else(|| s.strip_prefix("0X"))
-        .unwrap_or(s);
-    u64::from_str_radix(s, 16).ok()
 }
 
 impl fmt::Display for Event {

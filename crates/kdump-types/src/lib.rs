@@ -408,3 +408,15 @@ pub fn civil_utc(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
         (rem % 60) as u32,
     )
 }
+
+/// A hexadecimal number as the kernel prints it in sysfs, procfs and vmcoreinfo: surrounding
+/// whitespace ignored, `0x`/`0X` prefix optional (`/sys/kernel/vmcoreinfo`, `SYMBOL(x)`,
+/// `block_size_bytes`, `crash_notes`).
+pub fn parse_hex(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let s = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    u64::from_str_radix(s, 16).ok()
+}

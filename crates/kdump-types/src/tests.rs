@@ -42,3 +42,13 @@ fn civil_utc_known_dates() {
     assert_eq!(civil_utc(1_795_656_305), (2026, 11, 26, 1, 25, 5));
     assert_eq!(civil_utc(-1), (1969, 12, 31, 23, 59, 59));
 }
+
+#[test]
+fn parse_hex_accepts_the_kernels_spellings() {
+    assert_eq!(parse_hex("ffffffff8a65c3a0"), Some(0xffffffff8a65c3a0));
+    assert_eq!(parse_hex(" 0x1940000\n"), Some(0x1940000));
+    assert_eq!(parse_hex("0X10"), Some(16));
+    assert_eq!(parse_hex(""), None);
+    assert_eq!(parse_hex("0x"), None);
+    assert_eq!(parse_hex("12g"), None);
+}

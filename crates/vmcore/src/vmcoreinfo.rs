@@ -6,21 +6,14 @@
 //! (`NUMBER(VMALLOC_START)=0x…` on x86_64), `KERNELOFFSET` is hex (`%lx`), `CRASHTIME` decimal
 //! seconds. Unknown keys are kept.
 
+use kdump_types::parse_hex;
+
 /// Parsed VMCOREINFO.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VmcoreInfo {
     entries: Vec<(String, String)>,
     /// Absolute file offset of the note descriptor, when read from a file.
     pub offset: Option<u64>,
-}
-
-fn parse_hex(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let s = s
-        .strip_prefix("0x")
-        .or_else(|| s.strip_prefix("0X"))
-        .unwrap_or(s);
-    u64::from_str_radix(s, 16).ok()
 }
 
 fn parse_number(s: &str) -> Option<i64> {

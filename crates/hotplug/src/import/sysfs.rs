@@ -85,8 +85,7 @@ pub fn topology(root: &Path) -> Result<Topology> {
     if mem.is_dir() {
         let bs_path = mem.join("block_size_bytes");
         if let Some(bs) = read(&bs_path)? {
-            let v = u64::from_str_radix(bs.trim().trim_start_matches("0x"), 16)
-                .ok()
+            let v = kdump_types::parse_hex(&bs)
                 .filter(|&v| v > 0)
                 .ok_or_else(|| Error::Snapshot {
                     path: bs_path.clone(),
