@@ -15,16 +15,8 @@ use vmcore::{Error, VirtAddr, VmcoreInfo};
 
 const BASE: u64 = 0xffff_8880_0000_0000;
 
-const LOCKLESS: &str = "SYMBOL(prb)=ffff888000000000\nSIZE(printk_ringbuffer)=88\n\
-OFFSET(printk_ringbuffer.desc_ring)=0\nOFFSET(printk_ringbuffer.text_data_ring)=48\n\
-SIZE(prb_desc_ring)=48\nOFFSET(prb_desc_ring.count_bits)=0\nOFFSET(prb_desc_ring.descs)=8\n\
-OFFSET(prb_desc_ring.infos)=16\nOFFSET(prb_desc_ring.head_id)=24\nOFFSET(prb_desc_ring.tail_id)=32\n\
-SIZE(prb_desc)=24\nOFFSET(prb_desc.state_var)=0\nOFFSET(prb_desc.text_blk_lpos)=8\n\
-OFFSET(prb_data_blk_lpos.begin)=0\nOFFSET(prb_data_blk_lpos.next)=8\nSIZE(printk_info)=88\n\
-OFFSET(printk_info.seq)=0\nOFFSET(printk_info.ts_nsec)=8\nOFFSET(printk_info.text_len)=16\n\
-OFFSET(printk_info.caller_id)=20\nOFFSET(printk_info.dev_info)=24\nOFFSET(dev_printk_info.subsystem)=0\n\
-LENGTH(printk_info_subsystem)=16\nOFFSET(dev_printk_info.device)=16\nLENGTH(printk_info_device)=48\n\
-OFFSET(prb_data_ring.size_bits)=0\nOFFSET(prb_data_ring.data)=8\nOFFSET(atomic_long_t.counter)=0\n";
+/// The 6.12 lockless-ring keys, `SYMBOL(prb)` at the direct map's start.
+const LOCKLESS: &str = testgen::printk::LOCKLESS_612_KEYS;
 
 const LEGACY: &str = "SYMBOL(log_buf)=ffff888000000000\nSYMBOL(log_buf_len)=ffff888000000008\n\
 SYMBOL(log_first_idx)=ffff888000000010\nSYMBOL(log_next_idx)=ffff888000000018\n\

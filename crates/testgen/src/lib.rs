@@ -12,6 +12,7 @@
 use std::io::{self, Seek, SeekFrom, Write};
 
 pub mod kdump;
+pub mod printk;
 
 /// ELF machine numbers.
 pub const EM_X86_64: u16 = 62;

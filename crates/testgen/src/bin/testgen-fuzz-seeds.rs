@@ -25,18 +25,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(dir.join(name), bytes)
 }
 
-/// The 6.12 printk layout keys the `klog_decode` target uses, with `SYMBOL(prb)` at the
-/// start of the direct map (physical 0).
-const PRINTK_612: &str = "SYMBOL(prb)=ffff888000000000\nSIZE(printk_ringbuffer)=88\n\
-OFFSET(printk_ringbuffer.desc_ring)=0\nOFFSET(printk_ringbuffer.text_data_ring)=48\n\
-SIZE(prb_desc_ring)=48\nOFFSET(prb_desc_ring.count_bits)=0\nOFFSET(prb_desc_ring.descs)=8\n\
-OFFSET(prb_desc_ring.infos)=16\nOFFSET(prb_desc_ring.head_id)=24\nOFFSET(prb_desc_ring.tail_id)=32\n\
-SIZE(prb_desc)=24\nOFFSET(prb_desc.state_var)=0\nOFFSET(prb_desc.text_blk_lpos)=8\n\
-OFFSET(prb_data_blk_lpos.begin)=0\nOFFSET(prb_data_blk_lpos.next)=8\nSIZE(printk_info)=88\n\
-OFFSET(printk_info.seq)=0\nOFFSET(printk_info.ts_nsec)=8\nOFFSET(printk_info.text_len)=16\n\
-OFFSET(printk_info.caller_id)=20\nOFFSET(printk_info.dev_info)=24\nOFFSET(dev_printk_info.subsystem)=0\n\
-LENGTH(printk_info_subsystem)=16\nOFFSET(dev_printk_info.device)=16\nLENGTH(printk_info_device)=48\n\
-OFFSET(prb_data_ring.size_bits)=0\nOFFSET(prb_data_ring.data)=8\nOFFSET(atomic_long_t.counter)=0\n";
+use testgen::printk::{LOCKLESS_612_KEYS as PRINTK_612, legacy_record};
 
 /// A vmcoreinfo whose kernel page tables sit at physical 0x1000 (inside the seed's PT_LOAD)
 /// and whose printk ring is at physical 0, so `translate`, `read_virt` and `kernel_log` all
@@ -325,16 +314,7 @@ fn legacy_log(msgs: &[(&str, &str, u64)]) -> Vec<u8> {
     const BUF: u64 = 0x40;
     let mut recs = Vec::new();
     for (text, dict, ts) in msgs {
-        let len = (16 + text.len() + dict.len()).div_ceil(8) * 8;
-        let mut r = vec![0u8; len];
-        r[0..8].copy_from_slice(&ts.to_le_bytes());
-        r[8..10].copy_from_slice(&(len as u16).to_le_bytes());
-        r[10..12].copy_from_slice(&(text.len() as u16).to_le_bytes());
-        r[12..14].copy_from_slice(&(dict.len() as u16).to_le_bytes());
-        r[15] = 6 << 5;
-        r[16..16 + text.len()].copy_from_slice(text.as_bytes());
-        r[16 + text.len()..16 + text.len() + dict.len()].copy_from_slice(dict.as_bytes());
-        recs.extend_from_slice(&r);
+        recs.extend_from_slice(&legacy_record(text, dict, *ts, 6));
     }
     let buf_len = (recs.len() as u64 + 64).next_power_of_two();
     let mut m = Mem(Vec::new());

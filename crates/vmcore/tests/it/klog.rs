@@ -523,18 +523,7 @@ SYMBOL(log_first_idx)=ffffffff81000010\nSYMBOL(log_next_idx)=ffffffff81000018\n\
 SIZE(printk_log)=16\nOFFSET(printk_log.ts_nsec)=0\nOFFSET(printk_log.len)=8\n\
 OFFSET(printk_log.text_len)=10\nOFFSET(printk_log.dict_len)=12\n";
 
-fn legacy_record(text: &str, dict: &str, ts: u64, level: u8) -> Vec<u8> {
-    let len = (16 + text.len() + dict.len()).div_ceil(8) * 8;
-    let mut r = vec![0u8; len];
-    r[0..8].copy_from_slice(&ts.to_le_bytes());
-    r[8..10].copy_from_slice(&(len as u16).to_le_bytes());
-    r[10..12].copy_from_slice(&(text.len() as u16).to_le_bytes());
-    r[12..14].copy_from_slice(&(dict.len() as u16).to_le_bytes());
-    r[15] = level << 5;
-    r[16..16 + text.len()].copy_from_slice(text.as_bytes());
-    r[16 + text.len()..16 + text.len() + dict.len()].copy_from_slice(dict.as_bytes());
-    r
-}
+use testgen::printk::legacy_record;
 
 #[test]
 fn legacy_log_buf_with_wrap_marker() {
