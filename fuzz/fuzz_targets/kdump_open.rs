@@ -44,6 +44,6 @@ fuzz_target!(|data: &[u8]| {
     }
     // The conversion reads every page: only for small dumps, or it dominates the run time.
     if d.memory().ram_bytes() / ps.max(1) <= 64 {
-        let _ = vmcore::kdump::convert::write_elf(&d, &mut std::io::sink(), |_, _| {});
+        let _ = vmcore::convert::write_elf(&d, &mut std::io::sink(), |_, _| {});
     }
 });

@@ -31,6 +31,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
+pub mod convert;
 pub mod cpu;
 mod dump;
 pub mod elf;

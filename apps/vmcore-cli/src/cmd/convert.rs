@@ -1,6 +1,6 @@
 //! `vmcore convert IN -o OUT --to elf`: write any readable dump as an ELF vmcore.
 //!
-//! The conversion itself is `vmcore::kdump::convert::write_elf` (streamed; excluded and lost
+//! The conversion itself is `vmcore::convert::write_elf` (streamed; excluded and lost
 //! pages become zero fill, `p_filesz < p_memsz`). This module opens the files, draws a
 //! progress bar on a terminal (indicatif hides it otherwise) and prints a summary.
 
@@ -85,7 +85,7 @@ fn convert_into(
     dump: &vmcore::Dump,
     sink: &mut Box<dyn Write>,
     no_progress: bool,
-) -> anyhow::Result<vmcore::kdump::convert::ConvertReport> {
+) -> anyhow::Result<vmcore::convert::ConvertReport> {
     let bar = if no_progress {
         indicatif::ProgressBar::hidden()
     } else {
@@ -101,7 +101,7 @@ fn convert_into(
         b.set_message("converting");
         b
     };
-    let report = vmcore::kdump::convert::write_elf(dump, sink, |done, total| {
+    let report = vmcore::convert::write_elf(dump, sink, |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })?;
@@ -112,7 +112,7 @@ fn convert_into(
 fn summarize(
     args: &ConvertArgs,
     to_stdout: bool,
-    report: &vmcore::kdump::convert::ConvertReport,
+    report: &vmcore::convert::ConvertReport,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     // With `-o -` the data owns stdout; the summary goes to stderr then.

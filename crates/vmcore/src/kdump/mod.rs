@@ -29,7 +29,6 @@
 //! (what `makedumpfile -R` would write) otherwise (bytes past the end of a cut stream).
 
 mod bitmap;
-pub mod convert;
 mod flat;
 mod header;
 mod page;

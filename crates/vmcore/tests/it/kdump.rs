@@ -620,8 +620,7 @@ fn convert_to_elf_keeps_pages_and_makes_excluded_pages_holes() {
     let d = Dump::from_bytes(kdump_bytes(&s)).expect("open");
     let mut elf = Vec::new();
     let mut last = (0, 0);
-    let report =
-        vmcore::kdump::convert::write_elf(&d, &mut elf, |a, b| last = (a, b)).expect("convert");
+    let report = vmcore::convert::write_elf(&d, &mut elf, |a, b| last = (a, b)).expect("convert");
     assert_eq!(last.0, last.1);
     assert_eq!(report.bytes, elf.len() as u64);
     let kinds = |k: PageKind| s.pages.iter().filter(|&&p| p == k).count() as u64;
