@@ -52,7 +52,8 @@ struct KdumpJson {
     ram_pages: u64,
     dumpable_pages: u64,
     excluded_pages: u64,
-    zero_pages: u64,
+    /// Null when the dump is too large for the open-time descriptor scan (`pages_counted`).
+    zero_pages: Option<u64>,
     incomplete: bool,
 }
 
@@ -93,7 +94,7 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 ram_pages: k.ram_pages,
                 dumpable_pages: k.dumpable_pages,
                 excluded_pages: k.excluded_pages,
-                zero_pages: k.zero_pages,
+                zero_pages: k.pages_counted.then_some(k.zero_pages),
                 incomplete: k.incomplete,
             }),
             findings: d.findings().iter().map(FindingJson::from).collect(),
@@ -122,7 +123,17 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         writeln!(
             out,
             "pages:       {} RAM, {} dumpable, {} excluded, {} zero (max_mapnr {})",
-            k.ram_pages, k.dumpable_pages, k.excluded_pages, k.zero_pages, k.max_mapnr
+            k.ram_pages,
+            k.dumpable_pages,
+            k.excluded_pages,
+            // Above the open-time scan limit the zero pages are not counted; say so rather
+            // than print a 0 that reads as a fact.
+            if k.pages_counted {
+                k.zero_pages.to_string()
+            } else {
+                "uncounted".to_string()
+            },
+            k.max_mapnr
         )?;
         if k.incomplete {
             writeln!(
