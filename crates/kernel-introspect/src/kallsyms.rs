@@ -1,0 +1,575 @@
+//! The kernel's own symbol table, decoded from memory with vmcoreinfo's `SYMBOL(kallsyms_*)`
+//! keys (exported since Linux 6.0): no vmlinux, no System.map.
+//!
+//! Layout (scripts/kallsyms.c writes it, kernel/kallsyms.c reads it):
+//! - `kallsyms_num_syms`: `u32` count;
+//! - `kallsyms_names`: per symbol a length (one byte, or two when the first has bit 7 set: the
+//!   low 7 bits plus the next byte shifted left by 7, since 6.1) and that many token indices;
+//!   the expansion's first character is the symbol type (`T`, `t`, `D`, …);
+//! - `kallsyms_token_table`: 256 NUL-terminated tokens, `kallsyms_token_index`: their `u16`
+//!   offsets;
+//! - addresses, in one of the encodings of [`AddressEncoding`]. Which one the kernel used is not
+//!   in vmcoreinfo; we take the one that reproduces `SYMBOL(_stext)` for the symbol `_stext`.
+
+use std::sync::OnceLock;
+
+use vmcore::VmcoreInfo;
+
+use crate::mem::KernelMemory;
+use crate::{Error, Result};
+
+/// More symbols than any kernel has (an allyesconfig build has about 500k); a count above it is
+/// a corrupt table, reported instead of decoded.
+pub const MAX_SYMBOLS: u32 = 1 << 23;
+
+/// How `kallsyms_offsets` / `kallsyms_addresses` encode addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressEncoding {
+    /// `kallsyms_addresses[i]`: absolute 64-bit addresses (no CONFIG_KALLSYMS_BASE_RELATIVE).
+    Absolute,
+    /// `kallsyms_relative_base + (u32)kallsyms_offsets[i]` (base-relative, 4.6 – 6.x).
+    BaseRelative,
+    /// CONFIG_KALLSYMS_ABSOLUTE_PERCPU (x86_64 SMP until 6.15): a non-negative offset is the
+    /// absolute value (per-CPU symbols), a negative one is `kallsyms_relative_base - 1 - off`.
+    AbsolutePercpu,
+    /// Place-relative (7.0+): `&kallsyms_offsets[i] + (s32)kallsyms_offsets[i]`.
+    PlaceRelative,
+}
+
+impl AddressEncoding {
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            AddressEncoding::Absolute => "absolute",
+            AddressEncoding::BaseRelative => "base-relative",
+            AddressEncoding::AbsolutePercpu => "absolute-percpu",
+            AddressEncoding::PlaceRelative => "place-relative",
+        }
+    }
+}
+
+/// Where the kallsyms tables are in kernel memory (from vmcoreinfo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KallsymsTables {
+    /// `SYMBOL(kallsyms_num_syms)`.
+    pub num_syms: u64,
+    /// `SYMBOL(kallsyms_names)`.
+    pub names: u64,
+    /// `SYMBOL(kallsyms_token_table)`.
+    pub token_table: u64,
+    /// `SYMBOL(kallsyms_token_index)`.
+    pub token_index: u64,
+    /// `SYMBOL(kallsyms_offsets)`, when the build is relative.
+    pub offsets: Option<u64>,
+    /// `SYMBOL(kallsyms_relative_base)` (absent on place-relative builds).
+    pub relative_base: Option<u64>,
+    /// `SYMBOL(kallsyms_addresses)`, when the build is absolute.
+    pub addresses: Option<u64>,
+    /// `SYMBOL(_stext)`: the address that decides the encoding.
+    pub stext: u64,
+}
+
+impl KallsymsTables {
+    /// The table addresses from vmcoreinfo, or the missing key.
+    pub fn from_vmcoreinfo(info: &VmcoreInfo) -> Result<Self> {
+        let need = |name: &'static str| {
+            info.symbol(name).ok_or(Error::MissingVmcoreinfo {
+                key: name,
+                why: "kallsyms keys are in vmcoreinfo since Linux 6.0 (CONFIG_KALLSYMS)",
+            })
+        };
+        let offsets = info.symbol("kallsyms_offsets");
+        let addresses = info.symbol("kallsyms_addresses");
+        if offsets.is_none() && addresses.is_none() {
+            return Err(Error::MissingVmcoreinfo {
+                key: "kallsyms_offsets",
+                why: "neither SYMBOL(kallsyms_offsets) nor SYMBOL(kallsyms_addresses) is in vmcoreinfo",
+            });
+        }
+        Ok(KallsymsTables {
+            num_syms: need("kallsyms_num_syms")?,
+            names: need("kallsyms_names")?,
+            token_table: need("kallsyms_token_table")?,
+            token_index: need("kallsyms_token_index")?,
+            offsets,
+            relative_base: info.symbol("kallsyms_relative_base"),
+            addresses,
+            stext: need("_stext")?,
+        })
+    }
+}
+
+/// One symbol as [`Kallsyms`] serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Symbol<'a> {
+    /// The name, without the type character.
+    pub name: &'a str,
+    /// The run-time address.
+    pub addr: u64,
+    /// The type character as `/proc/kallsyms` prints it (`T`, `t`, `D`, …).
+    pub kind: char,
+    /// Index in the kernel's table (kallsyms order).
+    pub index: u32,
+}
+
+/// An address resolved to a symbol: `name+offset/size`, as the kernel prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SymbolOffset<'a> {
+    /// The symbol containing the address.
+    pub symbol: Symbol<'a>,
+    /// `addr - symbol.addr`.
+    pub offset: u64,
+    /// Distance to the next symbol at a higher address (the kernel's notion of size), when known.
+    pub size: Option<u64>,
+}
+
+impl std::fmt::Display for SymbolOffset<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}+{:#x}", self.symbol.name, self.offset)?;
+        if let Some(size) = self.size {
+            write!(f, "/{size:#x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The decoded kernel symbol table.
+pub struct Kallsyms {
+    /// Every name, back to back (without type characters).
+    arena: String,
+    /// End of each name in `arena`; name `i` is `arena[ends[i-1]..ends[i]]`.
+    ends: Vec<u32>,
+    kinds: Vec<u8>,
+    addrs: Vec<u64>,
+    /// Symbol indices ordered by address (stable: kallsyms order among equal addresses).
+    by_addr: Vec<u32>,
+    encoding: AddressEncoding,
+    /// `[start, end)` of addresses that [`Kallsyms::symbolize`] resolves: `_stext` (or `_text`)
+    /// to `_end` (or the highest symbol), as the kernel's `is_ksym_addr`.
+    span: (u64, u64),
+    /// Open-addressing hash table of symbol indices by name (`u32::MAX` = empty), built on the
+    /// first lookup by name.
+    by_name: OnceLock<Vec<u32>>,
+}
+
+impl std::fmt::Debug for Kallsyms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kallsyms")
+            .field("symbols", &self.addrs.len())
+            .field("encoding", &self.encoding)
+            .field(
+                "span",
+                &format_args!("{:#x}..{:#x}", self.span.0, self.span.1),
+            )
+            .finish()
+    }
+}
+
+/// Reads `kallsyms_names` front to back in chunks, so a wrong count fails at the first
+/// unreadable page rather than sizing a buffer.
+struct Stream<'m, M: KernelMemory + ?Sized> {
+    mem: &'m M,
+    base: u64,
+    buf: Vec<u8>,
+    buf_start: u64,
+    pos: u64,
+}
+
+impl<M: KernelMemory + ?Sized> Stream<'_, M> {
+    const CHUNK: usize = 64 * 1024;
+
+    fn byte(&mut self) -> Result<u8> {
+        let rel = self.pos - self.buf_start;
+        if rel >= self.buf.len() as u64 {
+            self.refill()?;
+        }
+        let b = self.buf[(self.pos - self.buf_start) as usize];
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn refill(&mut self) -> Result<()> {
+        let addr = self
+            .base
+            .checked_add(self.pos)
+            .ok_or(Error::AddressOverflow {
+                addr: self.base,
+                len: self.pos,
+            })?;
+        // Near the end of the mapping a full chunk may not be readable: shrink to a page.
+        let mut len = Self::CHUNK;
+        self.buf.resize(len, 0);
+        loop {
+            match self.mem.read(addr, &mut self.buf[..len]) {
+                Ok(()) => break,
+                Err(e) if len <= 4096 - (addr as usize & 4095) || len <= 1 => return Err(e),
+                Err(_) => len = (len / 2).max(4096 - (addr as usize & 4095)),
+            }
+        }
+        self.buf.truncate(len);
+        self.buf_start = self.pos;
+        Ok(())
+    }
+}
+
+impl Kallsyms {
+    /// Decode the table of the kernel that `info` describes, reading `mem`.
+    pub fn from_vmcoreinfo(info: &VmcoreInfo, mem: &(impl KernelMemory + ?Sized)) -> Result<Self> {
+        Self::decode(&KallsymsTables::from_vmcoreinfo(info)?, mem)
+    }
+
+    /// Decode the table at `tables`.
+    pub fn decode(t: &KallsymsTables, mem: &(impl KernelMemory + ?Sized)) -> Result<Self> {
+        let count = mem.read_u32(t.num_syms)?;
+        if count == 0 || count > MAX_SYMBOLS {
+            return Err(Error::Corrupt {
+                what: "kallsyms_num_syms",
+                addr: t.num_syms,
+                detail: format!("{count} symbols (expected 1 to {MAX_SYMBOLS})"),
+            });
+        }
+        let tokens = read_tokens(t, mem)?;
+        let (arena, ends, kinds) = expand_names(t, count, &tokens, mem)?;
+        let (addrs, encoding) = decode_addresses(t, count, &arena, &ends, mem)?;
+
+        let mut by_addr: Vec<u32> = (0..count).collect();
+        if !addrs.windows(2).all(|w| w[0] <= w[1]) {
+            by_addr.sort_by_key(|&i| addrs[i as usize]);
+        }
+        let mut k = Kallsyms {
+            arena,
+            ends,
+            kinds,
+            addrs,
+            by_addr,
+            encoding,
+            span: (0, 0),
+            by_name: OnceLock::new(),
+        };
+        let start = k.find_first("_stext").map(|s| s.addr).unwrap_or(t.stext);
+        let start = k.find_first("_text").map_or(start, |s| s.addr.min(start));
+        let end = match k.find_first("_end") {
+            Some(s) => s.addr,
+            None => k
+                .by_addr
+                .last()
+                .map_or(start, |&i| k.addrs[i as usize].saturating_add(1)),
+        };
+        k.span = (start, end);
+        Ok(k)
+    }
+
+    /// The number of symbols.
+    pub fn len(&self) -> usize {
+        self.addrs.len()
+    }
+
+    /// Whether the table is empty (never, once decoded).
+    pub fn is_empty(&self) -> bool {
+        self.addrs.is_empty()
+    }
+
+    /// The address encoding the kernel used.
+    pub fn encoding(&self) -> AddressEncoding {
+        self.encoding
+    }
+
+    /// Symbol `index` in kallsyms order.
+    pub fn get(&self, index: u32) -> Option<Symbol<'_>> {
+        let i = index as usize;
+        let addr = *self.addrs.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        Some(Symbol {
+            name: &self.arena[start..self.ends[i] as usize],
+            addr,
+            kind: self.kinds[i] as char,
+            index,
+        })
+    }
+
+    /// Every symbol in kallsyms order (the order of `/proc/kallsyms`).
+    pub fn iter(&self) -> impl Iterator<Item = Symbol<'_>> + '_ {
+        (0..self.addrs.len() as u32).filter_map(|i| self.get(i))
+    }
+
+    fn find_first(&self, name: &str) -> Option<Symbol<'_>> {
+        self.iter().find(|s| s.name == name)
+    }
+
+    fn name_of(&self, i: u32) -> &str {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.arena[start..self.ends[i] as usize]
+    }
+
+    fn name_table(&self) -> &[u32] {
+        self.by_name.get_or_init(|| {
+            let slots = (self.addrs.len() * 2).next_power_of_two().max(2);
+            let mut table = vec![u32::MAX; slots];
+            for i in 0..self.addrs.len() as u32 {
+                let mut h = name_hash(self.name_of(i)) as usize & (slots - 1);
+                loop {
+                    let slot = table[h];
+                    if slot == u32::MAX {
+                        table[h] = i;
+                        break;
+                    }
+                    // Keep the first of equal names (kallsyms order), as kallsyms_lookup_name.
+                    if self.name_of(slot) == self.name_of(i) {
+                        break;
+                    }
+                    h = (h + 1) & (slots - 1);
+                }
+            }
+            table
+        })
+    }
+
+    /// The first symbol called `name` (kallsyms order, as `kallsyms_lookup_name`).
+    pub fn lookup(&self, name: &str) -> Option<Symbol<'_>> {
+        let table = self.name_table();
+        let mask = table.len() - 1;
+        let mut h = name_hash(name) as usize & mask;
+        loop {
+            let slot = *table.get(h)?;
+            if slot == u32::MAX {
+                return None;
+            }
+            if self.name_of(slot) == name {
+                return self.get(slot);
+            }
+            h = (h + 1) & mask;
+        }
+    }
+
+    /// The address of the first symbol called `name`.
+    pub fn lookup_addr(&self, name: &str) -> Option<u64> {
+        self.lookup(name).map(|s| s.addr)
+    }
+
+    /// Every symbol called `name` (static functions can share a name).
+    pub fn lookup_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = Symbol<'s>> + 's {
+        self.iter().filter(move |s| s.name == name)
+    }
+
+    /// Resolve `addr` to `symbol+offset/size` as the kernel's `kallsyms_lookup` does: the first
+    /// of the aliases at the highest address not above `addr`, only within the kernel image.
+    pub fn symbolize(&self, addr: u64) -> Option<SymbolOffset<'_>> {
+        if addr < self.span.0 || addr >= self.span.1 {
+            return None;
+        }
+        let pos = self
+            .by_addr
+            .partition_point(|&i| self.addrs[i as usize] <= addr);
+        if pos == 0 {
+            return None;
+        }
+        let sym_addr = self.addrs[self.by_addr[pos - 1] as usize];
+        let first = self.by_addr[..pos].partition_point(|&i| self.addrs[i as usize] < sym_addr);
+        let symbol = self.get(self.by_addr[first])?;
+        let size = self.by_addr[pos..]
+            .iter()
+            .map(|&i| self.addrs[i as usize])
+            .find(|&a| a > sym_addr)
+            .or((self.span.1 > sym_addr).then_some(self.span.1))
+            .map(|next| next - sym_addr);
+        Some(SymbolOffset {
+            symbol,
+            offset: addr - sym_addr,
+            size,
+        })
+    }
+
+    /// The addresses [`Kallsyms::symbolize`] resolves (`_stext`/`_text` to `_end`).
+    pub fn kernel_span(&self) -> (u64, u64) {
+        self.span
+    }
+}
+
+/// FNV-1a: names are short ASCII, and the table is built once per dump.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn read_tokens(t: &KallsymsTables, mem: &(impl KernelMemory + ?Sized)) -> Result<Vec<Vec<u8>>> {
+    let mut idx = [0u8; 512];
+    mem.read(t.token_index, &mut idx)?;
+    let index: Vec<u16> = idx
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let max = index.iter().copied().max().unwrap_or(0) as usize;
+    // Tokens are short (the compressor joins pairs a bounded number of times); 256 bytes past the
+    // last start covers any real one, and a missing NUL is an error below.
+    let table = mem.read_vec(t.token_table, max + 256).or_else(|_| {
+        // The table may end right before an unmapped page: read exactly up to the index array.
+        let len = t.token_index.saturating_sub(t.token_table) as usize;
+        if len > max && len <= max + 256 {
+            mem.read_vec(t.token_table, len)
+        } else {
+            mem.read_vec(t.token_table, max + 1)
+        }
+    })?;
+    index
+        .iter()
+        .enumerate()
+        .map(|(n, &off)| {
+            let rest = table.get(off as usize..).unwrap_or(&[]);
+            let end = rest.iter().position(|&b| b == 0).ok_or(Error::Corrupt {
+                what: "kallsyms_token_table",
+                addr: t.token_table + off as u64,
+                detail: format!("token {n} has no terminating NUL"),
+            })?;
+            Ok(rest[..end].to_vec())
+        })
+        .collect()
+}
+
+type Names = (String, Vec<u32>, Vec<u8>);
+
+fn expand_names(
+    t: &KallsymsTables,
+    count: u32,
+    tokens: &[Vec<u8>],
+    mem: &(impl KernelMemory + ?Sized),
+) -> Result<Names> {
+    let mut s = Stream {
+        mem,
+        base: t.names,
+        buf: Vec::new(),
+        buf_start: 0,
+        pos: 0,
+    };
+    let mut arena: Vec<u8> = Vec::with_capacity((count as usize).min(1 << 20) * 16);
+    let mut ends = Vec::with_capacity((count as usize).min(1 << 20));
+    let mut kinds = Vec::with_capacity((count as usize).min(1 << 20));
+    for n in 0..count {
+        let at = t.names + s.pos;
+        let mut len = s.byte()? as usize;
+        if len & 0x80 != 0 {
+            len = (len & 0x7f) | ((s.byte()? as usize) << 7);
+        }
+        if len == 0 {
+            return Err(Error::Corrupt {
+                what: "kallsyms_names",
+                addr: at,
+                detail: format!("symbol {n} has length 0"),
+            });
+        }
+        let start = arena.len();
+        for _ in 0..len {
+            arena.extend_from_slice(&tokens[s.byte()? as usize]);
+        }
+        // The first expanded byte is the type character; move it out of the name.
+        let Some(&kind) = arena.get(start) else {
+            return Err(Error::Corrupt {
+                what: "kallsyms_names",
+                addr: at,
+                detail: format!("symbol {n} expands to nothing"),
+            });
+        };
+        arena.remove(start);
+        kinds.push(kind);
+        if arena.len() > u32::MAX as usize {
+            return Err(Error::Corrupt {
+                what: "kallsyms_names",
+                addr: at,
+                detail: "names expand past 4 GiB".into(),
+            });
+        }
+        ends.push(arena.len() as u32);
+    }
+    // Names are ASCII in every kernel; anything else is replaced rather than trusted.
+    let arena = match String::from_utf8(arena) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    Ok((arena, ends, kinds))
+}
+
+fn decode_addresses(
+    t: &KallsymsTables,
+    count: u32,
+    arena: &str,
+    ends: &[u32],
+    mem: &(impl KernelMemory + ?Sized),
+) -> Result<(Vec<u64>, AddressEncoding)> {
+    let stext_index = (0..ends.len())
+        .find(|&i| {
+            let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+            &arena[start..ends[i] as usize] == "_stext"
+        })
+        .ok_or(Error::Corrupt {
+            what: "kallsyms_names",
+            addr: t.names,
+            detail: "no symbol _stext: the names do not decode to a kernel symbol table".into(),
+        })?;
+    if let Some(base) = t.addresses {
+        let raw = mem.read_vec(base, count as usize * 8)?;
+        let addrs: Vec<u64> = raw
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect();
+        if addrs[stext_index] == t.stext {
+            return Ok((addrs, AddressEncoding::Absolute));
+        }
+    }
+    let Some(offsets_at) = t.offsets else {
+        return Err(no_encoding(t, None));
+    };
+    let raw = mem.read_vec(offsets_at, count as usize * 4)?;
+    let offsets: Vec<i32> = raw
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes(c.try_into().unwrap_or([0; 4])))
+        .collect();
+    let candidates: &[AddressEncoding] = if t.relative_base.is_some() {
+        &[
+            AddressEncoding::BaseRelative,
+            AddressEncoding::AbsolutePercpu,
+            AddressEncoding::PlaceRelative,
+        ]
+    } else {
+        &[AddressEncoding::PlaceRelative]
+    };
+    let base = t.relative_base.map(|b| mem.read_u64(b)).transpose()?;
+    let decode = |enc: AddressEncoding, i: usize| -> u64 {
+        let off = offsets[i];
+        match enc {
+            AddressEncoding::BaseRelative => base.unwrap_or(0).wrapping_add(off as u32 as u64),
+            AddressEncoding::AbsolutePercpu => {
+                if off >= 0 {
+                    off as u64
+                } else {
+                    base.unwrap_or(0)
+                        .wrapping_sub(1)
+                        .wrapping_sub(off as i64 as u64)
+                }
+            }
+            AddressEncoding::PlaceRelative => {
+                (offsets_at + 4 * i as u64).wrapping_add(off as i64 as u64)
+            }
+            AddressEncoding::Absolute => 0,
+        }
+    };
+    let enc = candidates
+        .iter()
+        .copied()
+        .find(|&e| decode(e, stext_index) == t.stext)
+        .ok_or_else(|| no_encoding(t, Some(decode(candidates[0], stext_index))))?;
+    Ok(((0..offsets.len()).map(|i| decode(enc, i)).collect(), enc))
+}
+
+fn no_encoding(t: &KallsymsTables, got: Option<u64>) -> Error {
+    Error::Corrupt {
+        what: "kallsyms_offsets",
+        addr: t.offsets.or(t.addresses).unwrap_or(t.names),
+        detail: format!(
+            "no address encoding gives _stext its vmcoreinfo address {:#x}{}",
+            t.stext,
+            got.map(|g| format!(" (base-relative gives {g:#x})"))
+                .unwrap_or_default()
+        ),
+    }
+}
