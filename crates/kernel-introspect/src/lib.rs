@@ -22,11 +22,13 @@
 
 pub mod kallsyms;
 pub mod mem;
+pub mod percpu;
 
 use std::sync::OnceLock;
 
 pub use kallsyms::{AddressEncoding, Kallsyms, Symbol, SymbolOffset};
 pub use mem::KernelMemory;
+pub use percpu::CpuMask;
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -158,3 +158,33 @@ fn corrupt_tables_are_errors() {
     .unwrap_err();
     assert!(e.addr().is_some(), "{e}");
 }
+
+#[test]
+fn cpu_masks_and_per_cpu_offsets_match_drgn() {
+    let dump = support::proc_vmcore();
+    let kernel = Kernel::new(&dump).expect("kernel");
+    let oracle = support::drgn_oracle("proc-vmcore");
+    let online: Vec<u32> = oracle["cpus"]
+        .as_array()
+        .expect("cpus")
+        .iter()
+        .map(|c| c["cpu"].as_u64().expect("cpu") as u32)
+        .collect();
+    assert_eq!(
+        kernel
+            .cpus_in(kernel_introspect::CpuMask::Online)
+            .expect("online"),
+        online
+    );
+    assert_eq!(
+        kernel
+            .cpus_in(kernel_introspect::CpuMask::Possible)
+            .expect("possible"),
+        [0, 1, 2, 3]
+    );
+    // Each CPU's copy of a per-CPU variable is in the direct map, one per CPU.
+    let a = kernel.per_cpu_offset(0).expect("cpu 0");
+    let b = kernel.per_cpu_offset(2).expect("cpu 2");
+    assert!(a != b && a >= 0xffff_8880_0000_0000 && b >= 0xffff_8880_0000_0000);
+    assert!(kernel.per_cpu_offset(4).is_err());
+}
