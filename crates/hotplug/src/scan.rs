@@ -169,8 +169,9 @@ pub fn deep_scan(dump: &Dump, progress: &(dyn Fn(u64) + Sync)) -> DeepReport {
                         "past the end of the file (truncated dump)",
                     );
                 }
-                // [file_end, end) is zero fill: readable by definition.
-                rep.bytes_read += r.phys.end.0 - file_end;
+                // [file_end, end) is past p_filesz: makedumpfile's ELF output marks the pages
+                // its dump level excluded this way (libkdumpfile: not present).
+                rep.excluded_pages += (r.phys.end.0 - file_end).div_ceil(PAGE);
             }
             _ => work.extend(split(r.phys).map(Work::ViaReader)),
         }

@@ -4,8 +4,8 @@
 //! PT_LOAD per run of RAM whose pages could be read, each followed by the run of pages that
 //! could not (excluded by the dump level, lost, past the end of a cut file) as zero fill
 //! (`p_filesz < p_memsz`). A run of unreadable pages at the start of a RAM range becomes a
-//! PT_LOAD with `p_filesz = 0`. ELF readers (drgn, crash, gdb) read those bytes as zeros,
-//! which is how makedumpfile's own ELF output represents excluded pages.
+//! PT_LOAD with `p_filesz = 0`. That is how makedumpfile's own ELF output marks excluded
+//! pages: libkdumpfile and [`Dump::read_phys`] report them as excluded (gdb reads zeros).
 //!
 //! The writer only needs `Write`: the headers come first, so the layout is planned before
 //! any page is written. Planning reads every page once (in parallel) to learn which can be

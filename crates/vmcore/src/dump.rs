@@ -114,7 +114,13 @@ pub struct Dump {
     vmcoreinfo: Option<VmcoreInfo>,
     findings: Vec<Finding>,
     kdump: Option<KdumpFile>,
+    /// Read pages the dump marks excluded as zeros (libkdumpfile's `-z`) instead of failing.
+    excluded_as_zero: bool,
 }
+
+/// Page granularity of partial-page reads: a page the dump covers only in part reads as its
+/// covered bytes and zeros elsewhere, as libkdumpfile returns it.
+const PARTIAL_PAGE: u64 = 4096;
 
 impl Dump {
     /// Open and map a dump file. The format is detected from the content, not the name.
@@ -185,6 +191,7 @@ impl Dump {
             vmcoreinfo,
             findings,
             kdump: None,
+            excluded_as_zero: false,
             data,
         })
     }
@@ -219,6 +226,7 @@ impl Dump {
             memory,
             vmcoreinfo,
             findings,
+            excluded_as_zero: false,
             kdump: Some(kd),
             data,
         })
@@ -306,13 +314,57 @@ impl Dump {
         (t.missing_bytes > 0).then_some(t)
     }
 
+    /// Read pages the dump excluded (makedumpfile's dump level: kdump-compressed pages missing
+    /// from the bitmap, ELF bytes past `p_filesz`) as zeros instead of failing with
+    /// [`Error::PageExcluded`] (libkdumpfile's `-z`). Off by default: an excluded page is not
+    /// a page of zeros, and a reader that takes it for one gives silent wrong answers.
+    pub fn set_excluded_as_zero(&mut self, on: bool) {
+        self.excluded_as_zero = on;
+    }
+
+    /// Whether excluded pages read as zeros ([`Dump::set_excluded_as_zero`]).
+    pub fn excluded_as_zero(&self) -> bool {
+        self.excluded_as_zero
+    }
+
+    /// How many bytes of `[addr, addr + len)` the dump's memory map covers (the rest of a
+    /// partly covered page reads as zeros; see [`Dump::read_phys`]).
+    pub fn covered_bytes(&self, addr: PhysAddr, len: u64) -> u64 {
+        let end = addr.0.saturating_add(len);
+        let mut a = addr.0;
+        let mut covered = 0u64;
+        while a < end {
+            match self.memory.find_phys(PhysAddr(a)) {
+                Some(r) => {
+                    let n = r.phys.end.0.min(end) - a;
+                    covered += n;
+                    a += n;
+                }
+                None => match self.memory.next_start_after(PhysAddr(a)) {
+                    Some(next) if next.0 < end => a = next.0,
+                    _ => break,
+                },
+            }
+        }
+        covered
+    }
+
     /// Read physical memory into `buf`, across range boundaries.
     ///
-    /// Errors: [`Error::NotInDump`] for unmapped addresses, [`Error::BeyondEof`] for bytes of a
-    /// truncated file, [`Error::HeadersOnly`] for a raw elfcorehdr, and for kdump-compressed
-    /// dumps [`Error::PageExcluded`] / [`Error::PageLost`].
+    /// A page (4 KiB) that the memory map covers only in part reads as its covered bytes and
+    /// zeros elsewhere, as libkdumpfile reads it; a page no range touches is
+    /// [`Error::NotInDump`]. [`Dump::covered_bytes`] says how much of a read was covered.
+    ///
+    /// Errors: [`Error::NotInDump`] for unmapped pages, [`Error::BeyondEof`] for bytes of a
+    /// truncated file, [`Error::HeadersOnly`] for a raw elfcorehdr, [`Error::PageExcluded`]
+    /// for pages the dump level excluded (kdump-compressed bitmaps, ELF bytes past
+    /// `p_filesz`; see [`Dump::set_excluded_as_zero`]) and [`Error::PageLost`] for pages of an
+    /// incomplete kdump-compressed dump.
     pub fn read_phys(&self, addr: PhysAddr, buf: &mut [u8]) -> Result<()> {
         if let Some(kd) = &self.kdump {
+            if self.excluded_as_zero {
+                return self.read_kdump_excluded_as_zero(kd, addr, buf);
+            }
             return kd.read_phys(&self.data, addr.0, buf);
         }
         let mut done = 0usize;
@@ -326,14 +378,34 @@ impl Dump {
             }
             let want = (buf.len() - done) as u64;
             match self.memory.locate(PhysAddr(a)) {
-                None => return Err(Error::NotInDump { addr: a }),
+                None => {
+                    // Zero-fill the uncovered part of a page that some range covers in part.
+                    let page = a & !(PARTIAL_PAGE - 1);
+                    let page_end = page.saturating_add(PARTIAL_PAGE);
+                    if !self.memory.covers_any(page, page_end) {
+                        return Err(Error::NotInDump { addr: a });
+                    }
+                    let gap_end = self
+                        .memory
+                        .next_start_after(PhysAddr(a))
+                        .map_or(page_end, |n| n.0.min(page_end));
+                    let n = want.min(gap_end - a) as usize;
+                    buf[done..done + n].fill(0);
+                    done += n;
+                }
                 Some(Location::File { offset, len }) => {
                     let n = want.min(len) as usize;
                     let src = Bytes::new(&self.data, 0).slice("memory", offset, n as u64)?;
                     buf[done..done + n].copy_from_slice(src);
                     done += n;
                 }
-                Some(Location::Zero { len }) => {
+                Some(Location::Excluded { len }) => {
+                    if !self.excluded_as_zero {
+                        return Err(Error::PageExcluded {
+                            addr: a,
+                            pfn: a / PARTIAL_PAGE,
+                        });
+                    }
                     let n = want.min(len) as usize;
                     buf[done..done + n].fill(0);
                     done += n;
@@ -346,6 +418,31 @@ impl Dump {
                     });
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// kdump-compressed read with excluded pages as zeros, page by page.
+    fn read_kdump_excluded_as_zero(
+        &self,
+        kd: &KdumpFile,
+        addr: PhysAddr,
+        buf: &mut [u8],
+    ) -> Result<()> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let a = addr
+                .0
+                .checked_add(done as u64)
+                .ok_or(Error::NotInDump { addr: u64::MAX })?;
+            let in_page = (PARTIAL_PAGE - a % PARTIAL_PAGE) as usize;
+            let n = in_page.min(buf.len() - done);
+            match kd.read_phys(&self.data, a, &mut buf[done..done + n]) {
+                Ok(()) => {}
+                Err(Error::PageExcluded { .. }) => buf[done..done + n].fill(0),
+                Err(e) => return Err(e),
+            }
+            done += n;
         }
         Ok(())
     }

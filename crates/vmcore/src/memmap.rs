@@ -62,9 +62,12 @@ pub enum Location {
         /// Contiguous bytes available from there.
         len: u64,
     },
-    /// Zero-filled (`p_memsz > p_filesz`) for this many bytes.
-    Zero {
-        /// Contiguous zero bytes.
+    /// Past `p_filesz` of a PT_LOAD whose `p_memsz` is larger: makedumpfile's ELF output marks
+    /// the pages its dump level excluded this way, so these bytes are not in the dump (as
+    /// libkdumpfile reads them), for this many bytes. [`crate::Dump::set_excluded_as_zero`]
+    /// reads them as zeros instead.
+    Excluded {
+        /// Contiguous excluded bytes.
         len: u64,
     },
     /// Should be in the file at `offset`, but the file ends before (truncated).
@@ -150,6 +153,23 @@ impl MemoryMap {
             (off < r.phys.len()).then(|| PhysAddr(r.phys.start.0 + off))
         })
     }
+    /// The start of the first RAM range that begins after `addr`, if any.
+    pub fn next_start_after(&self, addr: PhysAddr) -> Option<PhysAddr> {
+        let idx = self
+            .by_phys
+            .partition_point(|&i| self.ranges[i].phys.start.0 <= addr.0);
+        self.by_phys.get(idx).map(|&i| self.ranges[i].phys.start)
+    }
+
+    /// Whether any RAM range holds a byte of `[start, end)`.
+    pub fn covers_any(&self, start: u64, end: u64) -> bool {
+        // A range holding `start`, or one starting inside the window.
+        self.find_phys(PhysAddr(start)).is_some()
+            || self
+                .next_start_after(PhysAddr(start))
+                .is_some_and(|next| next.0 < end)
+    }
+
     /// Where the bytes of `addr` are in an ELF dump (file offset, zero fill, or truncated).
     pub fn locate(&self, addr: PhysAddr) -> Option<Location> {
         let r = self.find_phys(addr)?;
@@ -166,7 +186,7 @@ impl MemoryMap {
                 offset: file.0.saturating_add(off_in),
             });
         }
-        Some(Location::Zero {
+        Some(Location::Excluded {
             len: r.phys.len() - off_in,
         })
     }

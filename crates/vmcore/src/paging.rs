@@ -57,6 +57,8 @@ pub enum RootSource {
     InitTopPgt,
     /// `SYMBOL(swapper_pg_dir)` converted with `NUMBER(phys_base)` (older kernels).
     SwapperPgDir,
+    /// `SYMBOL(init_level4_pgt)` converted with `NUMBER(phys_base)` (kernels before 4.13).
+    InitLevel4Pgt,
     /// A CPU's CR3 from the dump's QEMU CPU-state note (index among the register notes).
     Cr3 {
         /// [`crate::CpuContext::note_index`] of the CPU.
@@ -75,6 +77,9 @@ impl RootSource {
             }
             RootSource::SwapperPgDir => {
                 "SYMBOL(swapper_pg_dir) - __START_KERNEL_map + phys_base".into()
+            }
+            RootSource::InitLevel4Pgt => {
+                "SYMBOL(init_level4_pgt) - __START_KERNEL_map + phys_base".into()
             }
             RootSource::Cr3 { note_index } => format!("CR3 of register note {note_index}"),
             RootSource::Explicit => "given".into(),
@@ -409,12 +414,19 @@ impl Dump {
         let info = self.vmcoreinfo().ok_or_else(|| Error::MissingVmcoreinfo {
             key: "VMCOREINFO note (needed for the kernel page tables)".into(),
         })?;
-        let (sym, source) = match (info.symbol("init_top_pgt"), info.symbol("swapper_pg_dir")) {
-            (Some(v), _) => (v, RootSource::InitTopPgt),
-            (None, Some(v)) => (v, RootSource::SwapperPgDir),
-            (None, None) => {
+        // Kernels before 4.13 name the top table init_level4_pgt (renamed with 5-level paging).
+        let (sym, source) = match (
+            info.symbol("init_top_pgt"),
+            info.symbol("swapper_pg_dir"),
+            info.symbol("init_level4_pgt"),
+        ) {
+            (Some(v), _, _) => (v, RootSource::InitTopPgt),
+            (None, Some(v), _) => (v, RootSource::SwapperPgDir),
+            (None, None, Some(v)) => (v, RootSource::InitLevel4Pgt),
+            (None, None, None) => {
                 return Err(Error::MissingVmcoreinfo {
-                    key: "SYMBOL(init_top_pgt) or SYMBOL(swapper_pg_dir)".into(),
+                    key: "SYMBOL(init_top_pgt), SYMBOL(swapper_pg_dir) or SYMBOL(init_level4_pgt)"
+                        .into(),
                 });
             }
         };

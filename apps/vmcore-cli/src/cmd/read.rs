@@ -23,8 +23,26 @@ pub struct ReadArgs {
     #[arg(long, value_parser = parse_u64, default_value = "256")]
     pub len: u64,
     /// Write the raw bytes instead of a hexdump.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub raw: bool,
+    /// Read pages the dump level excluded as zeros instead of failing (libkdumpfile's `-z`).
+    #[arg(long)]
+    pub zero_excluded: bool,
+    /// JSON: the bytes in hex and how many of them the dump covers.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct ReadJson {
+    #[serde(flatten)]
+    header: crate::json::DumpHeaderJson,
+    phys: String,
+    len: u64,
+    /// Bytes the dump's memory map covers; the rest of a partly covered page reads as zeros.
+    covered: u64,
+    zero_excluded: bool,
+    hex: String,
 }
 
 /// Run `vmcore read`.
@@ -32,11 +50,22 @@ pub fn run(args: &ReadArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     if args.len > MAX_LEN {
         anyhow::bail!("--len {} is larger than the 1 GiB limit", args.len);
     }
-    let d = args.dump.open()?;
+    let mut d = args.dump.open()?;
+    d.set_excluded_as_zero(args.zero_excluded);
     let mut buf = vec![0u8; args.len as usize];
     d.read_phys(PhysAddr(args.phys), &mut buf)
         .with_context(|| format!("cannot read {} bytes at {:#x}", args.len, args.phys))?;
-    if args.raw {
+    if args.json {
+        let v = ReadJson {
+            header: crate::json::DumpHeaderJson::of(&d),
+            phys: format!("{:#x}", args.phys),
+            len: args.len,
+            covered: d.covered_bytes(PhysAddr(args.phys), args.len),
+            zero_excluded: args.zero_excluded,
+            hex: buf.iter().map(|b| format!("{b:02x}")).collect(),
+        };
+        crate::json::write(out, &v)?;
+    } else if args.raw {
         out.write_all(&buf)?;
     } else {
         hexdump(out, args.phys, &buf)?;

@@ -154,6 +154,23 @@ impl DiskDumpHeader {
             nr_cpus: b.read_u32("disk_dump_header.nr_cpus", 460)?,
         };
         let base = b.base();
+        // A big-endian writer (ppc64, s390x) stores every field byte-swapped: a block size and a
+        // version that only make sense swapped name the byte order, not a bad field.
+        let page_size_ok = |v: u32| v.is_power_of_two() && (512..=(1 << 18)).contains(&v);
+        let swapped_block = h.block_size.swap_bytes();
+        if !page_size_ok(h.block_size)
+            && page_size_ok(swapped_block)
+            && (1..=16).contains(&h.header_version.swap_bytes())
+        {
+            return Err(Error::Unsupported {
+                what: "big-endian kdump-compressed dump",
+                offset: base + 428,
+                detail: format!(
+                    "block_size reads {:#x} little-endian but {swapped_block:#x} big-endian (utsname.machine {:?}); only little-endian dumps are read (docs/kdump.md)",
+                    h.block_size, h.machine
+                ),
+            });
+        }
         if h.header_version == 0 {
             return Err(Error::bad(
                 "disk_dump_header.header_version",
@@ -174,7 +191,7 @@ impl DiskDumpHeader {
         }
         // Pages are at least 512 bytes on every architecture Linux supports and at most
         // 256 KiB (hexagon); a power of two is required because PFN = address / block_size.
-        if !h.block_size.is_power_of_two() || !(512..=(1 << 18)).contains(&h.block_size) {
+        if !page_size_ok(h.block_size) {
             return Err(Error::bad(
                 "disk_dump_header.block_size",
                 base + 428,

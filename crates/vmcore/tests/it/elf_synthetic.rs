@@ -44,8 +44,24 @@ fn round_trip_cpus_ranges_and_reads_across_boundaries() {
     }
     assert_eq!(d.memory().len(), 3);
     assert_eq!(d.vmcoreinfo().unwrap().page_size(), Some(4096));
-    // A read across the boundary of two adjacent PT_LOADs, into the zero-filled tail.
+    // A read across the boundary of two adjacent PT_LOADs, up to the second one's p_filesz.
+    let mut buf = vec![0xaau8; 0x1800];
+    d.read_phys(PhysAddr(0x3800), &mut buf).unwrap();
+    for (i, b) in buf.iter().enumerate() {
+        assert_eq!(
+            *b,
+            pattern_byte(0x3800 + i as u64),
+            "byte at {:#x}",
+            0x3800 + i
+        );
+    }
+    // Past p_filesz the pages were excluded (makedumpfile -E's mark), as libkdumpfile reads
+    // them; on request they read as zeros.
     let mut buf = vec![0xaau8; 0x2000];
+    let e = d.read_phys(PhysAddr(0x3800), &mut buf).unwrap_err();
+    assert!(matches!(e, Error::PageExcluded { addr: 0x5000, .. }), "{e}");
+    let mut d = d;
+    d.set_excluded_as_zero(true);
     d.read_phys(PhysAddr(0x3800), &mut buf).unwrap();
     for (i, b) in buf.iter().enumerate() {
         let a = 0x3800 + i as u64;

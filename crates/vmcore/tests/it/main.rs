@@ -4,4 +4,5 @@ mod elf_synthetic;
 mod fuzz;
 mod kdump;
 mod klog;
+mod libkdumpfile;
 mod paging;
