@@ -79,7 +79,9 @@ impl<'d> Kernel<'d> {
     /// vmlinux's ORC tables (x86_64 kernels built with CONFIG_UNWINDER_ORC).
     pub fn orc_table(&self) -> Result<OrcTable> {
         let info = self.vmcoreinfo()?;
-        OrcTable::from_kallsyms(self.symbols()?, self.memory(), info.osrelease())
+        let t = OrcTable::from_kallsyms(self.symbols()?, self.memory(), info.osrelease())?;
+        t.verify_sorted(self.memory())?;
+        Ok(t)
     }
 
     /// The unwinder for this dump's architecture, with every CPU's IRQ and exception stacks.

@@ -290,6 +290,28 @@ impl OrcTable {
         })
     }
 
+    /// Check that the whole address table is sorted, as every lookup assumes (one read of
+    /// `4 × count` bytes). A table that is not is corrupt: the error names the first entry out
+    /// of order.
+    pub fn verify_sorted(&self, mem: &(impl KernelMemory + ?Sized)) -> Result<()> {
+        let raw = mem.read_vec(self.ip_table, (self.count * 4) as usize)?;
+        let mut prev = 0u64;
+        for (i, c) in raw.chunks_exact(4).enumerate() {
+            let at = self.ip_table + 4 * i as u64;
+            let rel = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            let ip = at.wrapping_add(rel as i64 as u64);
+            if ip < prev {
+                return Err(Error::Corrupt {
+                    what: "ORC ip table",
+                    addr: at,
+                    detail: format!("entry {i} ({ip:#x}) is below the one before it ({prev:#x})"),
+                });
+            }
+            prev = ip;
+        }
+        Ok(())
+    }
+
     /// Whether `ip` is in code this table covers.
     pub fn covers(&self, ip: u64) -> bool {
         self.text.iter().any(|&(s, e)| ip >= s && ip < e)

@@ -4,3 +4,4 @@
 mod bt;
 mod kallsyms;
 mod support;
+mod unwind_hostile;
