@@ -20,15 +20,20 @@
 //! documented bound.
 #![deny(missing_docs)]
 
+pub mod crash;
 pub mod kallsyms;
 pub mod mem;
+pub mod orc;
 pub mod percpu;
+pub mod unwind;
 
 use std::sync::OnceLock;
 
+pub use crash::{CpuBacktrace, CrashSite};
 pub use kallsyms::{AddressEncoding, Kallsyms, Symbol, SymbolOffset};
 pub use mem::KernelMemory;
 pub use percpu::CpuMask;
+pub use unwind::{Backtrace, Frame, FrameKind, StackKind, StartRegs, StopReason, Unwinder};
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

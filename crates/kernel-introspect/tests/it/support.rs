@@ -39,3 +39,9 @@ pub fn drgn_oracle(name: &str) -> serde_json::Value {
     let path = real_data::root().join(format!("oracles/drgn-crash-{name}.json"));
     serde_json::from_slice(&std::fs::read(path).expect("oracle")).expect("json")
 }
+
+/// A real dump by its path under testdata/real.
+pub fn real_dump(rel: &str) -> vmcore::Dump {
+    let path = real_data::path(rel).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    vmcore::Dump::open(path).unwrap_or_else(|e| panic!("open {rel}: {e}"))
+}
