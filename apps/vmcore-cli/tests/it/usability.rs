@@ -198,3 +198,118 @@ fn a_history_without_a_starting_topology_is_inconclusive_not_ok() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("history: ok"), "{}", stdout(&o));
 }
+
+/// The kernel virtual addresses a debugger reads: `linux_banner` in the kernel text (found by
+/// its text in the original's kernel-text PT_LOAD) and CPU 0's crash_notes per-CPU buffer in
+/// the direct map (its physical address from the guest's sysfs at the crash step).
+fn kernel_addresses(original: &vmcore::Dump) -> (u64, u64) {
+    let text = original
+        .memory()
+        .ranges()
+        .iter()
+        .find(|r| r.kind == vmcore::RangeKind::KernelText)
+        .expect("the kernel-text PT_LOAD");
+    let mut bytes = vec![0u8; text.phys.len() as usize];
+    original.read_phys(text.phys.start, &mut bytes).unwrap();
+    let at = bytes
+        .windows(14)
+        .position(|w| w == b"Linux version ")
+        .expect("linux_banner");
+    let banner = text.virt.unwrap().0 + at as u64;
+    let notes_phys = u64::from_str_radix(
+        real_data::read_to_string(
+            "steps/root-06-cpu3-online/sys/devices/system/cpu/cpu0/crash_notes",
+        )
+        .unwrap()
+        .trim(),
+        16,
+    )
+    .unwrap();
+    let percpu = original.page_offset_base().unwrap().base + notes_phys;
+    (banner, percpu)
+}
+
+fn read_by_segments(d: &vmcore::Dump, va: u64, len: usize) -> Vec<u8> {
+    let pa = d
+        .virt_to_phys_by_segments(vmcore::VirtAddr(va))
+        .unwrap_or_else(|| panic!("no PT_LOAD maps {va:#x}"));
+    let mut b = vec![0u8; len];
+    d.read_phys(pa, &mut b).unwrap();
+    b
+}
+
+#[test]
+fn a_converted_kdump_keeps_kernel_virtual_addresses_for_debuggers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.elf");
+    let kdump = real("kdump/makedumpfile-c-d31.kdump");
+    let o = vmcore(&[
+        "convert",
+        &kdump,
+        "-o",
+        out.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let original = vmcore::Dump::open(real("kdump/proc-vmcore.elf")).unwrap();
+    let converted = vmcore::Dump::open(&out).unwrap();
+    // As /proc/vmcore and makedumpfile -E: the kernel-text alias at _text, RAM in the direct map.
+    let text = converted
+        .segments()
+        .iter()
+        .find(|s| s.p_type == 1)
+        .expect("a PT_LOAD");
+    assert_eq!(
+        text.p_vaddr, 0xffff_ffff_88a0_0000,
+        "the first PT_LOAD is _text"
+    );
+    assert_eq!(text.p_paddr, 0x19a0_0000);
+    assert_eq!(
+        converted.page_offset_base().unwrap().base,
+        original.page_offset_base().unwrap().base
+    );
+    let (banner, percpu) = kernel_addresses(&original);
+    for (va, len) in [(banner, 160), (percpu, 64)] {
+        assert_eq!(
+            read_by_segments(&converted, va, len),
+            read_by_segments(&original, va, len),
+            "{va:#x}"
+        );
+    }
+    assert!(read_by_segments(&converted, banner, 160).starts_with(b"Linux version 6.12.111"));
+
+    // gdb itself reads the same bytes at the same addresses from both files.
+    if std::process::Command::new("gdb")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "gdb is required under CI (.ci/run installs it)"
+        );
+        eprintln!("gdb is not installed: skipping the gdb half of this test");
+        return;
+    }
+    let gdb = |core: &str| {
+        let o = Command::new("gdb")
+            .args(["-nx", "-batch", "-c", core])
+            .args(["-ex", &format!("x/s {banner:#x}")])
+            .args(["-ex", &format!("x/8xg {percpu:#x}")])
+            .output()
+            .expect("run gdb");
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with("0x"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let from_original = gdb(&real("kdump/proc-vmcore.elf"));
+    let from_converted = gdb(out.to_str().unwrap());
+    assert_eq!(from_original.len(), 5, "{from_original:?}");
+    assert!(
+        from_original[0].contains("\"Linux version 6.12.111"),
+        "{from_original:?}"
+    );
+    assert_eq!(from_converted, from_original);
+}
