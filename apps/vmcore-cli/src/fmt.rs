@@ -29,8 +29,67 @@ pub fn file_name(p: Option<&std::path::Path>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// Names for several files that tell them apart: each file's name, with as many of its
+/// parent folders as it takes to make the names differ (`a/vmcore`, `b/vmcore`), so reports
+/// stay independent of where the files live unless two paths share every component.
+pub fn distinct_names(paths: &[std::path::PathBuf]) -> Vec<String> {
+    use std::path::Component;
+    let parts: Vec<Vec<String>> = paths
+        .iter()
+        .map(|p| {
+            p.components()
+                .filter(|c| !matches!(c, Component::CurDir))
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        })
+        .collect();
+    let suffix = |i: usize, n: usize| {
+        let v = &parts[i];
+        let from = v.len().saturating_sub(n);
+        let s = v[from..].join("/");
+        if from == 0 {
+            // The whole path: keep it as the user typed it (absolute paths keep their root).
+            paths[i].display().to_string()
+        } else {
+            s
+        }
+    };
+    (0..paths.len())
+        .map(|i| {
+            let mut n = 1;
+            loop {
+                let mine = suffix(i, n);
+                let clash = (0..paths.len())
+                    .any(|j| j != i && parts[j] != parts[i] && suffix(j, n) == mine);
+                if !clash || n >= parts[i].len() {
+                    return if parts[i].is_empty() {
+                        "-".into()
+                    } else {
+                        mine
+                    };
+                }
+                n += 1;
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn distinct_names_add_parents_only_when_needed() {
+        let p = |v: &[&str]| v.iter().map(std::path::PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(
+            super::distinct_names(&p(&["/var/crash/a/vmcore", "/var/crash/b/vmcore", "x.elf"])),
+            ["a/vmcore", "b/vmcore", "x.elf"]
+        );
+        assert_eq!(
+            super::distinct_names(&p(&["/d/one.kdump", "two.kdump"])),
+            ["one.kdump", "two.kdump"]
+        );
+        assert_eq!(super::distinct_names(&p(&["-"])), ["-"]);
+    }
+
     #[test]
     fn utc_matches_known_dates() {
         assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");

@@ -9,7 +9,7 @@
 //! - [`load_history`]: the `hotplug` crate (wired in) — history replay and diff against the
 //!   dump.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use vmcore::{Dump, Finding, PhysAddr, PhysRange, VirtAddr};
 
@@ -104,16 +104,85 @@ pub struct HistoryOverlay {
     pub findings: Vec<Finding>,
 }
 
-/// Load a hotplug history for `dump` with the `hotplug` crate: import it (any format the
-/// crate reads: uevent records, udevadm text, sysfs snapshot, JSON lines, kernel log), replay it
-/// to the crash, mark the memory blocks it hot-added, and diff the topology against the dump.
+/// Where the CPU of each register note comes from, for the history diff (`--state`,
+/// `--elfcorehdr`, as in `vmcore check`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuNaming {
+    /// A captured procfs/sysfs root (its crash_notes addresses).
+    pub state: Option<PathBuf>,
+    /// A raw elfcorehdr (its CPU PT_NOTEs).
+    pub elfcorehdr: Option<PathBuf>,
+}
+
+/// Load one hotplug history for `dump` (see [`load_histories`]).
 pub fn load_history(path: &Path, dump: &Dump) -> anyhow::Result<HistoryOverlay> {
+    load_histories(&[path.to_path_buf()], &CpuNaming::default(), dump)
+}
+
+/// Load hotplug histories for `dump` with the `hotplug` crate: import each (any format the
+/// crate reads: uevent records, udevadm text, sysfs snapshot, JSON lines, kernel log) and
+/// append them in order (a snapshot, then the events after it), replay to the crash, mark the
+/// memory blocks hot-added, and run the same history check as `vmcore check`
+/// ([`hotplug::check`]: history findings, the diff, HP016 when the history cannot determine
+/// the topology), naming CPUs with `ids` when given.
+pub fn load_histories(
+    paths: &[PathBuf],
+    ids: &CpuNaming,
+    dump: &Dump,
+) -> anyhow::Result<HistoryOverlay> {
     use anyhow::Context as _;
-    let history = hotplug::import::import_path(path)
-        .and_then(|i| i.strict())
-        .with_context(|| format!("reading history {}", path.display()))?;
+    let mut all: Option<hotplug::History> = None;
+    for path in paths {
+        let h = hotplug::import::import_path(path)
+            .and_then(|i| i.strict())
+            .map_err(|e| match e {
+                // Already "cannot read PATH" with the OS error as its source.
+                e @ hotplug::Error::Io { .. } => anyhow::Error::new(e).context("history"),
+                e => anyhow::Error::new(e).context(format!("history {}", path.display())),
+            })?;
+        match &mut all {
+            None => all = Some(h),
+            Some(a) => a.append(h),
+        }
+    }
+    let history = all.context("no history given")?;
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
     let topology = hotplug::replay(&history, &hotplug::Until::Crash)
-        .with_context(|| format!("replaying history {}", path.display()))?;
+        .with_context(|| format!("replaying history {}", names.join(" + ")))?;
+    let (locator, possible) = match (&ids.state, &ids.elfcorehdr) {
+        (Some(dir), _) => {
+            let s = elfcorehdr::SystemState::from_root(dir)
+                .with_context(|| format!("cannot read state {}", dir.display()))?;
+            let possible: Vec<u32> = s.cpus.iter().map(|c| c.id).collect();
+            (Some(hotplug::NoteLocator::from_state(&s)), Some(possible))
+        }
+        (None, Some(f)) => {
+            let b = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+            let h = elfcorehdr::Elfcorehdr::parse(&b).with_context(|| f.display().to_string())?;
+            let possible = topology
+                .cpus_complete
+                .then(|| topology.cpus.keys().copied().collect::<Vec<u32>>());
+            (
+                Some(hotplug::NoteLocator::from_elfcorehdr(
+                    &h,
+                    possible.as_deref(),
+                )),
+                possible,
+            )
+        }
+        (None, None) => (None, None),
+    };
+    let identity = locator
+        .filter(|_| !dump.is_headers_only())
+        .map(|l| hotplug::identify(dump, &l));
     // The highlight needs each added block's range: from the event when the source gives it,
     // else index × block size. Uevent-only histories lack `block_size_bytes`; then the memory
     // section size from vmcoreinfo stands in, which is the block size on x86_64 machines below
@@ -140,17 +209,14 @@ pub fn load_history(path: &Path, dump: &Dump) -> anyhow::Result<HistoryOverlay> 
             }
         }
     }
-    let content = hotplug::DumpContent::of_dump(dump, None, None, None)
+    let content = hotplug::DumpContent::of_dump(dump, identity.as_ref(), possible.as_deref(), None)
         .with_context(|| "comparing the history with the dump")?;
-    let findings = hotplug::diff(&topology, &content)
+    let findings = hotplug::check(&history, &topology, &content)
         .into_iter()
         .map(|f| f.finding)
         .collect();
     Ok(HistoryOverlay {
-        name: path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        ),
+        name: names.join(" + "),
         events: history.events.len(),
         hotplugged,
         findings,

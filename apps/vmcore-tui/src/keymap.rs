@@ -17,6 +17,8 @@ pub enum Ctx {
     Help,
     /// The CPU detail popup is open.
     CpuDetail,
+    /// A finding is open in full.
+    FindingDetail,
     /// A view.
     View(View),
 }
@@ -29,6 +31,7 @@ impl Ctx {
             Ctx::Prompt => "Prompt",
             Ctx::Help => "Help",
             Ctx::CpuDetail => "CPU detail",
+            Ctx::FindingDetail => "Finding detail",
             Ctx::View(v) => v.title(),
         }
     }
@@ -95,6 +98,10 @@ impl Key {
             (KeyCode::Char(a), KeyCode::Char(b)) => {
                 a == b && ev.modifiers.difference(KeyModifiers::SHIFT) == self.mods
             }
+            // Terminals send Shift-Tab as BackTab with the Shift modifier held.
+            (KeyCode::BackTab, KeyCode::BackTab) => {
+                ev.modifiers.difference(KeyModifiers::SHIFT) == self.mods
+            }
             (a, b) => a == b && ev.modifiers == self.mods,
         }
     }
@@ -119,7 +126,7 @@ macro_rules! bind {
     };
 }
 
-use Ctx::{CpuDetail, Global, Help, Prompt};
+use Ctx::{CpuDetail, FindingDetail, Global, Help, Prompt};
 const CPUS: Ctx = Ctx::View(View::Cpus);
 const MEMORY: Ctx = Ctx::View(View::Memory);
 const HEX: Ctx = Ctx::View(View::Hex);
@@ -231,10 +238,22 @@ pub static BINDINGS: &[Binding] = &[
     bind!(LOG, [k('n')], Action::NextMatch, "next match"),
     bind!(LOG, [k('N')], Action::PrevMatch, "previous match"),
     bind!(
-        FINDINGS,
+        FindingDetail,
         [code(KeyCode::Enter)],
         Action::Open,
         "jump to the finding's CPU or range"
+    ),
+    bind!(
+        FindingDetail,
+        [code(KeyCode::Esc), code(KeyCode::Backspace)],
+        Action::Back,
+        "close the finding"
+    ),
+    bind!(
+        FINDINGS,
+        [code(KeyCode::Enter)],
+        Action::Open,
+        "show the whole finding (Enter again: jump to its CPU or range)"
     ),
     bind!(Global, [k('q'), ctrl('c')], Action::Quit, "quit"),
     bind!(
@@ -333,6 +352,9 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
     let mut v = Vec::with_capacity(3);
     if app.cpu_detail.is_some() && app.view == View::Cpus {
         v.push(Ctx::CpuDetail);
+    } else if app.finding_detail && app.view == View::Findings {
+        v.push(Ctx::FindingDetail);
+        v.push(Ctx::View(app.view));
     } else {
         v.push(Ctx::View(app.view));
     }

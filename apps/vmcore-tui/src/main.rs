@@ -1,10 +1,11 @@
-//! `vmcore-tui DUMP [--history FILE]`: the terminal, the event loop and the worker thread.
+//! `vmcore-tui DUMP [--history FILE]... [--state DIR | --elfcorehdr FILE]`: the terminal, the event loop and the worker thread.
 //! Everything else is in the library.
 
-use std::io::{self, Write as _};
+use std::io::{self, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::Duration;
@@ -21,12 +22,22 @@ use vmcore_tui::{Action, integrations, keymap, ui, update};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// The dump (ELF vmcore, kdump-compressed, flattened). Without it, the bundled sample
-    /// dump from testdata/real is opened.
+    /// The dump (ELF vmcore, kdump-compressed, flattened; `-` reads a flattened stream from
+    /// standard input). Without it, the bundled sample dump is opened.
     dump: Option<PathBuf>,
-    /// A hotplug history to diff against the dump and highlight in the memory map.
+    /// A hotplug history to diff against the dump and highlight in the memory map: any format
+    /// `vmcore check --history` reads. Repeat to append, e.g. a sysfs snapshot, then the
+    /// events after it.
+    #[arg(long, value_name = "FILE|DIR")]
+    history: Vec<PathBuf>,
+    /// A captured procfs/sysfs root: its crash_notes addresses name the CPU of each register
+    /// note (as `vmcore check --state`).
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// A raw elfcorehdr whose CPU PT_NOTEs name the CPU of each register note (as `vmcore
+    /// check --elfcorehdr`).
     #[arg(long, value_name = "FILE")]
-    history: Option<PathBuf>,
+    elfcorehdr: Option<PathBuf>,
 }
 
 /// Everything the event loop reacts to, from one channel (a closed set, so the loop is one
@@ -64,30 +75,61 @@ fn open(cli: &Cli) -> Result<App> {
             eprintln!(
                 "vmcore-tui: no dump given, opening the bundled sample (decompressing it on first use)…"
             );
-            real_data::path("kdump/proc-vmcore.elf")
-                .context("finding the bundled sample dump in testdata/real")?
+            real_data::sample_path()?
         }
     };
     let mut app = App::open(&path)?;
-    if let Some(h) = &cli.history {
-        let overlay = integrations::load_history(h, &app.dump)?;
+    if !cli.history.is_empty() {
+        let ids = integrations::CpuNaming {
+            state: cli.state.clone(),
+            elfcorehdr: cli.elfcorehdr.clone(),
+        };
+        let overlay = integrations::load_histories(&cli.history, &ids, &app.dump)?;
         app.set_history(overlay);
+    } else if cli.state.is_some() || cli.elfcorehdr.is_some() {
+        anyhow::bail!(
+            "--state and --elfcorehdr name CPUs for the history diff: give --history too"
+        );
     }
     Ok(app)
 }
 
 fn run(cli: Cli) -> Result<()> {
+    // A full-screen program needs a terminal to draw on; without one, ratatui cannot start
+    // (and would leave escape codes in whatever stdout is).
+    if !io::stdout().is_terminal() {
+        anyhow::bail!(
+            "standard output is not a terminal: vmcore-tui draws full-screen; for text output use `vmcore info`, `vmcore cpus`, `vmcore dmesg` …"
+        );
+    }
     // Open before touching the terminal, so errors print normally.
     let mut app = open(&cli)?;
     let (tx, rx) = mpsc::channel::<Event>();
     let jobs_tx = spawn_worker(Arc::clone(&app.dump), tx.clone());
+    // SIGTERM, SIGHUP and an outside SIGINT (raw mode turns C-c into a key) end the loop
+    // normally, so the guard restores the terminal instead of the process dying in raw mode.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing the signal handlers")?;
+    }
     // ratatui::init enables raw mode and the alternate screen and installs a panic hook that
     // restores them; the guard undoes mouse capture and restores on every other exit path.
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let _guard = Guard;
+    // ratatui's panic hook restores raw mode and the screen, not mouse reporting or the cursor.
+    let ratatui_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(io::stdout(), DisableMouseCapture, crossterm::cursor::Show);
+        ratatui_hook(info);
+    }));
     crossterm::execute!(io::stdout(), EnableMouseCapture)?;
     spawn_input(tx);
-    event_loop(&mut terminal, &mut app, &rx, &jobs_tx)
+    event_loop(&mut terminal, &mut app, &rx, &jobs_tx, &stop)
 }
 
 /// Restores the terminal when `run` returns or unwinds.
@@ -96,7 +138,7 @@ struct Guard;
 impl Drop for Guard {
     fn drop(&mut self) {
         // Best effort: there is nowhere left to report a failure to.
-        let _ = crossterm::execute!(io::stdout(), DisableMouseCapture);
+        let _ = crossterm::execute!(io::stdout(), DisableMouseCapture, crossterm::cursor::Show);
         ratatui::restore();
         let _ = io::stdout().flush();
     }
@@ -107,8 +149,12 @@ fn event_loop(
     app: &mut App,
     rx: &Receiver<Event>,
     jobs_tx: &Sender<Job>,
+    stop: &AtomicBool,
 ) -> Result<()> {
     while app.running {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         for job in app.take_jobs() {
             // The worker only stops when this sender is dropped, so sending cannot fail
             // while the loop runs; if it did, the job is simply never reported.

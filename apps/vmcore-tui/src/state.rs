@@ -137,7 +137,7 @@ impl PromptKind {
     /// The prompt label.
     pub fn label(self) -> &'static str {
         match self {
-            PromptKind::Goto => "goto (hex; v: virtual, p: physical)",
+            PromptKind::Goto => "goto (hex; v0x…: virtual, p0x…: physical)",
             PromptKind::HexSearch => "search (text, or x: hex bytes)",
             PromptKind::LogSearch => "search log",
             PromptKind::Filter => "filter",
@@ -234,6 +234,37 @@ pub enum StatusKind {
     Error,
 }
 
+/// Open the dump named on the command line, as `vmcore` does: `-` (standard input) and pipes
+/// are read as a stream (only the flattened format can be), a directory is refused by name,
+/// anything else is mapped. Errors name the path and keep the OS error.
+pub fn open_dump(path: &Path) -> anyhow::Result<Dump> {
+    use anyhow::Context as _;
+    use std::io::IsTerminal as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    let context = || format!("cannot open {}", path.display());
+    if path.as_os_str() == "-" {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            anyhow::bail!(
+                "cannot open - (standard input): it is a terminal; pipe a flattened dump into it"
+            );
+        }
+        return Dump::from_stream(stdin.lock(), "-").context("cannot open - (standard input)");
+    }
+    let meta = std::fs::metadata(path).ok();
+    if meta.as_ref().is_some_and(|m| m.is_dir()) {
+        anyhow::bail!(
+            "cannot open {}: it is a directory, not a dump file",
+            path.display()
+        );
+    }
+    if meta.is_some_and(|m| m.file_type().is_fifo() || m.file_type().is_socket()) {
+        let f = std::fs::File::open(path).with_context(context)?;
+        return Dump::from_stream(f, path).with_context(context);
+    }
+    Dump::open(path).with_context(context)
+}
+
 /// The whole app.
 #[derive(Debug)]
 pub struct App {
@@ -283,6 +314,8 @@ pub struct App {
     pub findings: Vec<Finding>,
     /// Findings list.
     pub findings_cursor: ListCursor,
+    /// The selected finding is open in full (long messages do not fit a table row).
+    pub finding_detail: bool,
     /// The loaded hotplug history, if any.
     pub history: Option<HistoryOverlay>,
     /// The prompt being typed.
@@ -344,6 +377,7 @@ impl App {
             log_query: None,
             findings,
             findings_cursor: ListCursor::default(),
+            finding_detail: false,
             history: None,
             input: None,
             status: None,
@@ -357,9 +391,7 @@ impl App {
 
     /// Open a dump file; the title shows only its file name.
     pub fn open(path: &Path) -> anyhow::Result<App> {
-        // vmcore's errors already name the file and the reason; adding context (or letting
-        // anyhow walk the source chain) would print the I/O reason twice.
-        let dump = Dump::open(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let dump = open_dump(path)?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),

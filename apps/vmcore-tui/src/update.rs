@@ -129,6 +129,7 @@ pub fn update(app: &mut App, action: Action) {
 fn show(app: &mut App, v: View) {
     app.view = v;
     app.cpu_detail = None;
+    app.finding_detail = false;
 }
 
 fn back(app: &mut App) {
@@ -138,6 +139,7 @@ fn back(app: &mut App) {
     if app.help {
         app.help = false;
     } else if app.cpu_detail.take().is_some() {
+    } else if std::mem::take(&mut app.finding_detail) {
     } else if app.job.is_some() {
         app.cancel_job();
         app.info("search cancelled");
@@ -256,6 +258,11 @@ fn open(app: &mut App) {
             let Some(f) = app.findings.get(app.findings_cursor.selected) else {
                 return;
             };
+            if !app.finding_detail {
+                app.finding_detail = true;
+                return;
+            }
+            app.finding_detail = false;
             match finding_target(app, f) {
                 Some(a) => update(app, a),
                 None => app.info("this finding has no CPU or range to show"),
@@ -314,12 +321,18 @@ fn submit(app: &mut App) {
     }
 }
 
-/// Parse a goto address: hex with or without `0x`, optionally prefixed `v:` (virtual) or `p:`
-/// (physical). Without a prefix, upper-half addresses are virtual.
+/// Parse a goto address: hex with or without `0x`, optionally prefixed `v:`/`v` (virtual) or
+/// `p:`/`p` (physical), as in `p0x1000` or `v:ffffffff81000000`. Without a prefix,
+/// upper-half addresses are virtual.
 pub fn parse_target(s: &str) -> Result<Target, String> {
+    let s = s.trim();
     let (forced, rest) = if let Some(r) = s.strip_prefix("v:") {
         (Some(AddrSpace::Virt), r)
     } else if let Some(r) = s.strip_prefix("p:") {
+        (Some(AddrSpace::Phys), r)
+    } else if let Some(r) = s.strip_prefix('v').filter(|r| r.starts_with("0x")) {
+        (Some(AddrSpace::Virt), r)
+    } else if let Some(r) = s.strip_prefix('p').filter(|r| r.starts_with("0x")) {
         (Some(AddrSpace::Phys), r)
     } else {
         (None, s)
@@ -329,7 +342,20 @@ pub fn parse_target(s: &str) -> Result<Target, String> {
         .trim_start_matches("0x")
         .trim_start_matches("0X")
         .replace('_', "");
-    let a = u64::from_str_radix(&digits, 16).map_err(|_| format!("not a hex address: {s:?}"))?;
+    let a = u64::from_str_radix(&digits, 16).map_err(|_| {
+        let looks_like_symbol = digits
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && digits.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if looks_like_symbol {
+            format!(
+                "{s:?}: goto takes an address, not a symbol name yet (hex, v0x… virtual, p0x… physical)"
+            )
+        } else {
+            format!("not a hex address: {s:?} (hex, v0x… virtual, p0x… physical)")
+        }
+    })?;
     let space = forced.unwrap_or(if a >= KERNEL_HALF {
         AddrSpace::Virt
     } else {
@@ -552,6 +578,17 @@ mod tests {
         assert_eq!(
             parse_target("p:ffffffff81000000"),
             Ok(Target::Phys(PhysAddr(0xffffffff81000000)))
+        );
+        assert_eq!(parse_target("p0x1000"), Ok(Target::Phys(PhysAddr(0x1000))));
+        assert_eq!(
+            parse_target("p0xffffffff81000000"),
+            Ok(Target::Phys(PhysAddr(0xffffffff81000000)))
+        );
+        assert_eq!(parse_target("v0x1000"), Ok(Target::Virt(VirtAddr(0x1000))));
+        assert!(
+            parse_target("linux_banner")
+                .unwrap_err()
+                .contains("not a symbol name yet")
         );
         assert!(parse_target("zz").is_err());
         assert!(parse_target("").is_err());

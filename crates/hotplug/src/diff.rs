@@ -78,6 +78,8 @@ codes! {
         "a history line was not understood and skipped (--lenient)";
     BLOCK_SIZE_UNKNOWN = "HP015", "block-size-unknown", Info,
         "memory blocks are known but their size is not, so memory was not compared";
+    HISTORY_INCONCLUSIVE = "HP016", "history-inconclusive", Warning,
+        "the history gives no starting topology and nothing it names could be compared with the dump";
 }
 
 /// What a finding is about.
@@ -105,6 +107,8 @@ pub enum Subject {
     },
     /// The set of CPUs as a whole.
     Cpus,
+    /// The replayed topology as a whole.
+    Topology,
 }
 
 impl std::fmt::Display for Subject {
@@ -121,6 +125,7 @@ impl std::fmt::Display for Subject {
             Subject::Header => f.write_str("elfcorehdr"),
             Subject::History { line } => write!(f, "history line {line}"),
             Subject::Cpus => f.write_str("CPUs"),
+            Subject::Topology => f.write_str("topology"),
         }
     }
 }
@@ -643,6 +648,67 @@ pub fn history_findings(history: &History, topology: &Topology) -> Vec<HotplugFi
             None,
             format!("the history's sources disagree on the memory block size: {a:#x} and {b:#x}"),
         ));
+    }
+    out
+}
+
+/// Why `history`, replayed to `topology`, could not be compared with `content`, or `None`
+/// when something was compared.
+///
+/// A history without a starting topology (a sysfs snapshot, or a start record that lists the
+/// CPUs and memory blocks) knows only the CPUs and blocks its events name. It still compares
+/// something when a CPU it knows to be online can be matched to a register note (QEMU dumps,
+/// elfcorehdrs, or kernel dumps whose notes were attributed with `--state`/`--elfcorehdr`) or
+/// when it knows memory blocks and their size. Otherwise nothing was compared: a dump from
+/// another machine would diff as cleanly as the right one, so the check must not pass.
+pub fn inconclusive_reason(
+    history: &History,
+    topology: &Topology,
+    content: &DumpContent,
+) -> Option<String> {
+    if topology.cpus_complete || topology.memory_complete {
+        return None;
+    }
+    let online = topology.online_cpus();
+    let notes_named = content.kind != DumpKind::KernelVmcore
+        || content
+            .cpus
+            .iter()
+            .filter(|s| s.has_context)
+            .all(|s| s.cpu.is_some());
+    let cpus_compared = !online.is_empty() && notes_named;
+    let memory_compared = topology.block_size.is_some_and(|b| b > 0) && !topology.memory.is_empty();
+    if cpus_compared || memory_compared {
+        return None;
+    }
+    let cpus = if online.is_empty() {
+        "it names no online CPU".to_string()
+    } else {
+        format!(
+            "the register notes are not attributed to its online CPU(s) {} (give --state or --elfcorehdr)",
+            elfcorehdr::format_cpulist(online.iter().copied())
+        )
+    };
+    let memory = if topology.memory.is_empty() {
+        "no memory block"
+    } else {
+        "memory blocks without their size"
+    };
+    Some(format!(
+        "the history has no starting topology (a sysfs snapshot or a start record) before its {} event(s), {cpus}, and it gives {memory}: nothing was compared with the dump; give the snapshot first (--history sysfs-at-boot/ --history events)",
+        history.events.len()
+    ))
+}
+
+/// The history check of one dump, as `vmcore check` and `vmcore-tui` both run it: the
+/// history's own findings ([`history_findings`]), the diff of the topology against the dump
+/// ([`diff`]), and HP016 (a warning) when nothing could be compared
+/// ([`inconclusive_reason`]).
+pub fn check(history: &History, topology: &Topology, content: &DumpContent) -> Vec<HotplugFinding> {
+    let mut out = history_findings(history, topology);
+    out.extend(diff(topology, content));
+    if let Some(why) = inconclusive_reason(history, topology, content) {
+        out.push(hf(HISTORY_INCONCLUSIVE, Subject::Topology, None, why));
     }
     out
 }

@@ -34,7 +34,8 @@ impl std::fmt::Display for LineProblem {
 #[non_exhaustive]
 pub enum Error {
     /// A history file or snapshot could not be read.
-    #[error("{path}: {source}")]
+    // The OS error is the source: printing it here too would show it twice in a chain.
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -43,8 +43,8 @@ pub mod scan;
 mod topology;
 
 pub use diff::{
-    CpuSlot, DumpContent, DumpKind, HeaderUse, HotplugFinding, RamRange, Subject, diff,
-    history_findings,
+    CpuSlot, DumpContent, DumpKind, HeaderUse, HotplugFinding, RamRange, Subject, check, diff,
+    history_findings, inconclusive_reason,
 };
 pub use error::{Error, LineProblem, Result};
 pub use history::{

@@ -49,8 +49,13 @@ pub fn path(rel: &str) -> io::Result<PathBuf> {
             ),
         ));
     }
-    let out = cache_dir().join(rel);
-    let src_len = fs::metadata(&zst)?.len();
+    decompress_cached(&zst, &cache_dir().join(rel))
+}
+
+/// `zst` decompressed into `out`, once: a stamp next to `out` records the source's length.
+fn decompress_cached(zst: &Path, out: &Path) -> io::Result<PathBuf> {
+    let out = out.to_path_buf();
+    let src_len = fs::metadata(zst)?.len();
     // Append to the full name: `with_extension` would give `x.elf` and `x.kdump-zlib` one stamp.
     let stamp = sibling(&out, "src-len");
     if out.is_file() && fs::read_to_string(&stamp).ok().as_deref() == Some(&src_len.to_string()) {
@@ -63,7 +68,7 @@ pub fn path(rel: &str) -> io::Result<PathBuf> {
     let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = sibling(&out, &format!("tmp.{}.{n}", std::process::id()));
     {
-        let f = fs::File::open(&zst)?;
+        let f = fs::File::open(zst)?;
         let mut dec = zstd::stream::read::Decoder::new(f)?;
         // The files were written with --long=27.
         dec.window_log_max(27)?;
@@ -81,6 +86,90 @@ fn sibling(p: &Path, suffix: &str) -> PathBuf {
     s.push(".");
     s.push(suffix);
     PathBuf::from(s)
+}
+
+/// The sample dump the apps open when no dump is named: a real Linux 6.12 `/proc/vmcore`.
+///
+/// Where it is found, first hit wins:
+/// 1. `$VMCORE_SAMPLE`: any dump file;
+/// 2. when the running program was built in this source tree (it lives under its `target/`),
+///    `testdata/real/kdump/proc-vmcore.elf.zst`, decompressed on first use ([`path`]);
+/// 3. the data folder (`$VMCORE_DATA_DIR`, else `$XDG_DATA_HOME/vmcore-tools`, else
+///    `~/.local/share/vmcore-tools`): `proc-vmcore.elf`, or `proc-vmcore.elf.zst` decompressed
+///    on first use into the cache folder (`$XDG_CACHE_HOME/vmcore-tools`, else
+///    `~/.cache/vmcore-tools`).
+///
+/// An installed binary (`cargo install`) never looks into the tree it was built from, which may
+/// be gone or belong to someone else; the error says how to get the sample.
+pub fn sample_path() -> io::Result<PathBuf> {
+    const SAMPLE: &str = "kdump/proc-vmcore.elf";
+    if let Some(p) = std::env::var_os("VMCORE_SAMPLE") {
+        return Ok(PathBuf::from(p));
+    }
+    if running_from_source_tree() {
+        return path(SAMPLE);
+    }
+    let data = data_dir();
+    if let Some(d) = &data {
+        let plain = d.join("proc-vmcore.elf");
+        if plain.is_file() {
+            return Ok(plain);
+        }
+        let zst = d.join("proc-vmcore.elf.zst");
+        if zst.is_file() {
+            let cache = user_dir("XDG_CACHE_HOME", ".cache").ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "no cache folder: set HOME or XDG_CACHE_HOME",
+                )
+            })?;
+            return decompress_cached(&zst, &cache.join("proc-vmcore.elf"));
+        }
+    }
+    let where_ = data.map_or_else(
+        || "the data folder ($VMCORE_DATA_DIR or ~/.local/share/vmcore-tools)".to_string(),
+        |d| d.display().to_string(),
+    );
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!(
+            "no dump given and no sample dump found: name a dump, set VMCORE_SAMPLE=/path/to/dump, \
+             or copy the sample from the source (testdata/real/kdump/proc-vmcore.elf.zst) into {where_}"
+        ),
+    ))
+}
+
+/// True when the program runs under cargo (`cargo run`, `cargo test`) or its executable lives
+/// inside the source tree this crate was built in; false for an installed copy.
+fn running_from_source_tree() -> bool {
+    if std::env::var_os("CARGO").is_some() {
+        return true;
+    }
+    let (Ok(exe), Ok(tree)) = (
+        std::env::current_exe().and_then(|e| e.canonicalize()),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .canonicalize(),
+    ) else {
+        return false;
+    };
+    exe.starts_with(tree)
+}
+
+/// `$VMCORE_DATA_DIR`, else `$XDG_DATA_HOME/vmcore-tools`, else `~/.local/share/vmcore-tools`.
+fn data_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("VMCORE_DATA_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    user_dir("XDG_DATA_HOME", ".local/share")
+}
+
+fn user_dir(xdg: &str, under_home: &str) -> Option<PathBuf> {
+    let base = std::env::var_os(xdg)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(under_home)))?;
+    Some(base.join("vmcore-tools"))
 }
 
 /// Read a small real file (oracle text, headers) into memory.

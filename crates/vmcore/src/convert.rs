@@ -1,7 +1,8 @@
 //! Conversion of any readable dump to an ELF64 vmcore, streamed (`vmcore convert --to elf`).
 //!
-//! The output is what `makedumpfile -E` writes: one PT_NOTE with the dump's notes, then one
-//! PT_LOAD per run of RAM whose pages could be read, each followed by the run of pages that
+//! The output is what `makedumpfile -E` writes: one PT_NOTE with the dump's notes, then the
+//! kernel-text alias and RAM at their kernel virtual addresses (so gdb and crash can read
+//! kernel variables, see `load_ranges`), one PT_LOAD per run of pages that could be read, each followed by the run of pages that
 //! could not (excluded by the dump level, lost, past the end of a cut file) as zero fill
 //! (`p_filesz < p_memsz`). A run of unreadable pages at the start of a RAM range becomes a
 //! PT_LOAD with `p_filesz = 0`. That is how makedumpfile's own ELF output marks excluded
@@ -18,8 +19,9 @@ use std::path::PathBuf;
 use crate::cpu::Machine;
 use crate::dump::Dump;
 use crate::error::{Error, Result};
+use crate::memmap::{RangeKind, X86_64_START_KERNEL_MAP};
 use crate::notes::NAME_VMCOREINFO;
-use kdump_types::PhysAddr;
+use kdump_types::{PhysAddr, PhysRange, VirtAddr};
 
 /// Pages read per parallel batch.
 const BATCH: usize = 1024;
@@ -100,6 +102,113 @@ fn note_blob(dump: &Dump) -> Vec<u8> {
     out
 }
 
+/// The ranges to write as PT_LOADs, `(first pfn, end pfn, virtual address of the first
+/// page)`, as /proc/vmcore and `makedumpfile -E` lay them out: the kernel-text alias first
+/// (`_text` at its KASLR address, a second mapping of RAM written again), then RAM at its
+/// direct-map address. Without these virtual addresses gdb and crash cannot read any kernel
+/// variable from the output.
+///
+/// An ELF input keeps its own virtual addresses and kernel-text PT_LOAD. A kdump-compressed
+/// input has neither: the direct map starts at `page_offset_base` (from a scan of the kernel
+/// page tables, [`Dump::page_offset_base`]), and the kernel text is found from vmcoreinfo
+/// (`SYMBOL(_stext)`, `NUMBER(phys_base)`) and its extent from the page tables
+/// ([`kernel_text_alias`]). When either cannot be found (no vmcoreinfo, not x86_64) the
+/// ranges are written without it, as before.
+fn load_ranges(dump: &Dump, ps: u64) -> Vec<(u64, u64, Option<u64>)> {
+    let pfns = |r: &crate::memmap::MemoryRange| (r.phys.start.0 / ps, r.phys.end.0.div_ceil(ps));
+    let mut out: Vec<(u64, u64, Option<u64>)> = Vec::new();
+    let ranges = dump.memory().ranges();
+    let elf_text: Vec<_> = ranges
+        .iter()
+        .filter(|r| r.kind == RangeKind::KernelText)
+        .collect();
+    let has_virt = ranges.iter().any(|r| r.virt.is_some());
+    if !elf_text.is_empty() {
+        for r in elf_text {
+            let (s, e) = pfns(r);
+            out.push((s, e, r.virt.map(|v| v.0)));
+        }
+    } else if !has_virt && let Some((va, phys)) = kernel_text_alias(dump, ps) {
+        out.push((phys.start.0 / ps, phys.end.0.div_ceil(ps), Some(va)));
+    }
+    let page_offset = if has_virt {
+        None
+    } else {
+        dump.page_offset_base().ok().map(|p| p.base)
+    };
+    for r in dump.memory().ram() {
+        let (s, e) = pfns(r);
+        let virt = r
+            .virt
+            .map(|v| v.0)
+            .or_else(|| page_offset.map(|base| base.wrapping_add(s * ps)));
+        out.push((s, e, virt));
+    }
+    out.retain(|(s, e, _)| e > s);
+    out
+}
+
+/// Page-table walks [`kernel_text_alias`] may do: a real kernel needs a few hundred (2 MiB
+/// pages, 4 KiB around the freed init sections); a hostile dump cannot make it run long.
+const KERNEL_TEXT_WALK_BUDGET: usize = 1 << 16;
+
+/// The kernel-text mapping of an x86_64 dump without ELF virtual addresses: from `_text`
+/// (vmcoreinfo `SYMBOL(_stext)`, which Linux places at `_text`) to the end of the last page of
+/// the kernel image mapping that maps RAM linearly (`va - __START_KERNEL_map + phys_base`),
+/// walking the kernel page tables up to `__START_KERNEL_map + KERNEL_IMAGE_SIZE`. The kernel
+/// keeps that mapping to `_brk_end` rounded up to 2 MiB (`cleanup_highmap`), so the alias can
+/// end a little past `_end`, which /proc/vmcore uses; every address /proc/vmcore maps is
+/// mapped the same way.
+pub fn kernel_text_alias(dump: &Dump, ps: u64) -> Option<(u64, PhysRange)> {
+    if dump.machine() != Machine::X86_64 {
+        return None;
+    }
+    let info = dump.vmcoreinfo()?;
+    let text = info.symbol("_stext")?;
+    let phys_base = u64::try_from(info.number("phys_base")?).ok()?;
+    let image_size = info
+        .number("KERNEL_IMAGE_SIZE")
+        .and_then(|n| u64::try_from(n).ok())
+        .filter(|&n| n > 0 && n <= 1 << 30)
+        .unwrap_or(1 << 30);
+    let window_end = X86_64_START_KERNEL_MAP.checked_add(image_size)?;
+    if text < X86_64_START_KERNEL_MAP || text >= window_end || text % ps != 0 {
+        return None;
+    }
+    let linear = |va: u64| (va - X86_64_START_KERNEL_MAP).wrapping_add(phys_base);
+    let tables = dump.kernel_page_tables().ok()?;
+    let mut va = text;
+    let mut end = None;
+    for _ in 0..KERNEL_TEXT_WALK_BUDGET {
+        if va >= window_end {
+            break;
+        }
+        let step = match dump.translate_with(&tables, VirtAddr(va)) {
+            Ok(t) => {
+                let left = t.page_size - (va & (t.page_size - 1));
+                if t.phys.0 == linear(va) {
+                    end = Some(va + left);
+                }
+                left
+            }
+            // Skip the whole unmapped region the missing entry stands for.
+            Err(Error::VirtNotMapped { level, .. }) => {
+                let span: u64 = match level {
+                    "PTE" => 1 << 12,
+                    "PMD" => 1 << 21,
+                    "PUD" => 1 << 30,
+                    _ => 1 << 39,
+                };
+                span - (va & (span - 1))
+            }
+            Err(_) => break,
+        };
+        va = va.checked_add(step)?;
+    }
+    let end = end?;
+    Some((text, PhysRange::new(linear(text), linear(end))))
+}
+
 /// Read a batch of pages (in parallel with the `parallel` feature).
 fn read_batch(dump: &Dump, ps: u64, pfns: &[u64]) -> Vec<Result<Vec<u8>>> {
     let one = |&pfn: &u64| {
@@ -130,18 +239,7 @@ pub fn write_elf<W: Write>(
         .or_else(|| dump.vmcoreinfo().and_then(|v| v.page_size()))
         .filter(|p| p.is_power_of_two())
         .unwrap_or(4096);
-    let ranges: Vec<(u64, u64, Option<u64>)> = dump
-        .memory()
-        .ram()
-        .map(|r| {
-            (
-                r.phys.start.0 / ps,
-                r.phys.end.0.div_ceil(ps),
-                r.virt.map(|v| v.0),
-            )
-        })
-        .filter(|(s, e, _)| e > s)
-        .collect();
+    let ranges = load_ranges(dump, ps);
     let total: u64 = ranges.iter().map(|(s, e, _)| e - s).sum();
     let mut report = ConvertReport::default();
 

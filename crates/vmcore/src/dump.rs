@@ -35,7 +35,7 @@ impl Deref for DumpData {
 
 /// Map `file` read-only.
 #[allow(unsafe_code)]
-fn map_file(file: &File) -> std::io::Result<memmap2::Mmap> {
+pub(crate) fn map_file(file: &File) -> std::io::Result<memmap2::Mmap> {
     // SAFETY: memmap2 requires that the file is not modified while mapped, or reads may see
     // changing bytes (never unsoundness in our code, which treats every byte as untrusted and
     // bounds-checks it; a file truncated underneath us can still SIGBUS, as with every mmap
@@ -88,6 +88,15 @@ pub fn detect(data: &[u8]) -> Result<Format> {
     Err(Error::UnknownFormat {
         magic: data.iter().take(16).copied().collect(),
     })
+}
+
+/// Pages of a physical range of a kdump-compressed dump ([`Dump::page_counts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PageCounts {
+    /// Pages that are RAM.
+    pub ram: u64,
+    /// Pages the dump stores (the others were excluded by its dump level).
+    pub stored: u64,
 }
 
 /// Summary of a truncated dump.
@@ -232,6 +241,18 @@ impl Dump {
         })
     }
 
+    /// A dump rebuilt from a flattened stream ([`Dump::from_stream`]): it reports the
+    /// stream's name and format, and the stream's own findings come first.
+    pub(crate) fn set_stream_origin(&mut self, name: PathBuf, mut findings: Vec<Finding>) {
+        self.path = Some(name);
+        self.format = Format::Flattened;
+        if let Some(k) = &mut self.kdump {
+            k.mark_flattened();
+        }
+        findings.append(&mut self.findings);
+        self.findings = findings;
+    }
+
     /// The file this dump was opened from.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
@@ -286,6 +307,19 @@ impl Dump {
     pub fn kdump_info(&self) -> Option<&KdumpInfo> {
         self.kdump.as_ref().map(|k| k.info())
     }
+    /// For a kdump-compressed or flattened dump, how many pages of `range` are RAM (1st bitmap)
+    /// and how many of those are stored (2nd bitmap): the rest were excluded by the dump level.
+    /// `None` for other formats, which store every page they describe.
+    pub fn page_counts(&self, range: PhysRange) -> Option<PageCounts> {
+        let kd = self.kdump.as_ref()?;
+        let ps = kd.page_size();
+        let (s, e) = (range.start.0 / ps, range.end.0.div_ceil(ps));
+        Some(PageCounts {
+            ram: kd.ram_bitmap().count_range(s, e),
+            stored: kd.dumpable_bitmap().count_range(s, e),
+        })
+    }
+
     /// Everything the readers noticed that did not stop them.
     pub fn findings(&self) -> &[Finding] {
         &self.findings

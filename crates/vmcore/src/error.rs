@@ -21,7 +21,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The first bytes match no format we read.
-    #[error("not a crash dump: unknown signature {magic:02x?} at file offset 0x0")]
+    #[error("{}", unknown_format(magic))]
     UnknownFormat {
         /// The first bytes of the file.
         magic: Vec<u8>,
@@ -131,6 +131,14 @@ pub enum Error {
         /// Details, with addresses.
         detail: String,
     },
+}
+
+fn unknown_format(magic: &[u8]) -> String {
+    if magic.is_empty() {
+        "the input is empty (0 bytes): not a crash dump".into()
+    } else {
+        format!("not a crash dump: unknown signature {magic:02x?} at file offset 0x0")
+    }
 }
 
 impl Error {

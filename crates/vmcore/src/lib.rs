@@ -41,10 +41,11 @@ pub mod klog;
 pub mod memmap;
 pub mod notes;
 pub mod paging;
+pub mod stream;
 pub mod vmcoreinfo;
 
 pub use cpu::{CpuContext, Machine, QemuCpuState, Registers, X86_64Regs};
-pub use dump::{Dump, DumpData, Format, Truncation, detect};
+pub use dump::{Dump, DumpData, Format, PageCounts, Truncation, detect};
 pub use elf::Segment;
 pub use error::{Error, ReadError, Result};
 pub use kdump::KdumpInfo;

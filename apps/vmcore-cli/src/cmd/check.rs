@@ -107,8 +107,11 @@ impl HistoryContext {
         let mut history: Option<History> = None;
         let mut problems = Vec::new();
         for p in &a.history {
-            let imported = hotplug::import::import_path(p)
-                .with_context(|| format!("cannot read history {}", p.display()))?;
+            let imported = hotplug::import::import_path(p).map_err(|e| match e {
+                // Already "cannot read PATH", with the OS error as its source.
+                e @ hotplug::Error::Io { .. } => anyhow::Error::new(e).context("history"),
+                e => anyhow::Error::new(e).context(format!("cannot read history {}", p.display())),
+            })?;
             let h = if a.lenient {
                 let (h, mut pr) = imported.lenient();
                 problems.append(&mut pr);
@@ -214,8 +217,9 @@ impl HistoryContext {
         if let Some(s) = &self.state {
             content = content.with_exclusions_of(s);
         }
-        let mut findings = hotplug::history_findings(&history, &topology);
-        findings.extend(hotplug::diff(&topology, &content));
+        // The same check the TUI runs: history findings, the diff, and HP016 when the
+        // history cannot determine the topology.
+        let mut findings = hotplug::check(&history, &topology, &content);
         for p in &problems {
             findings.push(HotplugFinding {
                 finding: Finding::new(
@@ -274,19 +278,20 @@ fn kind_of(dump: &Dump) -> &'static str {
 
 fn check_one(
     path: &Path,
+    file: String,
     args: &CheckArgs,
     ctx: &HistoryContext,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Report {
-    let file = file_name(Some(path));
-    let dump = match Dump::open(path) {
+    let dump = match super::open_dump(path) {
         Ok(d) => d,
         Err(e) => {
             return Report {
                 file,
                 format: None,
                 kind: None,
-                error: Some(format!("cannot open: {e}")),
+                // The whole chain: the OS error is the useful part ("No such file…").
+                error: Some(format!("{e:#}")),
                 checks: Vec::new(),
             };
         }
@@ -384,6 +389,8 @@ fn cpulist(c: &[u32]) -> String {
 fn ram_bytes(paths: &[PathBuf]) -> u64 {
     paths
         .iter()
+        // Only regular files: a pipe (`-`) would be read here and lost for the check.
+        .filter(|p| p.is_file())
         .filter_map(|p| Dump::open(p).ok())
         .map(|d| {
             d.memory()
@@ -413,10 +420,13 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         indicatif::ProgressBar::hidden()
     };
     let progress = |n: u64| bar.inc(n);
+    // Two `/var/crash/<host-date>/vmcore` must not both be reported as `vmcore`.
+    let names = crate::fmt::distinct_names(&args.dumps);
     let reports: Vec<Report> = args
         .dumps
         .par_iter()
-        .map(|p| check_one(p, args, &ctx, &progress))
+        .zip(names)
+        .map(|(p, name)| check_one(p, name, args, &ctx, &progress))
         .collect();
     bar.finish_and_clear();
     let threshold = args.fail_on.severity();
@@ -454,6 +464,30 @@ fn check_failed(c: &CheckResult, threshold: Severity) -> bool {
     c.findings.iter().any(|(f, _)| f.severity >= threshold)
 }
 
+/// A check that could not compare anything (HP016) is inconclusive rather than ok, unless
+/// other findings fail it.
+fn inconclusive(c: &CheckResult, threshold: Severity) -> bool {
+    let is_hp016 = |f: &Finding| f.code == hotplug::diff::HISTORY_INCONCLUSIVE.code;
+    c.findings.iter().any(|(f, _)| is_hp016(f))
+        && !c
+            .findings
+            .iter()
+            .any(|(f, _)| !is_hp016(f) && f.severity >= threshold)
+}
+
+/// `skipped`, `inconclusive`, `failed` or `passed`.
+fn status(c: &CheckResult, threshold: Severity) -> &'static str {
+    if c.skipped.is_some() {
+        "skipped"
+    } else if inconclusive(c, threshold) {
+        "inconclusive"
+    } else if check_failed(c, threshold) {
+        "failed"
+    } else {
+        "passed"
+    }
+}
+
 fn write_text(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> anyhow::Result<()> {
     for (i, r) in reports.iter().enumerate() {
         if i > 0 {
@@ -467,12 +501,10 @@ fn write_text(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> a
             writeln!(out, "error: {e}")?;
         }
         for c in &r.checks {
-            let status = if c.skipped.is_some() {
-                "skipped"
-            } else if check_failed(c, threshold) {
-                "FAILED"
-            } else {
-                "ok"
+            let status = match status(c, threshold) {
+                "failed" => "FAILED",
+                "passed" => "ok",
+                other => other,
             };
             write!(out, "{}: {status}", c.name)?;
             if let Some(s) = c.skipped.as_ref().or(c.summary.as_ref()) {
@@ -573,13 +605,7 @@ fn write_json(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> a
                     .iter()
                     .map(|c| CheckJson {
                         check: c.name,
-                        status: if c.skipped.is_some() {
-                            "skipped"
-                        } else if check_failed(c, threshold) {
-                            "failed"
-                        } else {
-                            "passed"
-                        },
+                        status: status(c, threshold),
                         summary: c.summary.as_deref(),
                         skipped: c.skipped.as_deref(),
                         findings: c

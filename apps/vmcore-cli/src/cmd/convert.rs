@@ -38,9 +38,16 @@ pub struct ConvertArgs {
 
 /// Run `vmcore convert`.
 pub fn run(args: &ConvertArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let dump = vmcore::Dump::open(&args.input)
-        .with_context(|| format!("opening {}", args.input.display()))?;
     let to_stdout = args.output.as_os_str() == "-";
+    // Before the (long) conversion: a directory can never be renamed over.
+    if !to_stdout && args.output.is_dir() {
+        anyhow::bail!(
+            "-o {} is a directory: name the file to write, e.g. -o {}",
+            args.output.display(),
+            args.output.join("vmcore.elf").display()
+        );
+    }
+    let dump = super::open_dump(&args.input)?;
     if !to_stdout
         && let (Ok(a), Ok(b)) = (args.input.canonicalize(), args.output.canonicalize())
         && a == b

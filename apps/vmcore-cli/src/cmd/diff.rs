@@ -3,10 +3,8 @@
 
 use std::io::Write;
 
-use anyhow::Context;
 use hotplug::DumpKind;
 use serde::Serialize;
-use vmcore::Dump;
 
 use super::check::{HistoryArgs, HistoryContext};
 use crate::Outcome;
@@ -69,8 +67,7 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         anyhow::bail!("vmcore diff needs --history FILE (or --history-from-log)");
     }
     let ctx = HistoryContext::load(&args.history)?;
-    let dump =
-        Dump::open(&args.dump).with_context(|| format!("cannot open {}", args.dump.display()))?;
+    let dump = super::open_dump(&args.dump)?;
     let Some(d) = ctx.diff_dump(&dump)? else {
         anyhow::bail!("no history");
     };

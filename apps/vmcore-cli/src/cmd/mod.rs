@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use vmcore::{Dump, Severity};
@@ -35,15 +36,46 @@ impl DumpArg {
             Some(p) => p.clone(),
             None => sample_path()?,
         };
-        Dump::open(&path).with_context(|| format!("cannot open {}", path.display()))
+        open_dump(&path)
     }
 }
 
-/// The bundled sample dump, decompressed on first use.
+/// Open a dump named on the command line. `-` is standard input and a pipe or FIFO (such as
+/// `/dev/stdin` under a pipe) is read as a stream, in one pass: only makedumpfile's flattened
+/// format can be (`vmcore::stream`), other formats get an error saying they need a seekable
+/// file. Everything else is opened and mapped as a file.
+pub fn open_dump(path: &Path) -> anyhow::Result<Dump> {
+    use std::os::unix::fs::FileTypeExt;
+    let context = || format!("cannot open {}", path.display());
+    if path.as_os_str() == "-" {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            anyhow::bail!(
+                "cannot open - (standard input): it is a terminal; pipe a flattened dump into it \
+                 (makedumpfile -F … | vmcore info -)"
+            );
+        }
+        return Dump::from_stream(stdin.lock(), "-")
+            .map_err(|e| anyhow::Error::new(e).context("cannot open - (standard input)"));
+    }
+    let meta = std::fs::metadata(path).ok();
+    if meta.as_ref().is_some_and(|m| m.is_dir()) {
+        anyhow::bail!(
+            "cannot open {}: it is a directory, not a dump file",
+            path.display()
+        );
+    }
+    let is_stream = meta.is_some_and(|m| m.file_type().is_fifo() || m.file_type().is_socket());
+    if is_stream {
+        let f = std::fs::File::open(path).with_context(context)?;
+        return Dump::from_stream(f, path).with_context(context);
+    }
+    Dump::open(path).with_context(context)
+}
+
+/// The sample dump (`real_data::sample_path`: the source tree's, or an installed copy).
 pub fn sample_path() -> anyhow::Result<PathBuf> {
-    real_data::path("kdump/proc-vmcore.elf").context(
-        "the bundled sample dump (testdata/real/kdump/proc-vmcore.elf.zst) is not available",
-    )
+    Ok(real_data::sample_path()?)
 }
 
 /// Clean, or Findings when the dump has warnings or errors.

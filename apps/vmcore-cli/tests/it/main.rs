@@ -2,6 +2,7 @@
 mod check;
 mod cli;
 mod tidy;
+mod usability;
 
 use std::process::{Command, Output};
 

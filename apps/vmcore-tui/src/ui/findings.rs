@@ -3,16 +3,17 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Style, Stylize};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use vmcore::Severity;
 
-use super::SELECTED;
+use super::{SELECTED, centered};
 use crate::action::Action;
 use crate::state::App;
 use crate::update::finding_target;
 
 pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let title = format!(" Findings ({}) · Enter: jump ", app.findings.len());
+    let title = format!(" Findings ({}) · Enter: show in full ", app.findings.len());
     if app.findings.is_empty() {
         frame.render_widget(
             Paragraph::new("No findings: the readers noticed nothing wrong.")
@@ -57,4 +58,43 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         .row_highlight_style(SELECTED);
     let mut state = TableState::default().with_selected(Some(app.findings_cursor.selected - first));
     frame.render_stateful_widget(table, area, &mut state);
+    if app.finding_detail
+        && let Some(f) = app.findings.get(app.findings_cursor.selected)
+    {
+        render_detail(frame, area, app, f);
+    }
+}
+
+/// The selected finding in full, wrapped: messages are often longer than a table row.
+fn render_detail(frame: &mut Frame, area: Rect, app: &App, f: &vmcore::Finding) {
+    let target = match finding_target(app, f) {
+        Some(Action::SelectCpu(i)) => format!("CPU note {i} (Enter: show it)"),
+        Some(Action::SelectRange(i)) => format!("memory range #{i} (Enter: show it)"),
+        _ => "none".into(),
+    };
+    let text = vec![
+        Line::from(vec![
+            Span::styled(format!("{} {}", f.code, f.name), Style::new().bold()),
+            Span::raw(format!(" · {}", f.severity.as_str())),
+        ]),
+        Line::from(format!(
+            "offset: {}",
+            f.offset.map_or_else(|| "-".into(), |o| format!("{o:#x}"))
+        )),
+        Line::from(format!("target: {target}")),
+        Line::from(""),
+        Line::from(f.message.clone()),
+    ];
+    let w = area.width.saturating_sub(4).min(100);
+    // Rows the wrapped message needs, plus the four header lines and the border.
+    let inner = usize::from(w.saturating_sub(2).max(1));
+    let h = (f.message.chars().count().div_ceil(inner) + 6) as u16;
+    let popup = centered(area, w, h);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" Finding · Esc: close ")),
+        popup,
+    );
 }

@@ -17,6 +17,8 @@ use crate::state::App;
 enum Kind {
     Hole,
     Zero,
+    /// Some pages stored, some excluded (kdump-compressed dumps).
+    Partial,
     Present,
     Hotplugged,
     Truncated,
@@ -27,6 +29,7 @@ impl Kind {
         match self {
             Kind::Hole => ("·", Style::new().fg(Color::DarkGray)),
             Kind::Zero => ("▒", Style::new().fg(Color::Blue)),
+            Kind::Partial => ("▄", Style::new().fg(Color::Green)),
             Kind::Present => ("█", Style::new().fg(Color::Green)),
             Kind::Hotplugged => ("▓", Style::new().fg(Color::Magenta)),
             Kind::Truncated => ("░", Style::new().fg(Color::Red)),
@@ -59,6 +62,8 @@ fn render_picture(frame: &mut Frame, area: Rect, app: &App) {
     let legend = Line::from(vec![
         Span::styled("█", Kind::Present.glyph().1),
         Span::raw(" present "),
+        Span::styled("▄", Kind::Partial.glyph().1),
+        Span::raw(" partly "),
         Span::styled("▒", Kind::Zero.glyph().1),
         Span::raw(" zero/excluded "),
         Span::styled("░", Kind::Truncated.glyph().1),
@@ -89,15 +94,25 @@ fn draw_cells(buf: &mut Buffer, area: Rect, app: &App, end: u64) {
     for i in 0..cells {
         let cell = PhysRange::new(bound(i), bound(i + 1).max(bound(i) + 1));
         let mut kind = Kind::Hole;
-        // Ranges are in start order; skip those ending before the cell.
-        let first = ram.partition_point(|r| r.phys.start.0 < cell.start.0);
-        let from = first.saturating_sub(1);
-        for r in ram[from..]
-            .iter()
-            .take_while(|r| r.phys.start.0 < cell.end.0)
-        {
-            if r.phys.overlaps(&cell) {
-                kind = kind.max(range_kind(r, &cell));
+        if let Some(c) = app.dump.page_counts(cell) {
+            // kdump-compressed: the bitmaps say which pages the dump level excluded.
+            kind = match c {
+                c if c.ram == 0 => Kind::Hole,
+                c if c.stored == 0 => Kind::Zero,
+                c if c.stored >= c.ram => Kind::Present,
+                _ => Kind::Partial,
+            };
+        } else {
+            // Ranges are in start order; skip those ending before the cell.
+            let first = ram.partition_point(|r| r.phys.start.0 < cell.start.0);
+            let from = first.saturating_sub(1);
+            for r in ram[from..]
+                .iter()
+                .take_while(|r| r.phys.start.0 < cell.end.0)
+            {
+                if r.phys.overlaps(&cell) {
+                    kind = kind.max(range_kind(r, &cell));
+                }
             }
         }
         if kind > Kind::Hole && hot.iter().any(|h| h.overlaps(&cell)) {
@@ -137,7 +152,22 @@ fn range_kind(r: &MemoryRange, cell: &PhysRange) -> Kind {
 }
 
 fn state_text(r: &MemoryRange, app: &App) -> String {
-    let mut s = if r.file_offset.is_none() {
+    let counts = app.dump.page_counts(r.phys).filter(|c| c.ram > 0);
+    let mut s = if let Some(c) = counts {
+        let excluded = c.ram.saturating_sub(c.stored);
+        if excluded == 0 {
+            format!("{} pages stored", c.stored)
+        } else {
+            format!(
+                "{} of {} pages stored, {}% excluded",
+                c.stored,
+                c.ram,
+                excluded * 100 / c.ram
+            )
+        }
+    } else if app.dump.is_headers_only() {
+        "headers only: no data".to_string()
+    } else if r.file_offset.is_none() {
         "no file data".to_string()
     } else if r.missing() > 0 {
         format!("truncated: {} missing", human_size(r.missing()))

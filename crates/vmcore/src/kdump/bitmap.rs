@@ -72,6 +72,26 @@ impl Bitmap {
             .map(|(i, w)| u64::from((w & !other.words.get(i).copied().unwrap_or(0)).count_ones()))
             .sum()
     }
+    /// Number of set bits in `[start, end)` (bits past the end count as clear).
+    pub fn count_range(&self, start: u64, end: u64) -> u64 {
+        let end = end.min(self.bits);
+        if start >= end {
+            return 0;
+        }
+        let (first, last) = ((start / 64) as usize, ((end - 1) / 64) as usize);
+        let mut n = 0u64;
+        for (i, &w) in self.words.iter().enumerate().take(last + 1).skip(first) {
+            let mut w = w;
+            if i == first {
+                w &= u64::MAX << (start % 64);
+            }
+            if i == last && end % 64 != 0 {
+                w &= (1u64 << (end % 64)) - 1;
+            }
+            n += u64::from(w.count_ones());
+        }
+        n
+    }
     /// Maximal runs of set bits, as half-open `[start, end)` PFN ranges.
     pub fn runs(&self) -> Vec<(u64, u64)> {
         let mut out = Vec::new();

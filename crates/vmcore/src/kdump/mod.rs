@@ -576,6 +576,11 @@ impl KdumpFile {
         info.pages_counted = counted;
     }
 
+    /// The image was rebuilt from a flattened stream read from a pipe.
+    pub(crate) fn mark_flattened(&mut self) {
+        self.info.flattened = true;
+    }
+
     /// Header facts.
     pub fn info(&self) -> &KdumpInfo {
         &self.info
