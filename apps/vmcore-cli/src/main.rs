@@ -67,6 +67,12 @@ enum Command {
         #[command(flatten)]
         dump: cmd::DumpArg,
     },
+    /// Kernel backtraces per CPU, from the dump alone (kallsyms + in-memory ORC tables).
+    Bt(cmd::bt::BtArgs),
+    /// Look up kernel symbols by name or address (kallsyms, from the dump alone).
+    Sym(cmd::sym::SymArgs),
+    /// Every kernel symbol, in /proc/kallsyms format.
+    Ksyms(cmd::sym::KsymsArgs),
     /// Build, update, verify and watch kdump elfcorehdrs (kernel-exact, Linux 6.12 x86_64).
     Elfcorehdr {
         #[command(subcommand)]
@@ -91,6 +97,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Dmesg { args, dump } => cmd::dmesg::run(&args, &dump.open()?, out),
         Command::Vtop { args, dump } => cmd::vtop::run(&args, &dump.open()?, out),
         Command::Elfcorehdr { cmd } => cmd::elfcorehdr::run(&cmd, out),
+        Command::Bt(a) => cmd::bt::run(&a, out),
+        Command::Sym(a) => cmd::sym::run_sym(&a, out),
+        Command::Ksyms(a) => cmd::sym::run_ksyms(&a, out),
     }
 }
 

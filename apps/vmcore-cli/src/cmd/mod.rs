@@ -8,6 +8,7 @@ use vmcore::{Dump, Severity};
 
 use crate::Outcome;
 
+pub mod bt;
 pub mod check;
 pub mod convert;
 pub mod cpus;
@@ -18,6 +19,7 @@ pub mod info;
 pub mod map;
 pub mod notes;
 pub mod read;
+pub mod sym;
 pub mod vmcoreinfo;
 pub mod vtop;
 

@@ -17,6 +17,9 @@ fn help_of_every_subcommand() {
         "read",
         "dmesg",
         "vtop",
+        "bt",
+        "sym",
+        "ksyms",
     ] {
         let o = vmcore(&[sub, "--help"]);
         assert!(o.status.success(), "{sub}");
