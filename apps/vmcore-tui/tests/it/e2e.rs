@@ -121,6 +121,8 @@ fn binary_visits_every_view_and_restores_the_terminal() {
     t.keys(&["Enter"]);
     t.wait_for("Registers");
     t.keys(&["Escape"]);
+    // An Escape followed at once by a key reads as Alt+key; let it stand alone.
+    sleep(Duration::from_millis(300));
     t.keys(&["3"]);
     t.wait_for("Physical address space");
     t.keys(&["4"]);
@@ -136,6 +138,7 @@ fn binary_visits_every_view_and_restores_the_terminal() {
     t.keys(&["?"]);
     t.wait_for("Everywhere");
     t.keys(&["Escape"]);
+    sleep(Duration::from_millis(300));
     t.keys(&["1"]);
     t.wait_for("Crash time");
     t.keys(&["q"]);
@@ -217,4 +220,21 @@ fn sigterm_restores_the_terminal() {
     assert_eq!(t.flag("alternate_on"), "0", "alternate screen left on");
     assert_eq!(t.flag("mouse_any_flag"), "0", "mouse reporting left on");
     assert_eq!(t.flag("cursor_flag"), "1", "cursor left hidden");
+}
+
+#[test]
+fn a_missing_dump_is_named_with_the_os_error() {
+    let o = Command::new(env!("CARGO_BIN_EXE_vmcore-tui"))
+        .arg("/nonexistent/vmcore")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run vmcore-tui");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot open /nonexistent/vmcore")
+            && err.contains("No such file or directory (os error 2)"),
+        "{err}"
+    );
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
 }
