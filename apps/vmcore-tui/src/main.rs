@@ -95,6 +95,8 @@ fn open(cli: &Cli) -> Result<App> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    // Open before touching the terminal, so errors print normally.
+    let mut app = open(&cli)?;
     // A full-screen program needs a terminal to draw on; without one, ratatui cannot start
     // (and would leave escape codes in whatever stdout is).
     if !io::stdout().is_terminal() {
@@ -102,8 +104,6 @@ fn run(cli: Cli) -> Result<()> {
             "standard output is not a terminal: vmcore-tui draws full-screen; for text output use `vmcore info`, `vmcore cpus`, `vmcore dmesg` …"
         );
     }
-    // Open before touching the terminal, so errors print normally.
-    let mut app = open(&cli)?;
     let (tx, rx) = mpsc::channel::<Event>();
     let jobs_tx = spawn_worker(Arc::clone(&app.dump), tx.clone());
     // SIGTERM, SIGHUP and an outside SIGINT (raw mode turns C-c into a key) end the loop

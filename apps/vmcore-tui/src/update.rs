@@ -138,8 +138,9 @@ fn back(app: &mut App) {
     }
     if app.help {
         app.help = false;
-    } else if app.cpu_detail.take().is_some() {
-    } else if std::mem::take(&mut app.finding_detail) {
+    } else if app.cpu_detail.is_some() || app.finding_detail {
+        app.cpu_detail = None;
+        app.finding_detail = false;
     } else if app.job.is_some() {
         app.cancel_job();
         app.info("search cancelled");

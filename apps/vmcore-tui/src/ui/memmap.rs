@@ -159,7 +159,7 @@ fn state_text(r: &MemoryRange, app: &App) -> String {
             format!("{} pages stored", c.stored)
         } else {
             format!(
-                "{} of {} pages stored, {}% excluded",
+                "{} of {} pages, {}% excluded",
                 c.stored,
                 c.ram,
                 excluded * 100 / c.ram

@@ -113,11 +113,16 @@ fn binary_visits_every_view_and_restores_the_terminal() {
         "the TUI uses the alternate screen"
     );
 
+    // Shift-Tab, as the terminal sends it, goes to the previous view (wrapping).
+    t.keys(&["BTab"]);
+    t.wait_for("Findings (");
     t.keys(&["2"]);
     t.wait_for("RIP");
     t.keys(&["Enter"]);
     t.wait_for("Registers");
     t.keys(&["Escape"]);
+    // An Escape followed at once by a key reads as Alt+key; let it stand alone.
+    sleep(Duration::from_millis(300));
     t.keys(&["3"]);
     t.wait_for("Physical address space");
     t.keys(&["4"]);
@@ -133,6 +138,7 @@ fn binary_visits_every_view_and_restores_the_terminal() {
     t.keys(&["?"]);
     t.wait_for("Everywhere");
     t.keys(&["Escape"]);
+    sleep(Duration::from_millis(300));
     t.keys(&["1"]);
     t.wait_for("Crash time");
     t.keys(&["q"]);
@@ -142,4 +148,93 @@ fn binary_visits_every_view_and_restores_the_terminal() {
     assert!(s.contains("MODE=icanon"), "raw mode left on:\n{s}");
     assert_eq!(t.flag("alternate_on"), "0", "alternate screen left on");
     assert_eq!(t.flag("mouse_any_flag"), "0", "mouse reporting left on");
+}
+
+#[test]
+fn without_a_terminal_it_says_so_and_exits_2() {
+    let o = Command::new(env!("CARGO_BIN_EXE_vmcore-tui"))
+        .arg(real_data::path("kdump/proc-vmcore.elf").expect("sample dump"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run vmcore-tui");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty(), "no escape codes: {:?}", o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("standard output is not a terminal"), "{err}");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required under CI"
+        );
+        eprintln!("tmux is not installed: skipping the end-to-end test");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_vmcore-tui");
+    let dump = real_data::path("kdump/proc-vmcore.elf").expect("sample dump");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pidfile = dir.path().join("pid");
+    let t = Tmux {
+        socket: format!("vmcore-tui-term-{}", std::process::id()),
+    };
+    let q = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
+    let script = format!(
+        "{} {} & P=$!; echo $P > {}; wait $P; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -- '-*icanon' | sed 's/^/MODE=/'; sleep 120",
+        q(Path::new(bin)),
+        q(&dump),
+        q(&pidfile)
+    );
+    let out = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.wait_for("Crash time");
+    assert_eq!(t.flag("alternate_on"), "1");
+    let pid = std::fs::read_to_string(&pidfile).expect("pid file");
+    // Only the TUI this test started, by its process id.
+    let killed = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let s = t.wait_for("MODE=");
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(s.contains("MODE=icanon"), "raw mode left on:\n{s}");
+    assert_eq!(t.flag("alternate_on"), "0", "alternate screen left on");
+    assert_eq!(t.flag("mouse_any_flag"), "0", "mouse reporting left on");
+    assert_eq!(t.flag("cursor_flag"), "1", "cursor left hidden");
+}
+
+#[test]
+fn a_missing_dump_is_named_with_the_os_error() {
+    let o = Command::new(env!("CARGO_BIN_EXE_vmcore-tui"))
+        .arg("/nonexistent/vmcore")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run vmcore-tui");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot open /nonexistent/vmcore")
+            && err.contains("No such file or directory (os error 2)"),
+        "{err}"
+    );
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
 }

@@ -136,11 +136,48 @@ fn goto_garbage_is_an_error_not_a_move() {
     press(&mut app, &[key(KeyCode::Char('4'))]);
     let top = app.hex.top;
     press(&mut app, &[key(KeyCode::Char('g'))]);
-    type_text(&mut app, "nothex");
+    type_text(&mut app, "12 zz");
     press(&mut app, &[key(KeyCode::Enter)]);
     assert_eq!(app.hex.top, top);
     let screen = render(&app, 80, 24);
     assert!(screen.contains("not a hex address"), "{screen}");
+    // A symbol name is not taken yet, and the message says so.
+    press(&mut app, &[key(KeyCode::Char('g'))]);
+    type_text(&mut app, "linux_banner");
+    press(&mut app, &[key(KeyCode::Enter)]);
+    assert_eq!(app.hex.top, top);
+    let screen = render(&app, 120, 24);
+    assert!(screen.contains("not a symbol name yet"), "{screen}");
+}
+
+#[test]
+fn goto_takes_p0x_for_physical_and_v0x_for_virtual() {
+    let mut app = real_app();
+    press(
+        &mut app,
+        &[key(KeyCode::Char('4')), key(KeyCode::Char('g'))],
+    );
+    type_text(&mut app, "p0x100000");
+    press(&mut app, &[key(KeyCode::Enter)]);
+    assert_eq!(app.hex.space, AddrSpace::Phys);
+    assert_eq!(app.hex.top, 0x100000);
+    press(&mut app, &[key(KeyCode::Char('g'))]);
+    type_text(&mut app, "v0xffffffff88a00000");
+    press(&mut app, &[key(KeyCode::Enter)]);
+    assert_eq!(app.hex.space, AddrSpace::Virt);
+    assert_eq!(app.hex.top, 0xffffffff88a00000);
+}
+
+#[test]
+fn shift_tab_as_terminals_send_it_goes_to_the_previous_view() {
+    let mut app = real_app();
+    press(&mut app, &[key(KeyCode::Char('3'))]);
+    // crossterm reports Shift-Tab as BackTab with the Shift modifier held.
+    press(
+        &mut app,
+        &[KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)],
+    );
+    assert_eq!(app.view, View::Cpus);
 }
 
 #[test]
@@ -290,9 +327,40 @@ fn finding_jumps_to_its_cpu() {
     for _ in 0..idx {
         press(&mut app, &[key(KeyCode::Down)]);
     }
+    // Enter shows the finding in full; Enter again jumps to its CPU.
+    press(&mut app, &[key(KeyCode::Enter)]);
+    assert_eq!(app.view, View::Findings);
+    assert!(app.finding_detail);
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("CPU001 register-note-zeroed"), "{screen}");
     press(&mut app, &[key(KeyCode::Enter)]);
     assert_eq!(app.view, View::Cpus);
     assert_eq!(app.cpus.selected, 2);
+}
+
+#[test]
+fn a_long_finding_is_shown_in_full() {
+    let mut app = real_app();
+    let long = "x".repeat(150) + " the end of a long finding";
+    app.findings.push(vmcore::Finding::new(
+        "TEST001",
+        "long-finding",
+        vmcore::Severity::Warning,
+        None,
+        long,
+    ));
+    press(&mut app, &[key(KeyCode::Char('7')), key(KeyCode::End)]);
+    let table = render(&app, 80, 24);
+    assert!(
+        !table.contains("the end of a long finding"),
+        "cut in the table"
+    );
+    press(&mut app, &[key(KeyCode::Enter)]);
+    let detail = render(&app, 80, 24);
+    assert!(detail.contains("the end of a long finding"), "{detail}");
+    press(&mut app, &[key(KeyCode::Esc)]);
+    assert!(!app.finding_detail);
+    assert_eq!(app.view, View::Findings);
 }
 
 #[test]

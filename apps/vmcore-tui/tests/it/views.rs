@@ -100,14 +100,50 @@ fn real_history_marks_the_hot_added_dimm_and_diffs_clean() {
         h.hotplugged,
         vec![vmcore::PhysRange::new(0x1_0000_0000, 0x1_0800_0000)]
     );
-    // The uevents alone name neither every CPU nor the block size: the diff says so (info),
-    // and finds nothing wrong.
+    // The uevents alone name neither every CPU nor the block size, and no note is attributed
+    // to a CPU: nothing was compared, which is a warning (HP016), as in `vmcore check`.
+    let warnings: Vec<&str> = h
+        .findings
+        .iter()
+        .filter(|f| f.severity >= vmcore::Severity::Warning)
+        .map(|f| f.code)
+        .collect();
+    assert_eq!(warnings, ["HP016"], "{:?}", h.findings);
+    assert!(h.findings.iter().any(|f| f.code == "HP015"));
+    // The snapshot at boot, then the events, with the CPUs named by the crash step's state:
+    // the dump matches the history.
+    let h = vmcore_tui::integrations::load_histories(
+        &[
+            real_data::path("steps/root-00-boot").unwrap(),
+            real_data::path("history.jsonl").unwrap(),
+        ],
+        &vmcore_tui::integrations::CpuNaming {
+            state: Some(real_data::path("steps/root-06-cpu3-online").unwrap()),
+            elfcorehdr: None,
+        },
+        &dump,
+    )
+    .unwrap();
+    assert_eq!(h.name, "root-00-boot + history.jsonl");
     assert!(
         h.findings
             .iter()
-            .all(|f| f.severity == vmcore::Severity::Info),
+            .all(|f| f.severity < vmcore::Severity::Warning),
         "{:?}",
         h.findings
     );
-    assert!(h.findings.iter().any(|f| f.code == "HP015"));
+}
+
+#[test]
+fn memory_of_a_d31_kdump_shows_the_excluded_pages() {
+    // makedumpfile -c -d 31 excluded 79987 of the 114381 RAM pages (70 %).
+    let path = real_data::path("kdump/makedumpfile-c-d31.kdump").unwrap();
+    let mut app = App::open(&path).unwrap();
+    vmcore_tui::jobs::run_pending(&mut app);
+    update(&mut app, Action::ShowView(View::Memory));
+    let screen = render(&app, 120, 30);
+    assert!(screen.contains("▒"), "excluded cells: {screen}");
+    assert!(screen.contains("% excluded"), "{screen}");
+    assert!(!screen.contains("no file data"), "{screen}");
+    assert_snapshot!("memory_kdump_d31_120x30", screen);
 }
