@@ -20,6 +20,15 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The path names something that is not a regular file (a directory, a FIFO, a device):
+    /// its size says nothing about what it holds and reading it may block or never end.
+    #[error("{} is {kind}, not a regular file", path.display())]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead ("a directory", "a FIFO (named pipe)", …).
+        kind: &'static str,
+    },
     /// The first bytes match no format we read.
     #[error("not a crash dump: unknown signature {magic:02x?} at file offset 0x0")]
     UnknownFormat {

@@ -226,6 +226,23 @@ impl FlatIndex {
         self.records.partition_point(|r| r.image + r.len <= off)
     }
 
+    /// The records (clipped) that hold bytes of image range `[off, off + len)`, ascending.
+    pub fn records_in(&self, off: u64, len: u64) -> impl Iterator<Item = FlatRecord> + '_ {
+        let end = off.saturating_add(len);
+        self.records[self.find(off)..]
+            .iter()
+            .take_while(move |r| r.image < end)
+            .filter_map(move |r| {
+                let s = r.image.max(off);
+                let e = (r.image + r.len).min(end);
+                (s < e).then(|| FlatRecord {
+                    image: s,
+                    len: e - s,
+                    file: r.file + (s - r.image),
+                })
+            })
+    }
+
     /// The flattened-file offset of image offset `off`, when a record holds that byte.
     pub fn file_pos(&self, off: u64) -> Option<u64> {
         let r = self.records.get(self.find(off))?;
