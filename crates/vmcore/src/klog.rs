@@ -251,9 +251,10 @@ pub fn decode(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<KernelLog> {
 struct PageCache<'a> {
     read: KernelReader<'a>,
     slots: Vec<Option<(u64, Box<[u8; PAGE]>)>>,
-    /// Pages whose whole-page read failed (direct-mapped): a walk over unreadable memory
-    /// then costs one read per access instead of two.
-    failed: Vec<Option<u64>>,
+    /// Pages none of whose bytes can be read (direct-mapped): a walk over unreadable memory
+    /// (a hostile ring's descriptors) then costs a table lookup per access, not two failed
+    /// reads that each format an error.
+    unreadable: Vec<Option<u64>>,
 }
 
 const PAGE: usize = 4096;
@@ -264,7 +265,7 @@ impl<'a> PageCache<'a> {
         PageCache {
             read,
             slots: (0..CACHE_SLOTS).map(|_| None).collect(),
-            failed: vec![None; CACHE_SLOTS],
+            unreadable: vec![None; CACHE_SLOTS],
         }
     }
 
@@ -284,15 +285,27 @@ impl<'a> PageCache<'a> {
             let slot = ((page / PAGE as u64) % CACHE_SLOTS as u64) as usize;
             let hit = matches!(&self.slots[slot], Some((p, _)) if *p == page);
             if !hit {
+                if self.unreadable[slot] == Some(page) {
+                    return Err(Error::Unreadable { addr: a });
+                }
                 let mut data = Box::new([0u8; PAGE]);
-                let known_bad = self.failed[slot] == Some(page);
-                if !known_bad && (self.read)(VirtAddr(page), &mut data[..]).is_ok() {
+                if (self.read)(VirtAddr(page), &mut data[..]).is_ok() {
                     self.slots[slot] = Some((page, data));
                 } else {
-                    self.failed[slot] = Some(page);
                     // Part of the page may still be readable (a mapping that ends inside it):
                     // read exactly what was asked, which also gives the precise error.
-                    (self.read)(VirtAddr(a), &mut buf[done..done + n])?;
+                    let exact = (self.read)(VirtAddr(a), &mut buf[done..done + n]);
+                    if exact.is_err() {
+                        // Neither end readable either: the whole page is (a mapping boundary
+                        // inside a page leaves one end readable).
+                        let mut b = [0u8; 1];
+                        let first = (self.read)(VirtAddr(page), &mut b).is_ok();
+                        let last = (self.read)(VirtAddr(page + PAGE as u64 - 1), &mut b).is_ok();
+                        if !first && !last {
+                            self.unreadable[slot] = Some(page);
+                        }
+                    }
+                    exact?;
                     done += n;
                     continue;
                 }

@@ -141,9 +141,17 @@ fn summarize(
     for (addr, why) in &report.failures {
         writeln!(summary, "  unreadable page at {addr:#x}: {why}")?;
     }
-    Ok(if report.pages_failed > 0 || report.pages_lost > 0 {
-        Outcome::Findings
-    } else {
-        Outcome::Clean
-    })
+    if report.pages_written == 0 {
+        writeln!(
+            summary,
+            "no page of memory was written: the input stores none that can be read"
+        )?;
+    }
+    Ok(
+        if report.pages_failed > 0 || report.pages_lost > 0 || report.pages_written == 0 {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        },
+    )
 }

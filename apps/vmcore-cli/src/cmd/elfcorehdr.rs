@@ -314,6 +314,13 @@ fn update(
 }
 
 fn live_header(root: &Path, state: &SystemState) -> anyhow::Result<Vec<u8>> {
+    if elfcorehdr::crash_kernel_loaded(root)? == Some(false) {
+        bail!(
+            "no crash kernel is loaded ({} is 0): there is no elfcorehdr to read; load one \
+             with `kexec -p` (or `kdumpctl start`)",
+            root.join("sys/kernel/kexec_crash_loaded").display()
+        );
+    }
     let cap = state.segment_capacity(&KernelConfig::DEBIAN_6_12);
     let kcore = root.join("proc/kcore");
     read_live_header(&kcore, state, cap).with_context(|| {

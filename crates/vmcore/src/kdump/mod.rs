@@ -169,6 +169,62 @@ impl Layout {
         }
         out
     }
+    /// [`Layout::read`] for a structure the dump cannot do without: for a flattened file, a
+    /// failure names the record stream's state (where it stopped and why). With `whole`,
+    /// every byte must be in a record: a header that falls into a gap of the image (which
+    /// would read as zeros) is an error, not a header of zeros.
+    fn read_needed<'a>(
+        &self,
+        data: &'a [u8],
+        what: &'static str,
+        off: u64,
+        len: u64,
+        whole: bool,
+    ) -> Result<Cow<'a, [u8]>> {
+        let gap = match self {
+            Layout::Flat(f) if whole => f.records_in(off, len).map(|r| r.len).sum::<u64>() < len,
+            _ => false,
+        };
+        let read = if gap {
+            Err(ReadError::Truncated {
+                what,
+                offset: off,
+                need: len,
+                have: 0,
+            })
+        } else {
+            self.read(data, what, off, len)
+        };
+        read.map_err(|e| match self {
+            Layout::Plain { .. } => Error::Read(e),
+            Layout::Flat(f) => {
+                let have = f.records_in(off, len).map(|r| r.len).sum();
+                let (offset, stream) = match f.stop() {
+                    Some((n, at, why)) => (
+                        at,
+                        format!(
+                            "the record stream stops at record {n} (file offset {at:#x}): {why}"
+                        ),
+                    ),
+                    None => (
+                        data.len() as u64,
+                        format!(
+                            "the stream is complete ({} records) and none holds these bytes",
+                            f.records_read()
+                        ),
+                    ),
+                };
+                Error::FlatGap {
+                    what,
+                    image: off,
+                    need: len,
+                    have,
+                    offset,
+                    stream,
+                }
+            }
+        })
+    }
     fn read<'a>(
         &self,
         data: &'a [u8],
@@ -270,7 +326,7 @@ impl KdumpFile {
             }
         };
         let image_len = layout.image_len();
-        let head = layout.read(data, "disk_dump_header", 0, DISK_DUMP_HEADER_SIZE)?;
+        let head = layout.read_needed(data, "disk_dump_header", 0, DISK_DUMP_HEADER_SIZE, true)?;
         if head.starts_with(&kdump_types::elf::ELFMAG) {
             return Err(Error::Unsupported {
                 what: "flattened ELF dump",
@@ -292,11 +348,12 @@ impl KdumpFile {
             ));
         }
         let bs = u64::from(header.block_size);
-        let sub_bytes = layout.read(
+        let sub_bytes = layout.read_needed(
             data,
             "kdump_sub_header",
             bs,
             KdumpSubHeader::size_for(version),
+            true,
         )?;
         let sub = KdumpSubHeader::parse(&Bytes::new(&sub_bytes, layout.file_pos(bs)), version)?;
 
@@ -662,7 +719,7 @@ impl KdumpFile {
         if !ok || size == 0 {
             return Ok(None);
         }
-        let b = self.layout.read(data, what, off, size)?;
+        let b = self.layout.read_needed(data, what, off, size, false)?;
         Ok(Some((b.into_owned(), self.layout.file_pos(off))))
     }
 
