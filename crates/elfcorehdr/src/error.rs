@@ -124,6 +124,18 @@ pub enum Error {
         what: String,
     },
 
+    /// The target of a write is read-only (no write permission bit) and force was not given.
+    #[error(
+        "{} is read-only (mode {mode:04o}): not replaced without force (--force)",
+        path.display()
+    )]
+    ReadOnlyTarget {
+        /// The file (after following symlinks).
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+
     /// An event string could not be parsed.
     #[error(
         "bad event {text:?}: {what} (expected e.g. memory-online:0x140000000-0x147ffffff, cpu-offline:3)"
@@ -161,6 +173,7 @@ impl Error {
             Error::UnknownCpu { .. } => "unknown-cpu",
             Error::UnknownMemoryBlock { .. } => "unknown-memory-block",
             Error::BadEvent { .. } => "bad-event",
+            Error::ReadOnlyTarget { .. } => "read-only-target",
         }
     }
 

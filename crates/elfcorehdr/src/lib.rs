@@ -64,7 +64,10 @@ pub use kdump_types::{Finding, PhysAddr, PhysRange, Severity, VirtAddr};
 pub use layout::validate_kernel_layout;
 pub use parse::{Elfcorehdr, LoadSegment, NoteSegment, START_KERNEL_MAP};
 pub use raw::{ElfHeader, ProgramHeader};
-pub use root::{Iomem, page_offset_base_from_kcore, parse_cpulist, parse_iomem, parse_kallsyms};
+pub use root::{
+    Iomem, crash_kernel_loaded, kernel_text_from_kcore, page_offset_base_from_kcore, parse_cpulist,
+    parse_iomem, parse_kallsyms,
+};
 pub use state::{
     BlockState, CpuState, CrashHotplug, KernelConfig, KernelText, LOW_1M, MemoryBlock,
     NoteLocation, SystemState, format_cpulist,

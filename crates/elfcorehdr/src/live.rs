@@ -44,7 +44,24 @@ pub fn read_live_header(kcore: &Path, state: &SystemState, len: usize) -> Result
         let off = p.p_offset.saturating_add(va - p.p_vaddr);
         f.seek(SeekFrom::Start(off))
             .map_err(|e| Error::io(kcore, e))?;
-        f.read_exact(&mut out).map_err(|e| Error::io(kcore, e))?;
+        f.read_exact(&mut out).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                // kcore serves only what the kernel maps: a crash kernel region without a
+                // loaded image reads short.
+                Error::InvalidState {
+                    what: format!(
+                        "{}: the {} bytes at {va:#x} (Crash kernel start {:#x}) read short: no \
+                         elfcorehdr is there (is a crash kernel loaded? see \
+                         /sys/kernel/kexec_crash_loaded)",
+                        kcore.display(),
+                        out.len(),
+                        ck.start
+                    ),
+                }
+            } else {
+                Error::io(kcore, e)
+            }
+        })?;
         return Ok(out);
     }
     Err(Error::InvalidState {

@@ -5,9 +5,14 @@
 //! - `proc/iomem`: top-level "System RAM" (what `walk_system_ram_res()` finds on x86; nested
 //!   "System RAM" such as dax/kmem is not handled), "Crash kernel" (one or two: the one below
 //!   4 GiB is `crashk_low_res` when there are two), "Kernel code" start = `__pa_symbol(_text)`.
-//! - `proc/kallsyms`: `_text`, `_end`.
+//! - `proc/kallsyms`: `_text`, `_end`. Without `CONFIG_KALLSYMS_ALL` kallsyms lists no
+//!   data symbols and no `_end`; then the kernel text size comes from `/proc/kcore`'s
+//!   `KCORE_TEXT` program header (`kclist_add(&kcore_text, _text, _end - _text)`).
 //! - `proc/kcore` (ELF headers only): a PT_LOAD with a real `p_paddr` below the kernel text
-//!   mapping maps the direct map, so `page_offset_base = p_vaddr - p_paddr`.
+//!   mapping maps the direct map, so `page_offset_base = p_vaddr - p_paddr`; the PT_LOAD at
+//!   or above the kernel text mapping with a real `p_paddr` is `KCORE_TEXT`.
+//! - `sys/kernel/kexec_crash_loaded` ([`crash_kernel_loaded`]): whether a crash kernel (and
+//!   so an elfcorehdr) is loaded.
 //! - `sys/devices/system/cpu/{possible,present,online}`, `cpuN/crash_notes` (hex, no prefix),
 //!   `cpuN/crash_notes_size` (decimal), `cpu/crash_hotplug`.
 //! - `sys/kernel/vmcoreinfo` (`"%pa %x"`: `0x…` address, hex size without prefix),
@@ -166,6 +171,19 @@ pub fn parse_iomem(path: &Path, text: &str) -> Result<Iomem> {
 
 /// `_text` and `_end` from `/proc/kallsyms` text.
 pub fn parse_kallsyms(path: &Path, text: &str) -> Result<(VirtAddr, VirtAddr)> {
+    match kallsyms_text_end(path, text)? {
+        (t, Some(e)) => Ok((t, e)),
+        (_, None) => Err(text_err(
+            path,
+            text.lines().count().max(1),
+            "symbol _end (kallsyms without CONFIG_KALLSYMS_ALL lists no data symbols)",
+            "not found",
+        )),
+    }
+}
+
+/// `_text`, and `_end` when kallsyms lists it.
+fn kallsyms_text_end(path: &Path, text: &str) -> Result<(VirtAddr, Option<VirtAddr>)> {
     let (mut t, mut e) = (None, None);
     for (n, line) in text.lines().enumerate() {
         let mut it = line.split_whitespace();
@@ -186,22 +204,22 @@ pub fn parse_kallsyms(path: &Path, text: &str) -> Result<(VirtAddr, VirtAddr)> {
         *slot = Some((VirtAddr(a), n + 1));
     }
     match (t, e) {
-        (Some((t, _)), Some((e, _))) if e > t => Ok((t, e)),
+        (Some((t, _)), Some((e, _))) if e > t => Ok((t, Some(e))),
         (Some(_), Some((_, ln))) => Err(text_err(path, ln, "_end after _text", "_end <= _text")),
+        (Some((t, _)), None) => Ok((t, None)),
         _ => Err(text_err(
             path,
             text.lines().count().max(1),
-            "symbols _text and _end",
+            "symbol _text",
             "not found",
         )),
     }
 }
 
-/// The direct-map base from `/proc/kcore`'s program headers (only the headers are read).
-pub fn page_offset_base_from_kcore(path: &Path) -> Result<VirtAddr> {
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+/// The program headers of `/proc/kcore` (only the headers are read).
+fn kcore_phdrs(path: &Path) -> Result<(ElfHeader, Vec<ProgramHeader>)> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = [0u8; EHDR64_SIZE];
-    let mut f = f;
     f.read_exact(&mut head).map_err(|e| Error::io(path, e))?;
     let h = ElfHeader::decode(&head);
     if h.e_ident[..4] != kdump_types::elf::ELFMAG || usize::from(h.e_phentsize) != PHDR64_SIZE {
@@ -222,9 +240,53 @@ pub fn page_offset_base_from_kcore(path: &Path) -> Result<VirtAddr> {
         .read_to_end(&mut buf)
         .map_err(|e| Error::io(path, e))?;
     let data = Bytes::new(&buf, 0);
+    let phdrs = (0..u64::from(h.e_phnum))
+        .map(|i| ProgramHeader::read(&data, h.e_phoff + i * PHDR64_SIZE as u64))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((h, phdrs))
+}
+
+/// The kernel text mapping from `/proc/kcore`'s `KCORE_TEXT` program header: the PT_LOAD at
+/// or above the kernel text mapping with a real `p_paddr` (module and vmalloc areas have
+/// `p_paddr` -1). Its `p_vaddr` is `_text` and its size `_end - _text`.
+pub fn kernel_text_from_kcore(path: &Path) -> Result<(VirtAddr, u64)> {
+    let (h, phdrs) = kcore_phdrs(path)?;
+    phdrs
+        .iter()
+        .find(|p| {
+            p.p_type == PT_LOAD
+                && p.p_vaddr >= START_KERNEL_MAP
+                && p.p_paddr != u64::MAX
+                && p.p_memsz > 0
+        })
+        .map(|p| (VirtAddr(p.p_vaddr), p.p_memsz))
+        .ok_or_else(|| Error::BadField {
+            what: "kcore program headers",
+            offset: h.e_phoff,
+            value: h.e_phnum.into(),
+            expected: "a KCORE_TEXT PT_LOAD (p_vaddr in the kernel text mapping, p_paddr != -1)",
+        })
+}
+
+/// Whether a crash kernel is loaded (`sys/kernel/kexec_crash_loaded` under `root`): `None`
+/// when the file is absent (a kernel without kexec, or a captured root without it).
+pub fn crash_kernel_loaded(root: &Path) -> Result<Option<bool>> {
+    opt_value(
+        &root.join("sys/kernel/kexec_crash_loaded"),
+        "kexec_crash_loaded (0 or 1)",
+        |s| match s {
+            "0" => Some(false),
+            "1" => Some(true),
+            _ => None,
+        },
+    )
+}
+
+/// The direct-map base from `/proc/kcore`'s program headers (only the headers are read).
+pub fn page_offset_base_from_kcore(path: &Path) -> Result<VirtAddr> {
+    let (h, phdrs) = kcore_phdrs(path)?;
     let mut base = None;
-    for i in 0..u64::from(h.e_phnum) {
-        let p = ProgramHeader::read(&data, h.e_phoff + i * PHDR64_SIZE as u64)?;
+    for (i, p) in phdrs.iter().enumerate() {
         if p.p_type == PT_LOAD
             && p.p_paddr != u64::MAX
             && p.p_vaddr < START_KERNEL_MAP
@@ -236,7 +298,7 @@ pub fn page_offset_base_from_kcore(path: &Path) -> Result<VirtAddr> {
                 Some(x) if x != b => {
                     return Err(Error::BadField {
                         what: "kcore PT_LOAD p_vaddr - p_paddr",
-                        offset: h.e_phoff + i * PHDR64_SIZE as u64 + 16,
+                        offset: h.e_phoff + i as u64 * PHDR64_SIZE as u64 + 16,
                         value: b,
                         expected: "the same direct-map offset as the other RAM PT_LOADs",
                     });
@@ -309,8 +371,28 @@ impl SystemState {
             ),
             None => {
                 let ks_path = p("proc/kallsyms");
-                let (text, end) = parse_kallsyms(&ks_path, &read_text(&ks_path)?)?;
-                (text, end, page_offset_base_from_kcore(&p("proc/kcore"))?)
+                let kcore = p("proc/kcore");
+                let (text, end) = match kallsyms_text_end(&ks_path, &read_text(&ks_path)?)? {
+                    (t, Some(e)) => (t, e),
+                    // No CONFIG_KALLSYMS_ALL: no `_end`; KCORE_TEXT spans _text.._end.
+                    (t, None) => {
+                        let (kt, size) = kernel_text_from_kcore(&kcore)?;
+                        if kt != t {
+                            return Err(Error::InvalidState {
+                                what: format!(
+                                    "{} has no _end, and the KCORE_TEXT header of {} starts at \
+                                     {:#x}, not at _text {:#x}",
+                                    ks_path.display(),
+                                    kcore.display(),
+                                    kt.0,
+                                    t.0
+                                ),
+                            });
+                        }
+                        (t, VirtAddr(t.0.saturating_add(size)))
+                    }
+                };
+                (text, end, page_offset_base_from_kcore(&kcore)?)
             }
         };
 

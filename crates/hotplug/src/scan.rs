@@ -4,7 +4,7 @@
 
 use kdump_types::{Finding, PhysAddr, PhysRange, Severity};
 use rayon::prelude::*;
-use vmcore::{Dump, RangeKind};
+use vmcore::{Dump, Extent, RangeKind};
 
 use crate::diff::Code;
 
@@ -22,8 +22,15 @@ pub const PAGES_EXCLUDED: Code = Code {
     severity: Severity::Info,
     meaning: "RAM pages a kdump-compressed dump leaves out by its dump level",
 };
+/// `CHK003 deep-scan-read-nothing`.
+pub const DEEP_READ_NOTHING: Code = Code {
+    code: "CHK003",
+    name: "deep-scan-read-nothing",
+    severity: Severity::Warning,
+    meaning: "the deep scan found no byte of memory to read: it compared nothing (inconclusive)",
+};
 /// Every code of this module.
-pub const CODES: &[Code] = &[PAGE_UNREADABLE, PAGES_EXCLUDED];
+pub const CODES: &[Code] = &[PAGE_UNREADABLE, PAGES_EXCLUDED, DEEP_READ_NOTHING];
 
 /// Everything the readers reported, plus the excluded-page count of kdump-compressed dumps.
 pub fn structural(dump: &Dump) -> Vec<Finding> {
@@ -59,22 +66,34 @@ pub struct DeepReport {
 }
 
 impl DeepReport {
-    /// Findings: one per unreadable run (at most `limit`, then a summary).
+    /// Findings: one per unreadable run (at most `limit`, then a summary), and `CHK003` when
+    /// nothing was read: a scan that compared nothing does not pass.
     pub fn findings(&self, limit: usize) -> Vec<Finding> {
-        let mut out: Vec<Finding> = self
-            .unreadable
-            .iter()
-            .take(limit)
-            .map(|(r, why)| {
-                Finding::new(
-                    PAGE_UNREADABLE.code,
-                    PAGE_UNREADABLE.name,
-                    PAGE_UNREADABLE.severity,
-                    None,
-                    format!("{r} ({} pages): {why}", r.len().div_ceil(4096)),
-                )
-            })
-            .collect();
+        let mut out: Vec<Finding> = Vec::new();
+        if self.bytes_read == 0 {
+            out.push(Finding::new(
+                DEEP_READ_NOTHING.code,
+                DEEP_READ_NOTHING.name,
+                DEEP_READ_NOTHING.severity,
+                None,
+                format!(
+                    "no byte of memory could be read ({} pages in the map, {} excluded, {} \
+                     unreadable runs): the deep check compared nothing",
+                    self.pages,
+                    self.excluded_pages,
+                    self.unreadable.len()
+                ),
+            ));
+        }
+        out.extend(self.unreadable.iter().take(limit).map(|(r, why)| {
+            Finding::new(
+                PAGE_UNREADABLE.code,
+                PAGE_UNREADABLE.name,
+                PAGE_UNREADABLE.severity,
+                None,
+                format!("{r} ({} pages): {why}", r.len().div_ceil(4096)),
+            )
+        }));
         if self.unreadable.len() > limit {
             let rest: u64 = self.unreadable[limit..]
                 .iter()
@@ -131,10 +150,13 @@ enum Work {
 /// Reads every page of every RAM range of `dump` (kernel-text aliases once, through RAM), in
 /// parallel; `progress(bytes)` is called as pieces finish (from worker threads).
 ///
-/// ELF dumps are read in place from the mapped file (every byte is loaded and folded, nothing
-/// copied, so the scan runs at memory bandwidth); bytes the headers promise past the end of the
-/// file are reported without touching them. Other formats go through `read_phys`, which
-/// decompresses each page.
+/// Only what the file stores is read ([`Dump::for_each_extent`]): ELF dumps in place from the
+/// mapped file (every byte is loaded and folded, nothing copied, so the scan runs at memory
+/// bandwidth), other formats through `read_phys`, which decompresses each page. What reads as
+/// zeros without being stored (zero fill, holes of a sparse file) and file bytes another
+/// PT_LOAD already stores count as read without being touched; excluded pages are counted;
+/// bytes the headers promise past the end of the file are reported without touching them. So
+/// the work follows the bytes the file holds, not the size its headers declare.
 pub fn deep_scan(dump: &Dump, progress: &(dyn Fn(u64) + Sync)) -> DeepReport {
     let mut rep = DeepReport::default();
     if dump.is_headers_only() {
@@ -153,28 +175,29 @@ pub fn deep_scan(dump: &Dump, progress: &(dyn Fn(u64) + Sync)) -> DeepReport {
         .iter()
         .filter(|r| r.kind != RangeKind::KernelText)
     {
-        rep.pages += r.phys.len().div_ceil(PAGE);
-        match (elf, r.file_offset) {
-            (true, Some(fo)) => {
-                let s = r.phys.start.0;
-                let present_end = s.saturating_add(r.present).min(r.phys.end.0);
-                let file_end = s.saturating_add(r.file_size).min(r.phys.end.0);
-                for c in split(PhysRange::new(s, present_end)) {
-                    work.push(Work::InFile(c, fo.0 + (c.start.0 - s)));
+        rep.pages = rep.pages.saturating_add(r.phys.len().div_ceil(PAGE));
+        let _ = dump.for_each_extent(r, &mut |x, kind| {
+            match (kind, elf, r.file_offset) {
+                (Extent::Stored, true, Some(fo)) => {
+                    let s = r.phys.start.0;
+                    work.extend(split(x).map(|c| Work::InFile(c, fo.0 + (c.start.0 - s))));
                 }
-                if file_end > present_end {
-                    push_run(
-                        &mut rep.unreadable,
-                        PhysRange::new(present_end, file_end),
-                        "past the end of the file (truncated dump)",
-                    );
+                (Extent::Stored, _, _) => work.extend(split(x).map(Work::ViaReader)),
+                (Extent::Zero | Extent::Alias, _, _) => {
+                    rep.bytes_read = rep.bytes_read.saturating_add(x.len());
                 }
-                // [file_end, end) is past p_filesz: makedumpfile's ELF output marks the pages
-                // its dump level excluded this way (libkdumpfile: not present).
-                rep.excluded_pages += (r.phys.end.0 - file_end).div_ceil(PAGE);
+                (Extent::Excluded, _, _) => {
+                    rep.excluded_pages = rep.excluded_pages.saturating_add(x.len().div_ceil(PAGE));
+                }
+                (Extent::Missing, _, _) => push_run(
+                    &mut rep.unreadable,
+                    x,
+                    "past the end of the file (truncated dump)",
+                ),
+                (Extent::OtherPart, _, _) => push_run(&mut rep.unreadable, x, "not in the dump"),
             }
-            _ => work.extend(split(r.phys).map(Work::ViaReader)),
-        }
+            std::ops::ControlFlow::Continue(())
+        });
     }
     let data = dump.data();
     let parts: Vec<Partial> = work
@@ -211,8 +234,8 @@ pub fn deep_scan(dump: &Dump, progress: &(dyn Fn(u64) + Sync)) -> DeepReport {
         .collect();
     let mut bad = std::mem::take(&mut rep.unreadable);
     for p in parts {
-        rep.bytes_read += p.bytes;
-        rep.excluded_pages += p.excluded;
+        rep.bytes_read = rep.bytes_read.saturating_add(p.bytes);
+        rep.excluded_pages = rep.excluded_pages.saturating_add(p.excluded);
         bad.extend(p.bad);
     }
     bad.sort_by_key(|(r, _)| *r);

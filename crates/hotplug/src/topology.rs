@@ -8,6 +8,15 @@ use kdump_types::PhysRange;
 use crate::error::Result;
 use crate::history::{Action, BlockRef, Change, History, Until};
 
+/// Most CPUs a history may name (start topology and events together): 65,536, eight times
+/// the largest `NR_CPUS` Linux builds for (8,192 on x86 with `MAXSMP`). The cap keeps a
+/// hostile history (`cpus_present: "0-666663"`) from costing time and memory out of
+/// proportion to what it says.
+pub const MAX_CPUS: usize = 1 << 16;
+/// Most memory blocks a history may name: 1,048,576 (128 TiB of 128 MiB blocks; machines that
+/// large use 2 GiB blocks).
+pub const MAX_MEMORY_BLOCKS: usize = 1 << 20;
+
 /// One CPU's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CpuStatus {
@@ -131,6 +140,14 @@ impl Topology {
                 cpu,
                 apic_id,
             } => {
+                if self.cpus.len() >= MAX_CPUS && !self.cpus.contains_key(&cpu) {
+                    self.unresolved.push(Unresolved {
+                        event_index: index,
+                        line,
+                        why: "names a CPU beyond the 65,536 a history may hold (MAX_CPUS)",
+                    });
+                    return;
+                }
                 let s = self.cpus.entry(cpu).or_default();
                 if apic_id.is_some() {
                     s.apic_id = apic_id;
@@ -160,6 +177,15 @@ impl Topology {
                     });
                     return;
                 };
+                if self.memory.len() >= MAX_MEMORY_BLOCKS && !self.memory.contains_key(&idx) {
+                    self.unresolved.push(Unresolved {
+                        event_index: index,
+                        line,
+                        why: "names a memory block beyond the 1,048,576 a history may hold \
+                              (MAX_MEMORY_BLOCKS)",
+                    });
+                    return;
+                }
                 let status = match action {
                     // A hot-added block comes up offline; auto-onlining sends its own `online`.
                     Action::Add | Action::Offline => BlockStatus::Offline,

@@ -2,24 +2,28 @@
 //!
 //! The output is what `makedumpfile -E` writes: one PT_NOTE with the dump's notes, then the
 //! kernel-text alias and RAM at their kernel virtual addresses (so gdb and crash can read
-//! kernel variables, see `load_ranges`), one PT_LOAD per run of pages that could be read, each followed by the run of pages that
+//! kernel variables, see `load_ranges`), one PT_LOAD per run of pages that could be read,
+//! each followed by the run of pages that
 //! could not (excluded by the dump level, lost, past the end of a cut file) as zero fill
 //! (`p_filesz < p_memsz`). A run of unreadable pages at the start of a RAM range becomes a
 //! PT_LOAD with `p_filesz = 0`. That is how makedumpfile's own ELF output marks excluded
 //! pages: libkdumpfile and [`Dump::read_phys`] report them as excluded (gdb reads zeros).
 //!
 //! The writer only needs `Write`: the headers come first, so the layout is planned before
-//! any page is written. Planning reads every page once (in parallel) to learn which can be
-//! read, and writing reads them again, in parallel batches written in order; memory stays
-//! at one bit per RAM page plus one batch of pages.
+//! any page is written. Planning reads every stored page once (in parallel) to learn which
+//! can be read, and writing reads them again, in parallel batches written in order. What the
+//! file does not store (zero fill, holes of a sparse file, excluded pages, bytes past the end
+//! of a cut file) is known from [`Dump::for_each_extent`] without visiting its pages, so work
+//! and memory follow the pages the file holds, not the RAM its headers declare: the pages
+//! written are kept as sorted runs, plus one batch of pages.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cpu::Machine;
-use crate::dump::Dump;
+use crate::dump::{Dump, Extent};
 use crate::error::{Error, Result};
-use crate::memmap::{RangeKind, X86_64_START_KERNEL_MAP};
+use crate::memmap::{MemoryRange, RangeKind, X86_64_START_KERNEL_MAP};
 use crate::notes::NAME_VMCOREINFO;
 use kdump_types::{PhysAddr, PhysRange, VirtAddr};
 
@@ -43,6 +47,9 @@ pub struct ConvertReport {
     pub pages_lost: u64,
     /// Pages that failed to read for another reason (truncation, corruption), zero-filled.
     pub pages_failed: u64,
+    /// Pages that read as zeros without being stored (ELF zero fill, holes of a sparse input),
+    /// written as zero fill.
+    pub pages_zero: u64,
     /// The first failures: address and error text.
     pub failures: Vec<(u64, String)>,
 }
@@ -102,34 +109,85 @@ fn note_blob(dump: &Dump) -> Vec<u8> {
     out
 }
 
-/// The ranges to write as PT_LOADs, `(first pfn, end pfn, virtual address of the first
-/// page)`, as /proc/vmcore and `makedumpfile -E` lay them out: the kernel-text alias first
-/// (`_text` at its KASLR address, a second mapping of RAM written again), then RAM at its
-/// direct-map address. Without these virtual addresses gdb and crash cannot read any kernel
-/// variable from the output.
+/// Read a batch of pages (in parallel with the `parallel` feature).
+fn read_batch(dump: &Dump, ps: u64, pfns: &[u64]) -> Vec<Result<Vec<u8>>> {
+    let one = |&pfn: &u64| {
+        let mut b = vec![0u8; ps as usize];
+        dump.read_phys(PhysAddr(pfn * ps), &mut b).map(|()| b)
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        pfns.par_iter().map(one).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        pfns.iter().map(one).collect()
+    }
+}
+
+/// Pages of `r` (PFNs `[first, end)`) by how they are held: page `p` has the kind of the
+/// extent holding its first byte inside the range, so the pages partition exactly.
+fn page_runs(
+    dump: &Dump,
+    r: &crate::memmap::MemoryRange,
+    ps: u64,
+    f: &mut dyn FnMut(u64, u64, Extent),
+) {
+    let start = r.phys.start.0;
+    let _ = dump.for_each_extent(r, &mut |x, kind| {
+        let first = if x.start.0 <= start {
+            start / ps
+        } else {
+            x.start.0.div_ceil(ps)
+        };
+        let end = x.end.0.div_ceil(ps);
+        if first < end {
+            f(first, end, kind);
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+}
+
+/// The ranges to write as PT_LOADs with the virtual address of their first byte, as
+/// /proc/vmcore and `makedumpfile -E` lay them out: the kernel-text alias first (`_text` at its
+/// KASLR address, a second mapping of RAM written again), then RAM at its direct-map address.
+/// Without these virtual addresses gdb and crash cannot read any kernel variable from the
+/// output.
 ///
 /// An ELF input keeps its own virtual addresses and kernel-text PT_LOAD. A kdump-compressed
 /// input has neither: the direct map starts at `page_offset_base` (from a scan of the kernel
 /// page tables, [`Dump::page_offset_base`]), and the kernel text is found from vmcoreinfo
 /// (`SYMBOL(_stext)`, `NUMBER(phys_base)`) and its extent from the page tables
 /// ([`kernel_text_alias`]). When either cannot be found (no vmcoreinfo, not x86_64) the
-/// ranges are written without it, as before.
-fn load_ranges(dump: &Dump, ps: u64) -> Vec<(u64, u64, Option<u64>)> {
-    let pfns = |r: &crate::memmap::MemoryRange| (r.phys.start.0 / ps, r.phys.end.0.div_ceil(ps));
-    let mut out: Vec<(u64, u64, Option<u64>)> = Vec::new();
+/// ranges are written without it.
+fn load_ranges(dump: &Dump, ps: u64) -> Vec<(MemoryRange, Option<u64>)> {
+    let mut out: Vec<(MemoryRange, Option<u64>)> = Vec::new();
     let ranges = dump.memory().ranges();
-    let elf_text: Vec<_> = ranges
+    let elf_text: Vec<&MemoryRange> = ranges
         .iter()
         .filter(|r| r.kind == RangeKind::KernelText)
         .collect();
     let has_virt = ranges.iter().any(|r| r.virt.is_some());
     if !elf_text.is_empty() {
-        for r in elf_text {
-            let (s, e) = pfns(r);
-            out.push((s, e, r.virt.map(|v| v.0)));
-        }
+        out.extend(
+            elf_text
+                .into_iter()
+                .map(|r| (r.clone(), r.virt.map(|v| v.0))),
+        );
     } else if !has_virt && let Some((va, phys)) = kernel_text_alias(dump, ps) {
-        out.push((phys.start.0 / ps, phys.end.0.div_ceil(ps), Some(va)));
+        // A kdump-compressed dump: the alias reads through the same pages as RAM.
+        let alias = MemoryRange {
+            phys,
+            virt: Some(VirtAddr(va)),
+            file_offset: None,
+            file_size: 0,
+            present: 0,
+            kind: RangeKind::KernelText,
+            phdr_index: None,
+            flags: 0,
+        };
+        out.push((alias, Some(va)));
     }
     let page_offset = if has_virt {
         None
@@ -137,14 +195,14 @@ fn load_ranges(dump: &Dump, ps: u64) -> Vec<(u64, u64, Option<u64>)> {
         dump.page_offset_base().ok().map(|p| p.base)
     };
     for r in dump.memory().ram() {
-        let (s, e) = pfns(r);
+        let first_page = r.phys.start.0 / ps * ps;
         let virt = r
             .virt
-            .map(|v| v.0)
-            .or_else(|| page_offset.map(|base| base.wrapping_add(s * ps)));
-        out.push((s, e, virt));
+            .map(|v| v.0.wrapping_sub(r.phys.start.0 - first_page))
+            .or_else(|| page_offset.map(|base| base.wrapping_add(first_page)));
+        out.push((r.clone(), virt));
     }
-    out.retain(|(s, e, _)| e > s);
+    out.retain(|(r, _)| r.phys.end.0.div_ceil(ps) > r.phys.start.0 / ps);
     out
 }
 
@@ -209,25 +267,13 @@ pub fn kernel_text_alias(dump: &Dump, ps: u64) -> Option<(u64, PhysRange)> {
     Some((text, PhysRange::new(linear(text), linear(end))))
 }
 
-/// Read a batch of pages (in parallel with the `parallel` feature).
-fn read_batch(dump: &Dump, ps: u64, pfns: &[u64]) -> Vec<Result<Vec<u8>>> {
-    let one = |&pfn: &u64| {
-        let mut b = vec![0u8; ps as usize];
-        dump.read_phys(PhysAddr(pfn * ps), &mut b).map(|()| b)
-    };
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        pfns.par_iter().map(one).collect()
-    }
-    #[cfg(not(feature = "parallel"))]
-    {
-        pfns.iter().map(one).collect()
-    }
-}
-
 /// Write `dump` as an ELF64 little-endian vmcore to `out`. `progress(done, total)` is called
 /// after each batch, in RAM pages over both passes.
+///
+/// Work and memory are proportional to the pages the file stores, not to the RAM its headers
+/// declare: only [`Extent::Stored`] pages are read; pages that read as zeros without being
+/// stored, excluded pages and pages the file does not hold become zero fill without being
+/// visited one by one; the pages written are kept as sorted runs.
 pub fn write_elf<W: Write>(
     dump: &Dump,
     out: &mut W,
@@ -239,63 +285,116 @@ pub fn write_elf<W: Write>(
         .or_else(|| dump.vmcoreinfo().and_then(|v| v.page_size()))
         .filter(|p| p.is_power_of_two())
         .unwrap_or(4096);
-    let ranges = load_ranges(dump, ps);
-    let total: u64 = ranges.iter().map(|(s, e, _)| e - s).sum();
+    let ram = load_ranges(dump, ps);
+    let total: u64 = ram
+        .iter()
+        .map(|(r, _)| r.phys.end.0.div_ceil(ps) - r.phys.start.0 / ps)
+        .fold(0, u64::saturating_add);
     let mut report = ConvertReport::default();
 
-    // Pass 1: which pages can be read (one bit per RAM page).
-    let mut readable = vec![0u64; total.div_ceil(64) as usize];
+    // Pass 1: which pages can be read, as runs of PFNs per range (read only stored pages).
+    let mut written: Vec<Vec<(u64, u64)>> = Vec::with_capacity(ram.len());
     let mut done = 0u64;
-    let mut idx = 0u64;
-    for &(s, e, _) in &ranges {
-        let mut pfn = s;
-        while pfn < e {
-            let n = (e - pfn).min(BATCH as u64);
-            let pfns: Vec<u64> = (pfn..pfn + n).collect();
-            for (k, r) in read_batch(dump, ps, &pfns).into_iter().enumerate() {
-                let bit = idx + k as u64;
-                match r {
-                    Ok(_) => readable[(bit / 64) as usize] |= 1 << (bit % 64),
-                    Err(Error::PageExcluded { .. }) => report.pages_excluded += 1,
-                    Err(Error::PageLost { .. }) => report.pages_lost += 1,
-                    Err(err) => {
-                        report.pages_failed += 1;
-                        if report.failures.len() < MAX_FAILURES {
-                            report.failures.push((pfns[k] * ps, err.to_string()));
+    for (r, _) in &ram {
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        let mut alias = None;
+        let note_failure = |report: &mut ConvertReport, pfn: u64, err: Error| {
+            report.pages_failed += 1;
+            if report.failures.len() < MAX_FAILURES {
+                report.failures.push((pfn * ps, err.to_string()));
+            }
+        };
+        page_runs(dump, r, ps, &mut |first, end, kind| {
+            let n = end - first;
+            match kind {
+                Extent::Stored => {
+                    let mut pfn = first;
+                    while pfn < end {
+                        let m = (end - pfn).min(BATCH as u64);
+                        let pfns: Vec<u64> = (pfn..pfn + m).collect();
+                        for (k, res) in read_batch(dump, ps, &pfns).into_iter().enumerate() {
+                            let p = pfns[k];
+                            match res {
+                                Ok(_) => match runs.last_mut() {
+                                    Some(last) if last.1 == p => last.1 = p + 1,
+                                    _ => runs.push((p, p + 1)),
+                                },
+                                Err(Error::PageExcluded { .. }) => report.pages_excluded += 1,
+                                Err(Error::PageLost { .. }) => report.pages_lost += 1,
+                                Err(err) => note_failure(&mut report, p, err),
+                            }
+                        }
+                        pfn += m;
+                        done += m;
+                        progress(done, 2 * total);
+                    }
+                    return;
+                }
+                Extent::Alias => {
+                    alias.get_or_insert((r.phdr_index, first * ps, end * ps));
+                }
+                Extent::Zero => report.pages_zero += n,
+                Extent::Excluded => report.pages_excluded += n,
+                Extent::Missing | Extent::OtherPart => {
+                    // Name the first few pages with the reader's own error, count the rest.
+                    let named = (MAX_FAILURES.saturating_sub(report.failures.len()) as u64).min(n);
+                    for p in first..first + named {
+                        let mut b = vec![0u8; ps as usize];
+                        match dump.read_phys(PhysAddr(p * ps), &mut b) {
+                            Err(err) => note_failure(&mut report, p, err),
+                            Ok(()) => {
+                                note_failure(&mut report, p, Error::NotInDump { addr: p * ps })
+                            }
                         }
                     }
+                    report.pages_failed += n - named;
                 }
             }
-            idx += n;
-            pfn += n;
             done += n;
             progress(done, 2 * total);
-        }
-    }
-    let is_readable = |bit: u64| readable[(bit / 64) as usize] >> (bit % 64) & 1 == 1;
-
-    // Plan the PT_LOADs: a readable run, then the unreadable run after it as zero fill.
-    let mut loads: Vec<Load> = Vec::new();
-    let mut bit = 0u64;
-    for &(s, e, virt) in &ranges {
-        let mut pfn = s;
-        while pfn < e {
-            let start = pfn;
-            while pfn < e && is_readable(bit + pfn - s) {
-                pfn += 1;
-            }
-            let data_end = pfn;
-            while pfn < e && !is_readable(bit + pfn - s) {
-                pfn += 1;
-            }
-            loads.push(Load {
-                paddr: start * ps,
-                vaddr: virt.map_or(0, |v| v + (start - s) * ps),
-                filesz: (data_end - start) * ps,
-                memsz: (pfn - start) * ps,
+        });
+        written.push(runs);
+        if let Some((index, a, b)) = alias {
+            return Err(Error::Unsupported {
+                what: "ELF conversion",
+                offset: index
+                    .and_then(|i| dump.segments().get(i))
+                    .map_or(0, |s| s.header_offset),
+                detail: format!(
+                    "PT_LOAD {} stores physical {a:#x}..{b:#x} in file bytes an earlier PT_LOAD \
+                     also stores (ELF009); converting would write those bytes again for every \
+                     range that aliases them",
+                    index.unwrap_or(0)
+                ),
             });
         }
-        bit += e - s;
+    }
+
+    // Plan the PT_LOADs: each written run, then the pages up to the next run (or the range's
+    // end) as zero fill; a range that starts unwritten starts with a zero-fill-only PT_LOAD.
+    let mut loads: Vec<Load> = Vec::new();
+    for ((r, virt), runs) in ram.iter().zip(&written) {
+        let (s, e) = (r.phys.start.0 / ps, r.phys.end.0.div_ceil(ps));
+        let virt = *virt;
+        // A range that ends at the top of the address space has its last page cut there.
+        let addr = |pfn: u64| pfn.saturating_mul(ps);
+        let mut push = |start: u64, data_end: u64, end: u64| {
+            loads.push(Load {
+                paddr: addr(start),
+                vaddr: virt.map_or(0, |v| v.wrapping_add(addr(start - s))),
+                filesz: addr(data_end) - addr(start),
+                memsz: addr(end) - addr(start),
+            });
+        };
+        match runs.first() {
+            None => push(s, s, e),
+            Some(&(a, _)) if a > s => push(s, s, a),
+            _ => {}
+        }
+        for (i, &(a, b)) in runs.iter().enumerate() {
+            let next = runs.get(i + 1).map_or(e, |n| n.0);
+            push(a, b, next);
+        }
     }
 
     // Headers.

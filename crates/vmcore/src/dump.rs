@@ -9,6 +9,7 @@ use kdump_types::{Bytes, Finding, PhysAddr, PhysRange, Severity, VirtAddr};
 use crate::cpu::{CpuContext, Machine, contexts_from_notes};
 use crate::elf::{self, Segment};
 use crate::error::{Error, Result};
+use crate::extents::DataExtents;
 use crate::kdump::{KdumpFile, KdumpInfo};
 use crate::memmap::{Location, MemoryMap};
 use crate::notes::{NAME_VMCOREINFO, Note, parse_notes};
@@ -41,6 +42,48 @@ pub(crate) fn map_file(file: &File) -> std::io::Result<memmap2::Mmap> {
     // bounds-checks it; a file truncated underneath us can still SIGBUS, as with every mmap
     // reader such as ripgrep). We never write through the map. Dumps are write-once files.
     unsafe { memmap2::Mmap::map(file) }
+}
+
+/// Open `path` read-only without waiting: opening a FIFO for reading blocks until a writer
+/// appears, so the open must not block before [`check_regular_file`] can refuse it.
+fn open_without_blocking(path: &Path) -> std::io::Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(File::from(fd))
+}
+
+/// Refuse what is not a regular file: the one check of what the dump readers accept.
+///
+/// A directory cannot be read; a FIFO or a character device blocks or never ends, and its
+/// `st_size` (0) says nothing about how much it holds; a block device's `st_size` is 0 too.
+/// A dump is mapped and read at random offsets, which only a regular file allows. A caller
+/// that reads a flattened stream from a pipe on purpose reads it into memory itself and
+/// uses [`Dump::from_bytes`], which does not come here.
+pub fn check_regular_file(path: &Path, file_type: &std::fs::FileType) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = if file_type.is_file() {
+        return Ok(());
+    } else if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device (copy the dump into a file first)"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    };
+    Err(Error::NotRegularFile {
+        path: path.to_path_buf(),
+        kind,
+    })
 }
 
 /// The format of a dump, detected from its content.
@@ -99,6 +142,28 @@ pub struct PageCounts {
     pub stored: u64,
 }
 
+/// How a run of a dump's memory is held, known from the headers, the bitmaps and the file
+/// system alone: no page is read to find out (see [`Dump::for_each_extent`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// Stored in the file. Reading it may still fail (a lost or corrupt kdump page).
+    Stored,
+    /// Reads as zeros without being stored: a hole of a sparse file.
+    Zero,
+    /// Left out by the dump level: kdump-compressed pages missing from the 2nd bitmap, ELF
+    /// bytes past `p_filesz` (makedumpfile -E's mark). Reads fail with
+    /// [`Error::PageExcluded`] unless [`Dump::set_excluded_as_zero`].
+    Excluded,
+    /// The headers promise it, the file does not hold it (a cut-short file; a raw
+    /// elfcorehdr's memory).
+    Missing,
+    /// Stored in file bytes that an earlier PT_LOAD (in file order) also stores: readable,
+    /// but the same bytes again (finding `ELF009`; real dumps never do this).
+    Alias,
+    /// Stored in another part of a kdump `--split` set.
+    OtherPart,
+}
+
 /// Summary of a truncated dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Truncation {
@@ -125,6 +190,10 @@ pub struct Dump {
     kdump: Option<KdumpFile>,
     /// Read pages the dump marks excluded as zeros (libkdumpfile's `-z`) instead of failing.
     excluded_as_zero: bool,
+    extents: DataExtents,
+    /// Per ELF program header index: bytes at the start of its stored part that an earlier
+    /// PT_LOAD (in file order) already stores.
+    aliased: Vec<u64>,
 }
 
 /// Page granularity of partial-page reads: a page the dump covers only in part reads as its
@@ -133,21 +202,27 @@ const PARTIAL_PAGE: u64 = 4096;
 
 impl Dump {
     /// Open and map a dump file. The format is detected from the content, not the name.
+    ///
+    /// Only regular files are opened ([`check_regular_file`]): a FIFO, a character device or a
+    /// directory is refused with [`Error::NotRegularFile`] before a byte is read.
     pub fn open(path: impl AsRef<Path>) -> Result<Dump> {
         let path = path.as_ref();
         let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
+        let file = open_without_blocking(path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        check_regular_file(path, &meta.file_type())?;
+        let len = meta.len();
         // Mapping an empty file fails on some systems; an empty file is simply not a dump.
         let data = if len == 0 {
             DumpData::Owned(Vec::new())
         } else {
             DumpData::Mmap(map_file(&file).map_err(io)?)
         };
-        let mut d = Dump::parse(data)?;
+        let extents = DataExtents::of_file(&file, data.len() as u64);
+        let mut d = Dump::parse_with(data, extents)?;
         d.path = Some(path.to_path_buf());
         Ok(d)
     }
@@ -159,15 +234,20 @@ impl Dump {
 
     /// Parse a dump from its data.
     pub fn parse(data: DumpData) -> Result<Dump> {
+        let extents = DataExtents::all(data.len() as u64);
+        Self::parse_with(data, extents)
+    }
+
+    fn parse_with(data: DumpData, extents: DataExtents) -> Result<Dump> {
         let format = detect(&data)?;
         match format {
-            Format::Elf64 | Format::Elf32 => Self::parse_elf(data),
-            Format::KdumpCompressed | Format::Flattened => Self::parse_kdump(data, format),
+            Format::Elf64 | Format::Elf32 => Self::parse_elf(data, extents),
+            Format::KdumpCompressed | Format::Flattened => Self::parse_kdump(data, extents, format),
             Format::Elfcorehdr => unreachable_format(),
         }
     }
 
-    fn parse_elf(data: DumpData) -> Result<Dump> {
+    fn parse_elf(data: DumpData, extents: DataExtents) -> Result<Dump> {
         let core = elf::parse(&data)?;
         let format = if core.headers_only {
             Format::Elfcorehdr
@@ -180,14 +260,34 @@ impl Dump {
         let vmcoreinfo = vmcoreinfo_from_notes(&core.notes);
         let cpus = contexts_from_notes(core.machine, &core.notes);
         cpu_findings(&cpus, &mut findings);
+        let aliased = aliased_file_bytes(&core.ranges, &core.segments, &mut findings);
+        if !core.headers_only {
+            let stored: u64 = core
+                .ranges
+                .iter()
+                .filter(|r| r.kind == crate::memmap::RangeKind::Load)
+                .filter_map(|r| {
+                    let fo = r.file_offset?.0;
+                    Some(extents.data_bytes(fo, fo.saturating_add(r.present)))
+                })
+                .fold(0, u64::saturating_add);
+            if stored == 0 && !has_errors(&findings) {
+                let loads = core
+                    .ranges
+                    .iter()
+                    .filter(|r| r.kind == crate::memmap::RangeKind::Load)
+                    .count();
+                findings.push(no_memory_finding(format!(
+                    "none of its {loads} RAM PT_LOADs stores a byte the file holds \
+                     (cut short, zero fill or holes only)"
+                )));
+            }
+            if core.notes.is_empty() {
+                findings.push(no_notes_finding());
+            }
+        }
         if vmcoreinfo.is_none() && !core.headers_only {
-            findings.push(Finding::new(
-                "NOTE003",
-                "no-vmcoreinfo",
-                Severity::Warning,
-                None,
-                "no VMCOREINFO note: kernel log, virtual addresses and symbols are unavailable",
-            ));
+            findings.push(no_vmcoreinfo_finding());
         }
         Ok(Dump {
             path: None,
@@ -202,11 +302,13 @@ impl Dump {
             kdump: None,
             excluded_as_zero: false,
             data,
+            extents,
+            aliased,
         })
     }
 
-    fn parse_kdump(data: DumpData, format: Format) -> Result<Dump> {
-        let (kd, mut findings) = KdumpFile::parse(&data)?;
+    fn parse_kdump(data: DumpData, extents: DataExtents, format: Format) -> Result<Dump> {
+        let (kd, mut findings) = KdumpFile::parse_with_extents(&data, &extents)?;
         let machine = kd.machine();
         let mut notes = Vec::new();
         if let Some((blob, base)) = kd.note_data(&data)? {
@@ -224,7 +326,24 @@ impl Dump {
         }
         let cpus = contexts_from_notes(machine, &notes);
         cpu_findings(&cpus, &mut findings);
-        let memory = MemoryMap::new(kd.ram_ranges());
+        let memory = MemoryMap::new(kd.ram_ranges(&data)?);
+        let info = kd.info();
+        let stored = kd.readable_descriptors();
+        if stored == 0 && !has_errors(&findings) {
+            findings.push(no_memory_finding(format!(
+                "{} RAM pages, {} dumpable, {} page descriptors in the file (max_mapnr {:#x}, \
+                 page size {})",
+                info.ram_pages, info.dumpable_pages, stored, info.max_mapnr, info.page_size
+            )));
+        }
+        // Header versions before 4 have no note blob, before 3 no VMCOREINFO: an old dump
+        // lacks them by its format, not by damage.
+        if notes.is_empty() && info.header_version >= 4 {
+            findings.push(no_notes_finding());
+        }
+        if vmcoreinfo.is_none() && info.header_version >= 3 {
+            findings.push(no_vmcoreinfo_finding());
+        }
         Ok(Dump {
             path: None,
             format,
@@ -238,6 +357,8 @@ impl Dump {
             excluded_as_zero: false,
             kdump: Some(kd),
             data,
+            extents,
+            aliased: Vec::new(),
         })
     }
 
@@ -314,15 +435,25 @@ impl Dump {
         let kd = self.kdump.as_ref()?;
         let ps = kd.page_size();
         let (s, e) = (range.start.0 / ps, range.end.0.div_ceil(ps));
+        // Set bits in [s, e) by rank: the bitmaps are read in place, never copied.
+        let count = |b: &crate::kdump::bitmap::Bitmap| {
+            b.rank(&self.data, e).saturating_sub(b.rank(&self.data, s))
+        };
         Some(PageCounts {
-            ram: kd.ram_bitmap().count_range(s, e),
-            stored: kd.dumpable_bitmap().count_range(s, e),
+            ram: count(kd.ram_bitmap()),
+            stored: count(kd.dumpable_bitmap()),
         })
     }
 
     /// Everything the readers noticed that did not stop them.
     pub fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    /// The data ranges of the file within `[start, end)` (file offsets), ascending: the rest
+    /// are holes of a sparse file, which read as zeros. Every byte counts as data when the
+    /// file system cannot tell, and for dumps held in memory.
+    pub fn data_extents(&self, start: u64, end: u64) -> Vec<(u64, u64)> {
+        self.extents.data_in(start, end).collect()
     }
     /// True for a raw elfcorehdr (headers only).
     pub fn is_headers_only(&self) -> bool {
@@ -481,6 +612,68 @@ impl Dump {
         Ok(())
     }
 
+    /// Calls `f(range, extent)` for the runs of the memory range `r` (one of
+    /// [`MemoryMap::ranges`]) by how they are held, ascending, until `f` breaks. Nothing is
+    /// read: work is proportional to the runs (the file's data extents, the bitmap bytes the
+    /// file stores), never to the size the headers declare, so whole-dump scans can skip what
+    /// the file does not hold and read only [`Extent::Stored`] runs.
+    pub fn for_each_extent(
+        &self,
+        r: &crate::memmap::MemoryRange,
+        f: &mut dyn FnMut(PhysRange, Extent) -> std::ops::ControlFlow<()>,
+    ) -> std::ops::ControlFlow<()> {
+        use std::ops::ControlFlow;
+        let (s, end) = (r.phys.start.0, r.phys.end.0);
+        if s >= end {
+            return ControlFlow::Continue(());
+        }
+        if let Some(kd) = &self.kdump {
+            let shift = kd.page_size().trailing_zeros();
+            let addr = |pfn: u64| pfn.checked_shl(shift).unwrap_or(u64::MAX).clamp(s, end);
+            let (from, to) = (s >> shift, end.div_ceil(kd.page_size()));
+            return kd.for_each_extent(&self.data, from, to, &mut |a, b, x| {
+                f(PhysRange::new(addr(a), addr(b)), x)
+            });
+        }
+        let Some(fo) = r.file_offset.filter(|_| !self.is_headers_only()) else {
+            return f(r.phys, Extent::Missing);
+        };
+        let present_end = s.saturating_add(r.present).min(end);
+        let file_end = s.saturating_add(r.file_size).min(end);
+        let alias = r
+            .phdr_index
+            .and_then(|i| self.aliased.get(i))
+            .map_or(0, |&n| n.min(present_end - s));
+        let mut at = s;
+        if alias > 0 {
+            f(PhysRange::new(s, s + alias), Extent::Alias)?;
+            at = s + alias;
+        }
+        // The stored part: data extents of the file are stored, holes read as zeros.
+        let from = fo.0.saturating_add(at - s);
+        for (a, b) in self
+            .extents
+            .data_in(from, fo.0.saturating_add(present_end - s))
+        {
+            let (pa, pb) = (s + (a - fo.0), s + (b - fo.0));
+            if at < pa {
+                f(PhysRange::new(at, pa), Extent::Zero)?;
+            }
+            f(PhysRange::new(pa, pb), Extent::Stored)?;
+            at = pb;
+        }
+        if at < present_end {
+            f(PhysRange::new(at, present_end), Extent::Zero)?;
+        }
+        if present_end < file_end {
+            f(PhysRange::new(present_end, file_end), Extent::Missing)?;
+        }
+        if file_end < end {
+            f(PhysRange::new(file_end, end), Extent::Excluded)?;
+        }
+        ControlFlow::Continue(())
+    }
+
     /// Translate a kernel virtual address through the dump's own PT_LOAD virtual addresses
     /// (direct map and kernel text), without page tables.
     pub fn virt_to_phys_by_segments(&self, addr: VirtAddr) -> Option<PhysAddr> {
@@ -494,6 +687,93 @@ fn unreachable_format() -> Result<Dump> {
         offset: 0,
         detail: "raw elfcorehdr is detected after parsing the ELF headers".into(),
     })
+}
+
+fn no_vmcoreinfo_finding() -> Finding {
+    Finding::new(
+        "NOTE003",
+        "no-vmcoreinfo",
+        Severity::Warning,
+        None,
+        "no VMCOREINFO note: kernel log, virtual addresses and symbols are unavailable",
+    )
+}
+
+/// An error finding already says why the dump falls short (truncation, lost bitmaps): then
+/// `DUMP001` would only repeat it.
+fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+/// `DUMP001`: the file stores no page of memory; every read would fail or read zeros, so
+/// nothing about the machine's memory can be checked.
+fn no_memory_finding(why: String) -> Finding {
+    Finding::new(
+        "DUMP001",
+        "no-readable-memory",
+        Severity::Warning,
+        None,
+        format!("the dump stores no page of memory: {why}"),
+    )
+}
+
+/// `DUMP002`: no ELF note at all: no CPU registers and no VMCOREINFO.
+fn no_notes_finding() -> Finding {
+    Finding::new(
+        "DUMP002",
+        "no-notes",
+        Severity::Warning,
+        None,
+        "the dump holds no ELF notes: no CPU registers and no VMCOREINFO",
+    )
+}
+
+/// For each program header index, how many bytes at the start of its PT_LOAD's stored part an
+/// earlier PT_LOAD (by file offset, then index) already stores, with finding `ELF009` when
+/// any does. Sorted by start, the bytes earlier ranges cover from a range's start on are
+/// one prefix `[start, max_end)`, so one sweep finds them. Kernel-text aliases are left out:
+/// they alias RAM by design.
+fn aliased_file_bytes(
+    ranges: &[crate::memmap::MemoryRange],
+    segments: &[Segment],
+    findings: &mut Vec<Finding>,
+) -> Vec<u64> {
+    let n_phdrs = segments.len();
+    let mut stored: Vec<(u64, u64, usize)> = ranges
+        .iter()
+        .filter(|r| r.kind == crate::memmap::RangeKind::Load && r.present > 0)
+        .filter_map(|r| Some((r.file_offset?.0, r.present, r.phdr_index?)))
+        .collect();
+    stored.sort_unstable();
+    let mut out = vec![0u64; n_phdrs];
+    let mut max_end = 0u64;
+    let (mut count, mut first) = (0u64, None);
+    for &(start, len, i) in &stored {
+        let end = start.saturating_add(len);
+        if max_end > start {
+            let n = max_end.min(end) - start;
+            if let Some(slot) = out.get_mut(i) {
+                *slot = n;
+            }
+            count += 1;
+            first.get_or_insert((i, start, start + n));
+        }
+        max_end = max_end.max(end);
+    }
+    if let Some((i, a, b)) = first {
+        findings.push(Finding::new(
+            "ELF009",
+            "loads-share-file-bytes",
+            Severity::Warning,
+            segments.get(i).map(|s| s.header_offset),
+            format!(
+                "{count} PT_LOADs store memory in file bytes an earlier PT_LOAD also stores \
+                 (first: PT_LOAD {i}, file bytes {a:#x}..{b:#x}): the same bytes describe two \
+                 physical ranges"
+            ),
+        ));
+    }
+    out
 }
 
 fn vmcoreinfo_from_notes(notes: &[Note]) -> Option<VmcoreInfo> {

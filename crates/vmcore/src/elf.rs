@@ -126,6 +126,15 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
     let mut phnum = u64::from(h.e_phnum);
     if h.e_phnum == PN_XNUM {
         // Extended numbering: the real count is sh_info of section header 0.
+        if h.e_shoff == 0 {
+            return Err(Error::bad(
+                "e_phnum",
+                phnum_off,
+                u64::from(PN_XNUM),
+                "is PN_XNUM (extended numbering) but e_shoff is 0: there is no section header 0 \
+                 to hold the program header count",
+            ));
+        }
         let sh_info_off = h
             .e_shoff
             .checked_add(if class64 { 44 } else { 28 })
@@ -141,6 +150,14 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
             "section header 0 sh_info (PN_XNUM program header count)",
             sh_info_off,
         )?);
+        if phnum == 0 {
+            return Err(Error::bad(
+                "section header 0 sh_info (PN_XNUM program header count)",
+                sh_info_off,
+                0,
+                "e_phnum is PN_XNUM (0xffff) but the count it points at is 0",
+            ));
+        }
     }
     if phnum == 0 {
         return Err(Error::bad(

@@ -20,6 +20,15 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The path names something that is not a regular file (a directory, a FIFO, a device):
+    /// its size says nothing about what it holds and reading it may block or never end.
+    #[error("{} is {kind}, not a regular file", path.display())]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead ("a directory", "a FIFO (named pipe)", …).
+        kind: &'static str,
+    },
     /// The first bytes match no format we read.
     #[error("{}", unknown_format(magic))]
     UnknownFormat {
@@ -29,6 +38,26 @@ pub enum Error {
     /// A structure runs past the end of the input.
     #[error(transparent)]
     Read(#[from] ReadError),
+    /// Bytes of a flattened dump's image that no record holds: names the image range and
+    /// where the record stream stopped (record number and file offset).
+    #[error(
+        "{what} at image offset {image:#x} of the flattened stream: need {need} bytes, its \
+         records hold {have}; {stream}"
+    )]
+    FlatGap {
+        /// What was being read.
+        what: &'static str,
+        /// Offset in the rearranged image.
+        image: u64,
+        /// Bytes needed.
+        need: u64,
+        /// Bytes of the range that records hold.
+        have: u64,
+        /// File offset of the record where the stream stopped (or of its end).
+        offset: u64,
+        /// How the record stream ended.
+        stream: String,
+    },
     /// A field holds a value we cannot accept.
     #[error("{what} at file offset {offset:#x}: {why} (value {value:#x})")]
     BadValue {
@@ -117,6 +146,13 @@ pub enum Error {
         /// The entry value found.
         entry: u64,
     },
+    /// A kernel virtual address on a page that could not be read before (the first read of
+    /// the page gave the precise error).
+    #[error("virtual address {addr:#x} is on a page that cannot be read")]
+    Unreadable {
+        /// The address.
+        addr: u64,
+    },
     /// Something needed from vmcoreinfo is missing.
     #[error("vmcoreinfo lacks {key}")]
     MissingVmcoreinfo {
@@ -150,7 +186,8 @@ impl Error {
             Error::BadValue { offset, .. }
             | Error::Unsupported { offset, .. }
             | Error::BeyondEof { offset, .. }
-            | Error::Decompress { offset, .. } => Some(*offset),
+            | Error::Decompress { offset, .. }
+            | Error::FlatGap { offset, .. } => Some(*offset),
             _ => None,
         }
     }

@@ -10,7 +10,8 @@
 //! plugs in the dump's page-table walk.
 //!
 //! Everything read from the dump is untrusted: ring sizes are capped (see [`MAX_DATA_SIZE_BITS`]
-//! and [`MAX_DESC_COUNT_BITS`]), the walk visits at most one ring's worth of descriptors, memory
+//! and [`MAX_DESC_COUNT_BITS`]), the walk visits at most one ring's worth of descriptors and at
+//! most [`MAX_LOG_RECORDS`], null ring pointers are errors naming the field, memory
 //! is read page by page through a fixed-size cache (no allocation sized by the dump), and the
 //! total text kept is bounded by the data ring size. Inconsistent descriptors become
 //! [`KernelLog::findings`], not errors.
@@ -31,6 +32,12 @@ pub const MAX_DATA_SIZE_BITS: u32 = 31;
 /// Largest descriptor ring accepted: 2^26 descriptors (a 2 GiB data ring divided by the
 /// kernel's average record size of 2^`PRB_AVGBITS` = 32 bytes).
 pub const MAX_DESC_COUNT_BITS: u32 = 26;
+/// Most records decoded from one log: the walk visits at most the newest 2^22 descriptor
+/// ids (legacy: records), then stops with finding `KLOG010 klog-records-capped`. The largest
+/// ring a kernel configures at build time (`CONFIG_LOG_BUF_SHIFT=25`) has 2^20 descriptors;
+/// only a `log_buf_len=` boot parameter of 128 MiB or more reaches the cap. Without it a
+/// hostile `count_bits` of 26 made a walk of 67 million descriptors (seconds, hundreds of MiB).
+pub const MAX_LOG_RECORDS: u64 = 1 << 22;
 /// Largest kernel structure size we accept from `SIZE(...)` keys before reading one.
 const MAX_STRUCT_SIZE: u64 = 4096;
 
@@ -244,6 +251,10 @@ pub fn decode(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<KernelLog> {
 struct PageCache<'a> {
     read: KernelReader<'a>,
     slots: Vec<Option<(u64, Box<[u8; PAGE]>)>>,
+    /// Pages none of whose bytes can be read (direct-mapped): a walk over unreadable memory
+    /// (a hostile ring's descriptors) then costs a table lookup per access, not two failed
+    /// reads that each format an error.
+    unreadable: Vec<Option<u64>>,
 }
 
 const PAGE: usize = 4096;
@@ -254,6 +265,7 @@ impl<'a> PageCache<'a> {
         PageCache {
             read,
             slots: (0..CACHE_SLOTS).map(|_| None).collect(),
+            unreadable: vec![None; CACHE_SLOTS],
         }
     }
 
@@ -273,13 +285,27 @@ impl<'a> PageCache<'a> {
             let slot = ((page / PAGE as u64) % CACHE_SLOTS as u64) as usize;
             let hit = matches!(&self.slots[slot], Some((p, _)) if *p == page);
             if !hit {
+                if self.unreadable[slot] == Some(page) {
+                    return Err(Error::Unreadable { addr: a });
+                }
                 let mut data = Box::new([0u8; PAGE]);
                 if (self.read)(VirtAddr(page), &mut data[..]).is_ok() {
                     self.slots[slot] = Some((page, data));
                 } else {
                     // Part of the page may still be readable (a mapping that ends inside it):
                     // read exactly what was asked, which also gives the precise error.
-                    (self.read)(VirtAddr(a), &mut buf[done..done + n])?;
+                    let exact = (self.read)(VirtAddr(a), &mut buf[done..done + n]);
+                    if exact.is_err() {
+                        // Neither end readable either: the whole page is (a mapping boundary
+                        // inside a page leaves one end readable).
+                        let mut b = [0u8; 1];
+                        let first = (self.read)(VirtAddr(page), &mut b).is_ok();
+                        let last = (self.read)(VirtAddr(page + PAGE as u64 - 1), &mut b).is_ok();
+                        if !first && !last {
+                            self.unreadable[slot] = Some(page);
+                        }
+                    }
+                    exact?;
                     done += n;
                     continue;
                 }
@@ -471,6 +497,16 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
     let prb = mem
         .u64_at(l.prb_sym)
         .map_err(ctx("prb (SYMBOL(prb))", l.prb_sym))?;
+    if prb == 0 {
+        return Err(Error::Corrupt {
+            what: "printk ring buffer",
+            detail: format!(
+                "prb (the pointer at SYMBOL(prb) {:#x}) is 0 (null): the kernel never set up its \
+                 log, or this memory is not the kernel's",
+                l.prb_sym
+            ),
+        });
+    }
     let desc_ring = prb.wrapping_add(l.desc_ring);
     let data_ring = prb.wrapping_add(l.text_data_ring);
     let a = desc_ring.wrapping_add(l.count_bits);
@@ -522,6 +558,37 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
         )? & DESC_ID_MASK,
     };
 
+    for (what, off, v) in [
+        (
+            "prb->desc_ring.descs",
+            desc_ring.wrapping_add(l.descs),
+            ring.descs,
+        ),
+        (
+            "prb->desc_ring.infos",
+            desc_ring.wrapping_add(l.infos),
+            ring.infos,
+        ),
+        (
+            "prb->text_data_ring.data",
+            data_ring.wrapping_add(l.data),
+            ring.data,
+        ),
+    ] {
+        if v == 0 {
+            return Err(Error::Corrupt {
+                what: "printk ring buffer",
+                detail: format!(
+                    "{what} at {off:#x} is 0 (null): the ring at prb {prb:#x} has no {}",
+                    if what.ends_with("data") {
+                        "text"
+                    } else {
+                        "descriptors"
+                    }
+                ),
+            });
+        }
+    }
     let mut findings = Vec::new();
     let count = ring.desc_count;
     let mut tail = ring.tail_id;
@@ -540,7 +607,22 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
             ),
         ));
     }
-    let n_ids = (ring.head_id.wrapping_sub(tail) & DESC_ID_MASK) + 1;
+    let mut n_ids = (ring.head_id.wrapping_sub(tail) & DESC_ID_MASK) + 1;
+    if n_ids > MAX_LOG_RECORDS {
+        findings.push(Finding::new(
+            "KLOG010",
+            "klog-records-capped",
+            Severity::Warning,
+            None,
+            format!(
+                "the ring holds {n_ids} descriptor ids (count_bits {count_bits}), more than the \
+                 {MAX_LOG_RECORDS} records a log is decoded to (MAX_LOG_RECORDS); decoding the \
+                 newest {MAX_LOG_RECORDS} only"
+            ),
+        ));
+        tail = ring.head_id.wrapping_sub(MAX_LOG_RECORDS - 1) & DESC_ID_MASK;
+        n_ids = MAX_LOG_RECORDS;
+    }
 
     let mut in_progress = Tally::new(
         "KLOG002",
@@ -835,6 +917,19 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
     // log_buf_len puts at tens of millions of records.
     let mut wrapped = false;
     while idx != next {
+        if records.len() as u64 >= MAX_LOG_RECORDS {
+            findings.push(Finding::new(
+                "KLOG010",
+                "klog-records-capped",
+                Severity::Warning,
+                None,
+                format!(
+                    "log_buf at {log_buf:#x}: more than {MAX_LOG_RECORDS} records \
+                     (MAX_LOG_RECORDS); stopped decoding"
+                ),
+            ));
+            break;
+        }
         steps += 1;
         let problem = if steps > max_steps {
             Some(format!(

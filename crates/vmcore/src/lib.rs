@@ -36,6 +36,7 @@ pub mod cpu;
 mod dump;
 pub mod elf;
 mod error;
+pub mod extents;
 pub mod kdump;
 pub mod klog;
 pub mod memmap;
@@ -45,7 +46,9 @@ pub mod stream;
 pub mod vmcoreinfo;
 
 pub use cpu::{CpuContext, Machine, QemuCpuState, Registers, X86_64Regs};
-pub use dump::{Dump, DumpData, Format, PageCounts, Truncation, detect};
+pub use dump::{
+    Dump, DumpData, Extent, Format, PageCounts, Truncation, check_regular_file, detect,
+};
 pub use elf::Segment;
 pub use error::{Error, ReadError, Result};
 pub use kdump::KdumpInfo;

@@ -340,7 +340,7 @@ fn check_one(
         }
     };
     checks.push(history_check);
-    checks.push(if args.deep {
+    checks.push(if args.deep && !dump.is_headers_only() {
         let rep = hotplug::scan::deep_scan(&dump, progress);
         CheckResult {
             name: "deep",

@@ -55,16 +55,21 @@ pub fn run(args: &ConvertArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         anyhow::bail!("refusing to overwrite the input {}", args.input.display());
     }
     // Write next to the target and rename at the end, so a failed or interrupted conversion
-    // never leaves a half-written file under the name the user asked for.
+    // never leaves a half-written file under the name the user asked for. The guard removes
+    // the partial file on every way out but the rename (errors and panics); partial files of
+    // killed runs, whose process is gone, are removed by the next run.
     let tmp = {
         let mut t = args.output.clone().into_os_string();
         t.push(format!(".partial.{}", std::process::id()));
         PathBuf::from(t)
     };
+    let mut partial = None;
     let mut sink: Box<dyn Write> = if to_stdout {
         Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout().lock()))
     } else {
+        super::stale::remove_stale_partials(&args.output);
         let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        partial = Some(super::stale::RemoveOnDrop(tmp.clone()));
         Box::new(BufWriter::with_capacity(1 << 20, f))
     };
     let result = convert_into(&dump, &mut sink, args.no_progress).and_then(|r| {
@@ -72,18 +77,11 @@ pub fn run(args: &ConvertArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Ok(r)
     });
     drop(sink);
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            if !to_stdout {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            return Err(e).with_context(|| format!("writing {}", args.output.display()));
-        }
-    };
-    if !to_stdout {
+    let report = result.with_context(|| format!("writing {}", args.output.display()))?;
+    if let Some(guard) = partial {
         std::fs::rename(&tmp, &args.output)
             .with_context(|| format!("renaming {} to {}", tmp.display(), args.output.display()))?;
+        guard.disarm();
     }
     summarize(args, to_stdout, &report, out)
 }
@@ -139,12 +137,28 @@ fn summarize(
         "zero-filled (p_filesz < p_memsz): {} excluded, {} lost, {} unreadable",
         report.pages_excluded, report.pages_lost, report.pages_failed
     )?;
+    if report.pages_zero > 0 {
+        writeln!(
+            summary,
+            "zero-filled: {} pages that read as zeros without being stored (zero fill or holes \
+             of the input)",
+            report.pages_zero
+        )?;
+    }
     for (addr, why) in &report.failures {
         writeln!(summary, "  unreadable page at {addr:#x}: {why}")?;
     }
-    Ok(if report.pages_failed > 0 || report.pages_lost > 0 {
-        Outcome::Findings
-    } else {
-        Outcome::Clean
-    })
+    if report.pages_written == 0 {
+        writeln!(
+            summary,
+            "no page of memory was written: the input stores none that can be read"
+        )?;
+    }
+    Ok(
+        if report.pages_failed > 0 || report.pages_lost > 0 || report.pages_written == 0 {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        },
+    )
 }

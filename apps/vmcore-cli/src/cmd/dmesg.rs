@@ -39,6 +39,13 @@ pub fn run(args: &DmesgArgs, dump: &Dump, out: &mut dyn Write) -> anyhow::Result
         writeln!(out)?;
     } else {
         klog::write_makedumpfile(records, out)?;
+        // The text keeps makedumpfile's format, so findings stay out of it; but an empty log
+        // must not look like success: say why on stderr.
+        if records.iter().all(|r| r.dataless) {
+            for f in &log.findings {
+                eprintln!("vmcore: the kernel log has no record with text: {f}");
+            }
+        }
     }
     let worth_reporting = log.findings.iter().any(|f| f.severity >= Severity::Warning);
     Ok(if worth_reporting {

@@ -57,6 +57,9 @@ pub enum ElfcorehdrCmd {
         /// yet (CPU events then regenerate once).
         #[arg(long)]
         kexec_load: bool,
+        /// Replace the file even when it is read-only (no write permission bit).
+        #[arg(long)]
+        force: bool,
     },
     /// Differences between a header and a machine's state (exit 1 if any).
     Verify {
@@ -109,7 +112,8 @@ pub fn run(cmd: &ElfcorehdrCmd, out: &mut dyn Write) -> anyhow::Result<Outcome> 
             root,
             event,
             kexec_load,
-        } => update(file, root, event, *kexec_load, out),
+            force,
+        } => update(file, root, event, *kexec_load, *force, out),
         ElfcorehdrCmd::Verify {
             file,
             root,
@@ -292,6 +296,7 @@ fn update(
     root: &Path,
     event: &str,
     kexec_load: bool,
+    force: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let state = state_from(root)?;
@@ -301,13 +306,21 @@ fn update(
     } else {
         LoadMode::KexecFile
     };
-    let ch = file::update_file(path, &state, event, mode)
+    let opts = file::WriteOptions { force };
+    let ch = file::update_file_with(path, &state, event, mode, opts)
         .with_context(|| format!("{} left unchanged", path.display()))?;
     writeln!(out, "{}: {event}: {}", path.display(), describe(&ch))?;
     Ok(Outcome::Clean)
 }
 
 fn live_header(root: &Path, state: &SystemState) -> anyhow::Result<Vec<u8>> {
+    if elfcorehdr::crash_kernel_loaded(root)? == Some(false) {
+        bail!(
+            "no crash kernel is loaded ({} is 0): there is no elfcorehdr to read; load one \
+             with `kexec -p` (or `kdumpctl start`)",
+            root.join("sys/kernel/kexec_crash_loaded").display()
+        );
+    }
     let cap = state.segment_capacity(&KernelConfig::DEBIAN_6_12);
     let kcore = root.join("proc/kcore");
     read_live_header(&kcore, state, cap).with_context(|| {
@@ -613,6 +626,7 @@ mod tests {
             root: real("steps/root-01-mem-hotadd-128M"),
             event: "memory-online:0x100000000-0x107ffffff".into(),
             kexec_load: false,
+            force: false,
         });
         assert!(text.contains("e_phnum 8 -> 9"), "{text}");
         let (o, _) = run_ok(verify01());
@@ -640,6 +654,7 @@ mod tests {
                 root: real("steps/root-00-boot"),
                 event: "cpu-online:9".into(),
                 kexec_load: false,
+                force: false,
             },
             &mut out,
         )

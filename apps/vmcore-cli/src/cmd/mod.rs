@@ -19,6 +19,7 @@ pub mod info;
 pub mod map;
 pub mod notes;
 pub mod read;
+pub mod stale;
 pub mod sym;
 pub mod vmcoreinfo;
 pub mod vtop;

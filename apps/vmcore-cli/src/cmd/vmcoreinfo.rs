@@ -35,6 +35,14 @@ pub fn run(args: &VmcoreinfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome
     let Some(v) = d.vmcoreinfo() else {
         anyhow::bail!("the dump has no VMCOREINFO note");
     };
+    if v.entries().is_empty() {
+        anyhow::bail!(
+            "the VMCOREINFO note{} holds no KEY=VALUE line",
+            v.offset
+                .map(|o| format!(" at file offset {o:#x}"))
+                .unwrap_or_default()
+        );
+    }
     if let Some(k) = &args.key {
         match v.get(k) {
             Some(val) => writeln!(out, "{val}")?,

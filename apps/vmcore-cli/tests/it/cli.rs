@@ -232,7 +232,10 @@ fn convert_kdump_compressed_to_elf_keeps_registers_log_and_pages() {
                 }
                 Err(vmcore::Error::PageExcluded { .. }) => {
                     let r = dst.read_phys(vmcore::PhysAddr(a), &mut pb);
-                    assert!(matches!(r, Err(vmcore::Error::PageExcluded { .. })), "{a:#x}");
+                    assert!(
+                        matches!(r, Err(vmcore::Error::PageExcluded { .. })),
+                        "{a:#x}"
+                    );
                     dst.set_excluded_as_zero(true);
                     dst.read_phys(vmcore::PhysAddr(a), &mut pb).unwrap();
                     dst.set_excluded_as_zero(false);

@@ -59,7 +59,7 @@ fn every_finding_code_in_the_code_is_documented() {
             let letters = code.trim_end_matches(|c: char| c.is_ascii_digit());
             let digits = &code[letters.len()..];
             let known = [
-                "ELF", "NOTE", "CPU", "KDUMP", "FLAT", "KLOG", "EHDR", "VER", "HP", "CHK",
+                "ELF", "NOTE", "CPU", "KDUMP", "FLAT", "KLOG", "EHDR", "VER", "HP", "CHK", "DUMP",
             ];
             if known.contains(&letters) && digits.len() == 3 && rest[code.len()..].starts_with('"')
             {

@@ -130,28 +130,47 @@ fn parse_range(s: &str) -> Option<PhysRange> {
 }
 
 fn start_topology(s: &StartRecord) -> Result<Topology, String> {
-    let list = |name: &str, v: &Option<String>| -> Result<Vec<u64>, String> {
-        match v {
-            None => Ok(Vec::new()),
+    use crate::topology::{MAX_CPUS, MAX_MEMORY_BLOCKS};
+    let list = |name: &str, v: &Option<String>, cap: usize, what: &str| {
+        let l = match v {
+            None => Vec::new(),
             Some(t) => {
-                parse_index_list(t).ok_or_else(|| format!("{name} is not a list like 0-3,8"))
+                parse_index_list(t).ok_or_else(|| format!("{name} is not a list like 0-3,8"))?
             }
+        };
+        if l.len() > cap {
+            return Err(format!(
+                "{name} lists {} {what}, more than the {cap} a history may hold",
+                l.len()
+            ));
         }
+        Ok(l)
     };
+    let cpus = |name: &str, v: &Option<String>| list(name, v, MAX_CPUS, "CPUs (MAX_CPUS)");
     let mut t = Topology::default();
-    let possible = list("cpus_possible", &s.cpus_possible)?;
-    let present = list("cpus_present", &s.cpus_present)?;
-    let online = list("cpus_online", &s.cpus_online)?;
+    let possible = cpus("cpus_possible", &s.cpus_possible)?;
+    let present = cpus("cpus_present", &s.cpus_present)?;
+    let online = cpus("cpus_online", &s.cpus_online)?;
+    // Sets: membership tests of sorted lists stay linear overall, not quadratic.
+    let present_set: std::collections::BTreeSet<u64> = present.iter().copied().collect();
+    let online_set: std::collections::BTreeSet<u64> = online.iter().copied().collect();
     for &c in possible.iter().chain(&present).chain(&online) {
         let c = u32::try_from(c).map_err(|_| "CPU number exceeds u32".to_string())?;
         t.cpus.insert(
             c,
             CpuStatus {
-                present: present.contains(&u64::from(c)) || online.contains(&u64::from(c)),
-                online: online.contains(&u64::from(c)),
+                present: present_set.contains(&u64::from(c)) || online_set.contains(&u64::from(c)),
+                online: online_set.contains(&u64::from(c)),
                 apic_id: None,
             },
         );
+    }
+    if t.cpus.len() > MAX_CPUS {
+        return Err(format!(
+            "the start topology names {} CPUs, more than the {MAX_CPUS} a history may hold \
+             (MAX_CPUS)",
+            t.cpus.len()
+        ));
     }
     t.cpus_complete = s.cpus_possible.is_some();
     for (name, v, st) in [
@@ -159,9 +178,21 @@ fn start_topology(s: &StartRecord) -> Result<Topology, String> {
         ("memory_offline", &s.memory_offline, BlockStatus::Offline),
         ("memory_removed", &s.memory_removed, BlockStatus::Removed),
     ] {
-        for b in list(name, v)? {
+        for b in list(
+            name,
+            v,
+            MAX_MEMORY_BLOCKS,
+            "memory blocks (MAX_MEMORY_BLOCKS)",
+        )? {
             t.memory.insert(b, st);
         }
+    }
+    if t.memory.len() > MAX_MEMORY_BLOCKS {
+        return Err(format!(
+            "the start topology names {} memory blocks, more than the {MAX_MEMORY_BLOCKS} a \
+             history may hold (MAX_MEMORY_BLOCKS)",
+            t.memory.len()
+        ));
     }
     t.memory_complete = s.memory_complete.unwrap_or(
         s.memory_online.is_some() || s.memory_offline.is_some() || s.memory_removed.is_some(),

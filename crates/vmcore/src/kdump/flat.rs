@@ -52,6 +52,10 @@ pub struct FlatIndex {
     image_len: u64,
     /// The end record was found.
     complete: bool,
+    /// Data records read.
+    records_read: u64,
+    /// Where the stream could not be followed: record number, its file offset, and why.
+    stop: Option<(u64, u64, String)>,
 }
 
 impl FlatIndex {
@@ -96,8 +100,15 @@ impl FlatIndex {
         let mut complete = false;
         let len = data.len() as u64;
         let mut pos = MDF_HEADER_SIZE;
+        let mut n = 0u64;
+        let mut stop = None;
         loop {
             if pos >= len {
+                stop = Some((
+                    n,
+                    pos,
+                    "the stream ends there without its end record".into(),
+                ));
                 findings.push(Finding::new(
                     "FLAT001",
                     "flat-truncated",
@@ -112,6 +123,7 @@ impl FlatIndex {
                 file.read_i64_be("flat record offset", pos),
                 file.read_i64_be("flat record buf_size", pos + 8),
             ) else {
+                stop = Some((n, pos, "the stream ends inside its 16-byte header".into()));
                 findings.push(Finding::new(
                     "FLAT001",
                     "flat-truncated",
@@ -150,9 +162,14 @@ impl FlatIndex {
                     Severity::Error,
                     Some(pos),
                     format!(
-                        "flat record header has offset {off} and buf_size {size}: the stream \
+                        "flat record {n} header has offset {off} and buf_size {size}: the stream \
                          cannot be followed past it"
                     ),
+                ));
+                stop = Some((
+                    n,
+                    pos,
+                    format!("its header has offset {off} and buf_size {size}, not a record"),
                 ));
                 break;
             }
@@ -170,7 +187,13 @@ impl FlatIndex {
                     first_overlap.get_or_insert(pos);
                 }
             }
+            n += 1;
             if take < size as u64 {
+                stop = Some((
+                    n - 1,
+                    pos,
+                    format!("it holds {take} of its {size} bytes: the stream is cut short"),
+                ));
                 findings.push(Finding::new(
                     "FLAT001",
                     "flat-truncated",
@@ -204,6 +227,8 @@ impl FlatIndex {
                 records,
                 image_len,
                 complete,
+                records_read: n,
+                stop,
             },
             findings,
         ))
@@ -222,8 +247,39 @@ impl FlatIndex {
         self.complete
     }
 
+    /// Where the stream stopped being followable, for errors about image bytes no record
+    /// holds: `(record number, file offset of its header, why)`; `None` when the stream
+    /// ended with its end record.
+    pub fn stop(&self) -> Option<(u64, u64, &str)> {
+        self.stop
+            .as_ref()
+            .map(|(n, at, why)| (*n, *at, why.as_str()))
+    }
+
+    /// Data records read from the stream.
+    pub fn records_read(&self) -> u64 {
+        self.records_read
+    }
+
     fn find(&self, off: u64) -> usize {
         self.records.partition_point(|r| r.image + r.len <= off)
+    }
+
+    /// The records (clipped) that hold bytes of image range `[off, off + len)`, ascending.
+    pub fn records_in(&self, off: u64, len: u64) -> impl Iterator<Item = FlatRecord> + '_ {
+        let end = off.saturating_add(len);
+        self.records[self.find(off)..]
+            .iter()
+            .take_while(move |r| r.image < end)
+            .filter_map(move |r| {
+                let s = r.image.max(off);
+                let e = (r.image + r.len).min(end);
+                (s < e).then(|| FlatRecord {
+                    image: s,
+                    len: e - s,
+                    file: r.file + (s - r.image),
+                })
+            })
     }
 
     /// The flattened-file offset of image offset `off`, when a record holds that byte.

@@ -13,11 +13,14 @@
 //! The flattened format stores that image as out-of-order records; [`FlatIndex`] indexes them
 //! once at open and every read below goes through it (see `flat.rs`).
 //!
-//! Opening reads the headers and both bitmaps, builds the rank index of the 2nd bitmap (one
-//! cumulative popcount per 512 PFNs), and, for dumps of up to [`DESC_SCAN_LIMIT`] pages,
-//! scans the descriptor table once to count zero and lost pages and find truncation. Memory
-//! is bounded by the bitmaps, which are stored in the file, so a header that claims more than
-//! the file holds cannot make us allocate more than the file's size.
+//! Opening reads the headers, indexes both bitmaps in place (they are read through the
+//! file's mapping, never copied: one cumulative popcount per 512 stored PFNs, and nothing for
+//! the holes of a sparse file or the image bytes no flattened record wrote), and, for dumps of
+//! up to [`DESC_SCAN_LIMIT`] pages, scans the descriptor table once to count zero and lost
+//! pages and find truncation. Memory and work are bounded by the bitmap bytes the file really
+//! holds, so a header that claims more than the file holds (`max_mapnr` 2^36 over a sparse
+//! file) costs nothing. The RAM ranges (runs of the 1st bitmap) are capped at
+//! [`MAX_RAM_RANGES`].
 //!
 //! Reads decompress one page at a time; whole-page reads go straight into the caller's
 //! buffer (so parallel scans never contend on a lock) and partial reads (page-table walks,
@@ -28,17 +31,18 @@
 //! in the flattened file when a record holds the byte, and offsets in the rearranged image
 //! (what `makedumpfile -R` would write) otherwise (bytes past the end of a cut stream).
 
-mod bitmap;
+pub(crate) mod bitmap;
 mod flat;
 mod header;
 mod page;
 
 use std::borrow::Cow;
+use std::ops::ControlFlow;
 use std::sync::{Mutex, PoisonError};
 
 use kdump_types::{Bytes, Finding, PhysAddr, PhysRange, ReadError, Severity};
 
-pub use bitmap::{Bitmap, RankIndex};
+pub use bitmap::Bitmap;
 pub use flat::{FlatIndex, FlatRecord, MDF_HEADER_SIZE};
 pub use header::{
     COMPRESSION_MASK, DISK_DUMP_HEADER_SIZE, DUMP_DH_COMPRESSED_INCOMPLETE, DUMP_DH_COMPRESSED_LZO,
@@ -49,12 +53,19 @@ pub use header::{
 pub use page::{PAGE_DESC_SIZE, PageDesc};
 
 use crate::cpu::Machine;
+use crate::dump::Extent;
 use crate::error::{Error, Result};
+use crate::extents::DataExtents;
 use crate::memmap::{MemoryRange, RangeKind};
 
 /// Dumps with at most this many dumpable pages (16 GiB of 4 KiB pages) have their descriptor
 /// table scanned at open (at most 96 MiB read) to count zero and lost pages exactly.
 pub const DESC_SCAN_LIMIT: u64 = 4 << 20;
+
+/// Most runs of RAM pages (set bits of the 1st bitmap) a dump may have: a real machine's
+/// memory map has tens of holes; a bitmap of alternating bits would make one memory range
+/// per two pages, many times the file's size in memory.
+pub const MAX_RAM_RANGES: usize = 1 << 20;
 
 /// Decompressed pages kept for partial reads.
 const CACHE_PAGES: usize = 32;
@@ -139,6 +150,81 @@ impl Layout {
             Layout::Flat(f) => f.file_pos(off).unwrap_or(off),
         }
     }
+    /// The pieces of image range `[off, off + len)` the file holds, as `(byte in the range,
+    /// file offset, length)`: the range itself in a plain file, the records that cover it in
+    /// a flattened one; either cut to the file's data extents (holes read as zeros).
+    fn pieces(&self, extents: &DataExtents, off: u64, len: u64) -> Vec<(u64, u64, u64)> {
+        let stored: Vec<(u64, u64, u64)> = match self {
+            Layout::Plain { .. } => vec![(0, off, len)],
+            Layout::Flat(f) => f
+                .records_in(off, len)
+                .map(|r| (r.image - off, r.file, r.len))
+                .collect(),
+        };
+        let mut out = Vec::new();
+        for (at, file, n) in stored {
+            for (s, e) in extents.data_in(file, file.saturating_add(n)) {
+                out.push((at + (s - file), s, e - s));
+            }
+        }
+        out
+    }
+    /// [`Layout::read`] for a structure the dump cannot do without: for a flattened file, a
+    /// failure names the record stream's state (where it stopped and why). With `whole`,
+    /// every byte must be in a record: a header that falls into a gap of the image (which
+    /// would read as zeros) is an error, not a header of zeros.
+    fn read_needed<'a>(
+        &self,
+        data: &'a [u8],
+        what: &'static str,
+        off: u64,
+        len: u64,
+        whole: bool,
+    ) -> Result<Cow<'a, [u8]>> {
+        let gap = match self {
+            Layout::Flat(f) if whole => f.records_in(off, len).map(|r| r.len).sum::<u64>() < len,
+            _ => false,
+        };
+        let read = if gap {
+            Err(ReadError::Truncated {
+                what,
+                offset: off,
+                need: len,
+                have: 0,
+            })
+        } else {
+            self.read(data, what, off, len)
+        };
+        read.map_err(|e| match self {
+            Layout::Plain { .. } => Error::Read(e),
+            Layout::Flat(f) => {
+                let have = f.records_in(off, len).map(|r| r.len).sum();
+                let (offset, stream) = match f.stop() {
+                    Some((n, at, why)) => (
+                        at,
+                        format!(
+                            "the record stream stops at record {n} (file offset {at:#x}): {why}"
+                        ),
+                    ),
+                    None => (
+                        data.len() as u64,
+                        format!(
+                            "the stream is complete ({} records) and none holds these bytes",
+                            f.records_read()
+                        ),
+                    ),
+                };
+                Error::FlatGap {
+                    what,
+                    image: off,
+                    need: len,
+                    have,
+                    offset,
+                    stream,
+                }
+            }
+        })
+    }
     fn read<'a>(
         &self,
         data: &'a [u8],
@@ -188,9 +274,8 @@ pub struct KdumpFile {
     page_shift: u32,
     /// 1st bitmap: RAM.
     ram: Bitmap,
-    /// 2nd bitmap: dumpable.
+    /// 2nd bitmap: dumpable (its rank gives a page's descriptor index).
     dumpable: Bitmap,
-    rank: RankIndex,
     /// PFNs whose bitmap bits the file holds (less than `max_mapnr` when cut short).
     known_pfns: u64,
     bitmap_off: u64,
@@ -221,6 +306,15 @@ fn finding(
 impl KdumpFile {
     /// Parse the headers, bitmaps and (flattened) record index of `data`, the whole file.
     pub fn parse(data: &[u8]) -> Result<(KdumpFile, Vec<Finding>)> {
+        Self::parse_with_extents(data, &DataExtents::all(data.len() as u64))
+    }
+
+    /// [`KdumpFile::parse`] of a file whose data extents are known: the bitmaps' holes are
+    /// never read.
+    pub fn parse_with_extents(
+        data: &[u8],
+        extents: &DataExtents,
+    ) -> Result<(KdumpFile, Vec<Finding>)> {
         let mut findings = Vec::new();
         let layout = if data.starts_with(b"makedumpfile\0") {
             let (idx, f) = FlatIndex::build(data)?;
@@ -232,7 +326,7 @@ impl KdumpFile {
             }
         };
         let image_len = layout.image_len();
-        let head = layout.read(data, "disk_dump_header", 0, DISK_DUMP_HEADER_SIZE)?;
+        let head = layout.read_needed(data, "disk_dump_header", 0, DISK_DUMP_HEADER_SIZE, true)?;
         if head.starts_with(&kdump_types::elf::ELFMAG) {
             return Err(Error::Unsupported {
                 what: "flattened ELF dump",
@@ -254,11 +348,12 @@ impl KdumpFile {
             ));
         }
         let bs = u64::from(header.block_size);
-        let sub_bytes = layout.read(
+        let sub_bytes = layout.read_needed(
             data,
             "kdump_sub_header",
             bs,
             KdumpSubHeader::size_for(version),
+            true,
         )?;
         let sub = KdumpSubHeader::parse(&Bytes::new(&sub_bytes, layout.file_pos(bs)), version)?;
 
@@ -305,13 +400,12 @@ impl KdumpFile {
                 ),
             ));
         }
-        let bm1 = layout.read(data, "1st bitmap", bitmap_off, avail1)?;
-        let ram = Bitmap::from_bytes(&bm1, known_pfns);
-        drop(bm1);
-        let bm2 = layout.read(data, "2nd bitmap", bitmap_off + bitmap_half, avail2)?;
-        let dumpable = Bitmap::from_bytes(&bm2, known_pfns);
-        drop(bm2);
-        let rank = RankIndex::new(&dumpable);
+        let ram = Bitmap::from_pieces(data, known_pfns, layout.pieces(extents, bitmap_off, avail1));
+        let dumpable = Bitmap::from_pieces(
+            data,
+            known_pfns,
+            layout.pieces(extents, bitmap_off + bitmap_half, avail2),
+        );
 
         // A --split part holds the descriptors of its own PFN range only.
         let split = match sub.split {
@@ -333,11 +427,11 @@ impl KdumpFile {
             _ => None,
         };
         let (lo, hi) = split.unwrap_or((0, known_pfns));
-        let desc_rank_base = rank.rank(&dumpable, lo);
-        let desc_count = rank.rank(&dumpable, hi) - desc_rank_base;
+        let desc_rank_base = dumpable.rank(data, lo);
+        let desc_count = dumpable.rank(data, hi) - desc_rank_base;
         let ram_pages = ram.count_ones();
         let dumpable_pages = dumpable.count_ones();
-        let excluded_pages = ram.count_and_not(&dumpable);
+        let excluded_pages = ram.count_and_not(data, &dumpable);
 
         let incomplete = header.status & DUMP_DH_COMPRESSED_INCOMPLETE != 0;
         if incomplete {
@@ -430,7 +524,6 @@ impl KdumpFile {
             page_shift: bs.trailing_zeros(),
             ram,
             dumpable,
-            rank,
             known_pfns,
             bitmap_off,
             bitmap_half,
@@ -631,7 +724,7 @@ impl KdumpFile {
         if !ok || size == 0 {
             return Ok(None);
         }
-        let b = self.layout.read(data, what, off, size)?;
+        let b = self.layout.read_needed(data, what, off, size, false)?;
         Ok(Some((b.into_owned(), self.layout.file_pos(off))))
     }
 
@@ -673,11 +766,21 @@ impl KdumpFile {
         )
     }
 
-    /// RAM ranges: runs of set bits of the 1st bitmap.
-    pub fn ram_ranges(&self) -> Vec<MemoryRange> {
+    /// RAM ranges: runs of set bits of the 1st bitmap (at most [`MAX_RAM_RANGES`]).
+    pub fn ram_ranges(&self, data: &[u8]) -> Result<Vec<MemoryRange>> {
         let shift = self.page_shift;
-        self.ram
-            .runs()
+        let runs = self
+            .ram
+            .runs(data, MAX_RAM_RANGES)
+            .ok_or_else(|| Error::Corrupt {
+                what: "kdump 1st bitmap",
+                detail: format!(
+                    "the bitmap at file offset {:#x} has more than {MAX_RAM_RANGES} runs of RAM \
+                 pages (MAX_RAM_RANGES, the cap on memory ranges; a real memory map has tens)",
+                    self.layout.file_pos(self.bitmap_off)
+                ),
+            })?;
+        Ok(runs
             .into_iter()
             .map(|(s, e)| MemoryRange {
                 phys: PhysRange::new(s << shift, e.checked_shl(shift).unwrap_or(u64::MAX)),
@@ -689,11 +792,11 @@ impl KdumpFile {
                 phdr_index: None,
                 flags: 0,
             })
-            .collect()
+            .collect())
     }
 
     /// What the bitmaps say about `pfn` (no descriptor is read).
-    pub fn page_state(&self, pfn: u64) -> PageState {
+    pub fn page_state(&self, data: &[u8], pfn: u64) -> PageState {
         if pfn >= self.known_pfns {
             let mapnr = match self.sub.max_mapnr_64 {
                 Some(m) if self.info.header_version >= 6 => m,
@@ -706,15 +809,15 @@ impl KdumpFile {
                 PageState::NotInDump
             };
         }
-        if self.dumpable.get(pfn) {
+        if self.dumpable.get(data, pfn) {
             if let Some((lo, hi)) = self.info.split
                 && !(lo..hi).contains(&pfn)
             {
                 return PageState::OtherSplitPart;
             }
-            return PageState::Dumpable(self.rank.rank(&self.dumpable, pfn) - self.desc_rank_base);
+            return PageState::Dumpable(self.dumpable.rank(data, pfn) - self.desc_rank_base);
         }
-        if self.ram.get(pfn) {
+        if self.ram.get(data, pfn) {
             PageState::Excluded
         } else {
             PageState::NotInDump
@@ -723,7 +826,7 @@ impl KdumpFile {
 
     /// The descriptor of `pfn`; `addr` is the address being read, for errors.
     fn desc_for(&self, data: &[u8], pfn: u64, addr: u64) -> Result<(PageDesc, u64)> {
-        let index = match self.page_state(pfn) {
+        let index = match self.page_state(data, pfn) {
             PageState::Dumpable(i) => i,
             PageState::Excluded => return Err(Error::PageExcluded { addr, pfn }),
             PageState::NotInDump | PageState::OtherSplitPart => {
@@ -872,6 +975,77 @@ impl KdumpFile {
             done += n;
         }
         Ok(())
+    }
+
+    /// Descriptors of the table that lie inside the image (the rest of a cut file's table is
+    /// missing).
+    pub fn readable_descriptors(&self) -> u64 {
+        (self.layout.image_len().saturating_sub(self.desc_base) / PAGE_DESC_SIZE)
+            .min(self.desc_count)
+    }
+
+    /// Calls `f(start_pfn, end_pfn, extent)` for the runs of PFNs `[from, to)` by how they
+    /// are held, from the bitmaps and descriptor count alone (no descriptor or page is read),
+    /// ascending, until `f` breaks. PFNs the 1st bitmap does not mark as RAM are skipped.
+    /// Work is proportional to the bitmap bytes stored for the range.
+    pub fn for_each_extent(
+        &self,
+        data: &[u8],
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, u64, Extent) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let dumpable = &self.dumpable;
+        self.ram.for_each_run(data, from, to, &mut |rs, re| {
+            let mut at = rs;
+            dumpable.for_each_run(data, rs, re, &mut |s, e| {
+                if at < s {
+                    f(at, s, Extent::Excluded)?;
+                }
+                at = e;
+                self.stored_extents(data, s, e, f)
+            })?;
+            if at < re {
+                f(at, re, Extent::Excluded)?;
+            }
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// The dumpable run `[s, e)` split into pages of another `--split` part, pages with a
+    /// descriptor in the file, and pages whose descriptor is past its end.
+    fn stored_extents(
+        &self,
+        data: &[u8],
+        s: u64,
+        e: u64,
+        f: &mut dyn FnMut(u64, u64, Extent) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let (lo, hi) = self.info.split.unwrap_or((0, u64::MAX));
+        let a = s.max(lo).min(e);
+        let b = e.min(hi).max(a);
+        if s < a {
+            f(s, a, Extent::OtherPart)?;
+        }
+        if a < b {
+            let idx = self
+                .dumpable
+                .rank(data, a)
+                .saturating_sub(self.desc_rank_base);
+            let cut = a
+                .saturating_add(self.readable_descriptors().saturating_sub(idx))
+                .min(b);
+            if a < cut {
+                f(a, cut, Extent::Stored)?;
+            }
+            if cut < b {
+                f(cut, b, Extent::Missing)?;
+            }
+        }
+        if b < e {
+            f(b, e, Extent::OtherPart)?;
+        }
+        ControlFlow::Continue(())
     }
 
     /// Physical address of page `pfn`.
