@@ -21,17 +21,22 @@
 #![deny(missing_docs)]
 
 pub mod btf;
+pub mod crash;
 pub mod kallsyms;
 pub mod mem;
 pub mod module;
+pub mod orc;
 pub mod percpu;
 pub mod task;
+pub mod unwind;
 
 use std::sync::OnceLock;
 
+pub use crash::{CpuBacktrace, CrashSite};
 pub use kallsyms::{AddressEncoding, Kallsyms, Symbol, SymbolOffset};
 pub use mem::KernelMemory;
 pub use percpu::CpuMask;
+pub use unwind::{Backtrace, Frame, FrameKind, StackKind, StartRegs, StopReason, Unwinder};
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,7 +1,9 @@
 //! Integration tests of kernel-introspect: real-data oracles first (System.map and drgn with
 //! Debian's full debug vmlinux, testdata/real/oracles), then hostile inputs.
 
+mod bt;
 mod btf;
 mod kallsyms;
 mod support;
 mod task;
+mod unwind_hostile;

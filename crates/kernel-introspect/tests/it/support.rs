@@ -40,16 +40,18 @@ pub fn drgn_oracle(name: &str) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).expect("oracle")).expect("json")
 }
 
+/// A real dump by its path under testdata/real.
+pub fn real_dump(rel: &str) -> vmcore::Dump {
+    let path = real_data::path(rel).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    vmcore::Dump::open(path).unwrap_or_else(|e| panic!("open {rel}: {e}"))
+}
+
 /// makedumpfile's `-c -d 31` twin of proc-vmcore (kdump-compressed, user and free pages excluded).
 pub fn makedumpfile_c() -> vmcore::Dump {
-    let path = real_data::path("kdump/makedumpfile-c-d31.kdump")
-        .expect("testdata/real/kdump/makedumpfile-c-d31.kdump");
-    vmcore::Dump::open(path).expect("open makedumpfile-c-d31.kdump")
+    real_dump("kdump/makedumpfile-c-d31.kdump")
 }
 
 /// makedumpfile's `-F -c -d 31` twin of proc-vmcore (flattened).
 pub fn makedumpfile_flat() -> vmcore::Dump {
-    let path = real_data::path("kdump/makedumpfile-F-c-d31.flat")
-        .expect("testdata/real/kdump/makedumpfile-F-c-d31.flat");
-    vmcore::Dump::open(path).expect("open makedumpfile-F-c-d31.flat")
+    real_dump("kdump/makedumpfile-F-c-d31.flat")
 }
