@@ -248,3 +248,139 @@ fn module_symbols_resolve_module_text() {
     let at = kernel.symbolize_any(pc).expect("kernel symbol");
     assert_eq!((at.name, at.offset, at.module), ("__schedule", 1275, None));
 }
+
+/// `(symbol, offset, interrupted)` of each frame; the user-mode frame as `(None, pc, true)`.
+type FrameKey = (Option<String>, u64, bool);
+
+fn oracle_traces(oracle: &Value) -> Vec<(i32, Vec<FrameKey>)> {
+    oracle["task_traces"]
+        .as_array()
+        .expect("task_traces")
+        .iter()
+        .map(|t| {
+            let frames = t["frames"]
+                .as_array()
+                .expect("frames")
+                .iter()
+                .map(|f| {
+                    let symbol = f["symbol"].as_str().map(str::to_string);
+                    let off = match symbol {
+                        Some(_) => f["offset"].as_u64().expect("offset"),
+                        None => f["pc"].as_u64().expect("pc"),
+                    };
+                    (
+                        symbol,
+                        off,
+                        f["interrupted"].as_bool().expect("interrupted"),
+                    )
+                })
+                .collect();
+            (t["pid"].as_i64().expect("pid") as i32, frames)
+        })
+        .collect()
+}
+
+fn our_traces(dump: &vmcore::Dump, pids: &[i32]) -> Vec<(i32, Vec<FrameKey>)> {
+    let kernel = Kernel::new(dump).expect("kernel");
+    let list = kernel.tasks().expect("tasks");
+    let unwinder = kernel.unwinder_with_modules().expect("unwinder");
+    pids.iter()
+        .map(|&pid| {
+            let task = list.by_pid(pid).expect("task");
+            let trace = kernel.task_backtrace_with(&unwinder, task).expect("trace");
+            assert!(trace.stop.is_complete(), "pid {pid}: {}", trace.stop);
+            let frames = trace
+                .frames
+                .iter()
+                .map(|f| match &f.symbol {
+                    Some(s) => (Some(s.name.clone()), s.offset, f.interrupted()),
+                    None => (None, f.pc, f.interrupted()),
+                })
+                .collect();
+            (pid, frames)
+        })
+        .collect()
+}
+
+#[test]
+fn sleeping_task_traces_equal_drgn() {
+    for (dump, name) in [
+        (support::proc_vmcore(), "proc-vmcore"),
+        (support::qemu_dump_06(), "qemu-dump-06-cpu3-online"),
+    ] {
+        let want = oracle_traces(&support::drgn_oracle(name));
+        assert_eq!(want.len(), 40);
+        let pids: Vec<i32> = want.iter().map(|w| w.0).collect();
+        let got = our_traces(&dump, &pids);
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g, w, "{name}: pid {}", w.0);
+        }
+    }
+}
+
+/// The stacks are kernel pages makedumpfile keeps: every task it kept unwinds as on the full
+/// dump.
+#[test]
+fn sleeping_task_traces_equal_drgn_on_makedumpfile_twin() {
+    let want = oracle_traces(&support::drgn_oracle("proc-vmcore"));
+    let dump = support::makedumpfile_c();
+    let kernel = Kernel::new(&dump).expect("kernel");
+    let list = kernel.tasks().expect("tasks");
+    let kept: Vec<&(i32, Vec<FrameKey>)> =
+        want.iter().filter(|w| list.by_pid(w.0).is_some()).collect();
+    assert!(kept.len() >= 35, "{} of 40", kept.len());
+    let pids: Vec<i32> = kept.iter().map(|w| w.0).collect();
+    let got = our_traces(&dump, &pids);
+    for (g, w) in got.iter().zip(kept) {
+        assert_eq!(g, w, "pid {}", w.0);
+    }
+}
+
+#[test]
+fn running_task_trace_is_its_cpus_and_module_frames_are_named() {
+    let dump = support::proc_vmcore();
+    let kernel = Kernel::new(&dump).expect("kernel");
+    let oracle = support::drgn_oracle("proc-vmcore");
+    let list = kernel.tasks().expect("tasks");
+    // pid 874 ran on CPU 0: its trace is CPU 0's, from the register note.
+    let sh = list.by_pid(874).expect("sh");
+    let trace = kernel.task_backtrace(sh).expect("trace");
+    let want: Vec<(Option<String>, bool)> = oracle["cpus"][0]["frames"]
+        .as_array()
+        .expect("frames")
+        .iter()
+        .map(|f| {
+            (
+                f["symbol"].as_str().map(str::to_string),
+                f["interrupted"].as_bool().expect("b"),
+            )
+        })
+        .collect();
+    let got: Vec<(Option<String>, bool)> = trace
+        .frames
+        .iter()
+        .map(|f| (f.symbol.as_ref().map(|s| s.name.clone()), f.interrupted()))
+        .collect();
+    assert_eq!(got, want);
+    // A frame in module text gets the module's symbol and name, as %pS prints it.
+    let m = &kernel.modules().expect("modules").modules[0];
+    let sym = m
+        .symbols
+        .iter()
+        .find(|s| s.kind == 't' && m.contains(s.addr) && s.size > 8)
+        .expect("a text symbol");
+    let mut fake = trace.clone();
+    fake.frames[1].pc = sym.addr + 5;
+    fake.frames[1].symbol = None;
+    fake.frames[1].area = kernel_introspect::unwind::CodeArea::Module;
+    kernel.name_module_frames(&mut fake);
+    let f = &fake.frames[1];
+    assert_eq!(f.module.as_deref(), Some("qemu_fw_cfg"));
+    let s = f.symbol.as_ref().expect("named");
+    assert_eq!((s.name.as_str(), s.offset), (sym.name.as_str(), 5));
+    assert!(
+        f.location().starts_with(&format!("{}+0x5/", sym.name)),
+        "{}",
+        f.location()
+    );
+}
