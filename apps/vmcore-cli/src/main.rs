@@ -67,6 +67,12 @@ enum Command {
         #[command(flatten)]
         dump: cmd::DumpArg,
     },
+    /// Tasks (pid, parent, CPU, state, command) from the dump's own BTF; `>` marks running tasks.
+    Ps(cmd::task::PsArgs),
+    /// Loaded modules (name, text base, size), like lsmod, from the dump's own BTF.
+    Modules(cmd::task::ModulesArgs),
+    /// A task's kernel stack (`--pid`), unwound with the in-memory ORC tables.
+    Bt(cmd::task::BtArgs),
     /// Build, update, verify and watch kdump elfcorehdrs (kernel-exact, Linux 6.12 x86_64).
     Elfcorehdr {
         #[command(subcommand)]
@@ -91,6 +97,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Dmesg { args, dump } => cmd::dmesg::run(&args, &dump.open()?, out),
         Command::Vtop { args, dump } => cmd::vtop::run(&args, &dump.open()?, out),
         Command::Elfcorehdr { cmd } => cmd::elfcorehdr::run(&cmd, out),
+        Command::Ps(a) => cmd::task::run_ps(&a, out),
+        Command::Modules(a) => cmd::task::run_modules(&a, out),
+        Command::Bt(a) => cmd::task::run_bt(&a, out),
     }
 }
 

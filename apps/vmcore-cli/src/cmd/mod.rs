@@ -17,6 +17,7 @@ pub mod info;
 pub mod map;
 pub mod notes;
 pub mod read;
+pub mod task;
 pub mod vmcoreinfo;
 pub mod vtop;
 
