@@ -45,6 +45,9 @@ pub struct CpuJson {
     pub problem: Option<String>,
     /// Registers in kernel order, as `[name, "0x…"]` pairs.
     pub registers: Vec<(&'static str, String)>,
+    /// The kernel symbol of the instruction pointer (`function+0xoff/0xsize`), from kallsyms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qemu: Option<QemuJson>,
 }
@@ -75,6 +78,7 @@ impl From<&CpuContext> for CpuJson {
                 .regs
                 .map(|r| r.named().into_iter().map(|(n, v)| (n, hex(v))).collect())
                 .unwrap_or_default(),
+            symbol: None,
             qemu: c.qemu.map(|q| QemuJson {
                 cr: q.cr.iter().map(|&v| hex(v)).collect(),
                 gdt_base: hex(q.gdt.base),

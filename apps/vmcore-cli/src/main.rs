@@ -67,12 +67,16 @@ enum Command {
         #[command(flatten)]
         dump: cmd::DumpArg,
     },
+    /// Kernel backtraces per CPU, from the dump alone (kallsyms + in-memory ORC tables).
+    Bt(cmd::bt::BtArgs),
+    /// Look up kernel symbols by name or address (kallsyms, from the dump alone).
+    Sym(cmd::sym::SymArgs),
+    /// Every kernel symbol, in /proc/kallsyms format.
+    Ksyms(cmd::sym::KsymsArgs),
     /// Tasks (pid, parent, CPU, state, command) from the dump's own BTF; `>` marks running tasks.
     Ps(cmd::task::PsArgs),
     /// Loaded modules (name, text base, size), like lsmod, from the dump's own BTF.
     Modules(cmd::task::ModulesArgs),
-    /// A task's kernel stack (`--pid`), unwound with the in-memory ORC tables.
-    Bt(cmd::task::BtArgs),
     /// Build, update, verify and watch kdump elfcorehdrs (kernel-exact, Linux 6.12 x86_64).
     Elfcorehdr {
         #[command(subcommand)]
@@ -97,9 +101,11 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Dmesg { args, dump } => cmd::dmesg::run(&args, &dump.open()?, out),
         Command::Vtop { args, dump } => cmd::vtop::run(&args, &dump.open()?, out),
         Command::Elfcorehdr { cmd } => cmd::elfcorehdr::run(&cmd, out),
+        Command::Bt(a) => cmd::bt::run(&a, out),
+        Command::Sym(a) => cmd::sym::run_sym(&a, out),
+        Command::Ksyms(a) => cmd::sym::run_ksyms(&a, out),
         Command::Ps(a) => cmd::task::run_ps(&a, out),
         Command::Modules(a) => cmd::task::run_modules(&a, out),
-        Command::Bt(a) => cmd::task::run_bt(&a, out),
     }
 }
 

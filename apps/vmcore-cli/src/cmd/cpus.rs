@@ -53,9 +53,23 @@ struct CpusJson {
 pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let d = args.dump.open()?;
     let id = identity(args, &d)?;
+    // Without --state/--elfcorehdr the kernel itself says: each note is in its CPU's
+    // crash_notes buffer, found through kallsyms (none of this works without vmcoreinfo).
+    let kernel = d
+        .vmcoreinfo()
+        .and_then(|_| kernel_introspect::Kernel::new(&d).ok());
+    let note_cpus = kernel
+        .as_ref()
+        .and_then(|k| k.note_cpus().ok())
+        .unwrap_or_default();
     let cpu_of = |c: &vmcore::CpuContext| {
         c.cpu
             .or_else(|| id.as_ref().and_then(|i| i.cpu_of_note(c.note_index)))
+            .or_else(|| note_cpus.get(c.note_index).copied().flatten())
+    };
+    let symbol_of = |c: &vmcore::CpuContext| {
+        let syms = kernel.as_ref()?.symbols().ok()?;
+        Some(syms.symbolize(c.regs?.pc())?.to_string())
     };
     if args.json {
         json::write(
@@ -67,6 +81,7 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                     .iter()
                     .map(|c| CpuJson {
                         cpu: cpu_of(c),
+                        symbol: symbol_of(c),
                         ..CpuJson::from(c)
                     })
                     .collect(),
@@ -87,6 +102,9 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             "note {} ({who}, pid {}) at offset {:#x}",
             c.note_index, c.pid, c.note_offset
         )?;
+        if let Some(at) = symbol_of(c) {
+            writeln!(out, "  at {at}")?;
+        }
         match &c.regs {
             None => writeln!(
                 out,

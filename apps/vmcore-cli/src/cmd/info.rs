@@ -38,7 +38,45 @@ struct InfoJson {
     log_records: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     kdump: Option<KdumpJson>,
+    /// Which CPU crashed and where (kallsyms + ORC); null when it cannot be told (no
+    /// vmcoreinfo, no kallsyms) or nothing panicked.
+    crash: Option<CrashJson>,
     findings: Vec<FindingJson>,
+}
+
+#[derive(Serialize)]
+struct CrashJson {
+    cpu: u32,
+    pid: Option<u32>,
+    /// `function+0xoff` of the crash site.
+    site: Option<String>,
+    /// The top frames of the crashed CPU, innermost first.
+    frames: Vec<String>,
+}
+
+/// The crashed CPU from the dump alone; `Err` says why nothing can be told (no panic, no
+/// kallsyms); `None` when the dump has no kernel to ask (no vmcoreinfo).
+fn crash_summary(d: &vmcore::Dump) -> Option<Result<CrashJson, String>> {
+    d.vmcoreinfo()?;
+    let kernel = kernel_introspect::Kernel::new(d).ok()?;
+    let site = match kernel.crash_site() {
+        Ok(Some(s)) => s,
+        Ok(None) => return Some(Err("no CPU panicked (panic_cpu is -1)".to_string())),
+        Err(e) => return Some(Err(format!("unknown ({e})"))),
+    };
+    let short = |f: &kernel_introspect::Frame| match &f.symbol {
+        Some(s) => format!("{}+{:#x}", s.name, s.offset),
+        None => f.location(),
+    };
+    Some(Ok(CrashJson {
+        cpu: site.cpu,
+        pid: site.pid,
+        site: site.frame.as_ref().map(short),
+        frames: site
+            .trace
+            .map(|t| t.frames.iter().take(4).map(short).collect())
+            .unwrap_or_default(),
+    }))
 }
 
 #[derive(Serialize)]
@@ -70,6 +108,7 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         .as_ref()
         .and_then(|l| l.panic_record())
         .map(|r| r.text_lossy().into_owned());
+    let crash = crash_summary(&d);
     if args.json {
         let j = InfoJson {
             header: DumpHeaderJson::of(&d),
@@ -97,6 +136,7 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 zero_pages: k.pages_counted.then_some(k.zero_pages),
                 incomplete: k.incomplete,
             }),
+            crash: crash.and_then(Result::ok),
             findings: d.findings().iter().map(FindingJson::from).collect(),
         };
         json::write(out, &j)?;
@@ -190,6 +230,28 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         d.cpus().len(),
         with_ctx
     )?;
+    match &crash {
+        Some(Ok(c)) => {
+            let pid = c.pid.map(|p| format!(", pid {p}")).unwrap_or_default();
+            let at = c
+                .site
+                .as_deref()
+                .map(|s| format!(" in {s}"))
+                .unwrap_or_default();
+            writeln!(out, "crashed:     CPU {}{pid}{at}", c.cpu)?;
+            let top: Vec<String> = c
+                .frames
+                .iter()
+                .enumerate()
+                .map(|(i, f)| format!("#{i} {f}"))
+                .collect();
+            if !top.is_empty() {
+                writeln!(out, "             {}", top.join("  "))?;
+            }
+        }
+        Some(Err(why)) => writeln!(out, "crashed:     {why}")?,
+        None => {}
+    }
     let aliases = d.memory().len() - d.memory().ram().count();
     writeln!(
         out,

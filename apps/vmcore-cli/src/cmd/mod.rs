@@ -7,6 +7,7 @@ use vmcore::{Dump, Severity};
 
 use crate::Outcome;
 
+pub mod bt;
 pub mod check;
 pub mod convert;
 pub mod cpus;
@@ -17,6 +18,7 @@ pub mod info;
 pub mod map;
 pub mod notes;
 pub mod read;
+pub mod sym;
 pub mod task;
 pub mod vmcoreinfo;
 pub mod vtop;

@@ -1,4 +1,4 @@
-//! `vmcore ps`, `vmcore modules` and `vmcore bt --pid`: tasks, modules and a task's stack, read
+//! `vmcore ps`, `vmcore modules` and `vmcore bt --pid` (called from `cmd::bt`): tasks, modules and a task's stack, read
 //! through the dump's own BTF (kernels built with CONFIG_DEBUG_INFO_BTF), no vmlinux.
 
 use std::io::Write;
@@ -32,19 +32,6 @@ pub struct PsArgs {
 pub struct ModulesArgs {
     #[command(flatten)]
     pub dump: DumpArg,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Arguments of `vmcore bt`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct BtArgs {
-    #[command(flatten)]
-    pub dump: DumpArg,
-    /// The task (thread id) whose stack to show; 0 is the idle task of the first online CPU.
-    #[arg(long)]
-    pub pid: i32,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -286,26 +273,30 @@ fn frames_json(bt: &Backtrace) -> Vec<FrameJson> {
 
 /// Run `vmcore bt --pid P`: one task's stack, from its saved context (or its CPU's register
 /// note when it was running).
-pub fn run_bt(args: &BtArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let d = args.dump.open()?;
-    let k = kernel(&d)?;
+pub fn run_bt_pid(
+    d: &vmcore::Dump,
+    pid: i32,
+    json_out: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let k = kernel(d)?;
     let list = k.tasks().context("cannot list tasks")?;
     let task = list
-        .by_pid(args.pid)
-        .with_context(|| format!("no task with pid {} in the dump", args.pid))?;
+        .by_pid(pid)
+        .with_context(|| format!("no task with pid {pid} in the dump"))?;
     let bt = k
         .task_backtrace(task)
-        .with_context(|| format!("cannot unwind pid {}", args.pid))?;
+        .with_context(|| format!("cannot unwind pid {pid}"))?;
     let outcome = if bt.stop.is_complete() {
         Outcome::Clean
     } else {
         Outcome::Findings
     };
-    if args.json {
+    if json_out {
         json::write(
             out,
             &TaskTraceJson {
-                header: DumpHeaderJson::of(&d),
+                header: DumpHeaderJson::of(d),
                 task: TaskJson::of(task, task.pid == 0),
                 frames: frames_json(&bt),
                 complete: bt.stop.is_complete(),

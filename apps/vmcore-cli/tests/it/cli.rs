@@ -17,6 +17,11 @@ fn help_of_every_subcommand() {
         "read",
         "dmesg",
         "vtop",
+        "bt",
+        "ps",
+        "modules",
+        "sym",
+        "ksyms",
     ] {
         let o = vmcore(&[sub, "--help"]);
         assert!(o.status.success(), "{sub}");

@@ -125,3 +125,34 @@ fn modules_and_bt_json() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no task with pid 99999"));
 }
+
+/// Module symbols in `ksyms` (`/proc/kallsyms` format: a tab, then `[module]`) and `sym`.
+#[test]
+fn ksyms_and_sym_include_module_symbols() {
+    let f = real("kdump/proc-vmcore.elf");
+    let o = vmcore(&["ksyms", &f]);
+    let text = stdout(&o);
+    let module_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.ends_with("\t[qemu_fw_cfg]"))
+        .collect();
+    assert!(module_lines.len() > 50, "{}", module_lines.len());
+    let probe = module_lines
+        .iter()
+        .find(|l| l.contains(" t fw_cfg_sysfs_probe\t"))
+        .expect("fw_cfg_sysfs_probe");
+    let addr = &probe[..16];
+    let o = vmcore(&["sym", "fw_cfg_sysfs_probe", &format!("0x{addr}"), &f]);
+    assert_eq!(o.status.code(), Some(0));
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    assert_eq!(
+        lines[0],
+        format!("{addr} t fw_cfg_sysfs_probe\t[qemu_fw_cfg]")
+    );
+    assert!(
+        lines[1].starts_with(&format!("{addr} fw_cfg_sysfs_probe+0x0/"))
+            && lines[1].ends_with(" [qemu_fw_cfg]"),
+        "{}",
+        lines[1]
+    );
+}

@@ -110,6 +110,11 @@ impl<'a, M: KernelMemory + ?Sized> OrcUnwinder<'a, M> {
         self.stacks = stacks;
     }
 
+    /// The per-CPU stacks it names.
+    pub fn stacks(&self) -> &[StackRange] {
+        &self.stacks
+    }
+
     fn stack_of(&self, sp: u64) -> StackKind {
         if let Some(r) = self.stacks.iter().find(|r| sp >= r.start && sp < r.end) {
             return r.kind;

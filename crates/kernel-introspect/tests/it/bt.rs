@@ -155,3 +155,33 @@ fn orc_layout_is_read_from_the_dump() {
     assert_eq!(orc.header_hash.as_deref().map(str::len), Some(40));
     assert!(orc.count > 100_000, "{} ORC entries", orc.count);
 }
+
+/// Each CPU's IRQ stack (pcpu_hot.hardirq_stack_ptr, 16 KiB) and its six IST stacks
+/// (cea_exception_stacks) are found, disjoint, and hold none of the task-stack frames drgn saw.
+#[test]
+fn per_cpu_irq_and_exception_stacks_are_found() {
+    let dump = support::proc_vmcore();
+    let kernel = Kernel::new(&dump).expect("kernel");
+    let u = kernel.unwinder().expect("unwinder");
+    let stacks = u.stacks();
+    for cpu in 0..4 {
+        let mine: Vec<_> = stacks.iter().filter(|s| s.cpu == cpu).collect();
+        assert_eq!(mine.len(), 7, "CPU {cpu}: {mine:?}");
+        let irq = mine
+            .iter()
+            .find(|s| s.kind == StackKind::Irq)
+            .expect("irq stack");
+        assert_eq!(irq.end - irq.start, 16 * 1024);
+        assert_eq!(irq.end % 4096, 0);
+    }
+    for (i, a) in stacks.iter().enumerate() {
+        for b in &stacks[i + 1..] {
+            assert!(a.end <= b.start || b.end <= a.start, "{a:?} overlaps {b:?}");
+        }
+    }
+    for bt in kernel.backtraces().expect("bt") {
+        for f in bt.trace.expect("trace").frames {
+            assert!(!stacks.iter().any(|s| f.sp >= s.start && f.sp < s.end));
+        }
+    }
+}
