@@ -73,6 +73,10 @@ enum Command {
     Sym(cmd::sym::SymArgs),
     /// Every kernel symbol, in /proc/kallsyms format.
     Ksyms(cmd::sym::KsymsArgs),
+    /// Tasks (pid, parent, CPU, state, command) from the dump's own BTF; `>` marks running tasks.
+    Ps(cmd::task::PsArgs),
+    /// Loaded modules (name, text base, size), like lsmod, from the dump's own BTF.
+    Modules(cmd::task::ModulesArgs),
     /// Build, update, verify and watch kdump elfcorehdrs (kernel-exact, Linux 6.12 x86_64).
     Elfcorehdr {
         #[command(subcommand)]
@@ -100,6 +104,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Bt(a) => cmd::bt::run(&a, out),
         Command::Sym(a) => cmd::sym::run_sym(&a, out),
         Command::Ksyms(a) => cmd::sym::run_ksyms(&a, out),
+        Command::Ps(a) => cmd::task::run_ps(&a, out),
+        Command::Modules(a) => cmd::task::run_modules(&a, out),
     }
 }
 

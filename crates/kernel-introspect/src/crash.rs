@@ -227,7 +227,8 @@ impl<'d> Kernel<'d> {
 
     /// Every register note's CPU and backtrace.
     pub fn backtraces(&self) -> Result<Vec<CpuBacktrace>> {
-        let unwinder = self.unwinder()?;
+        // Module ORC tables and names when the dump has BTF (the vmlinux unwinder otherwise).
+        let unwinder = self.unwinder_with_modules()?;
         let numbers = self
             .note_cpus()
             .unwrap_or_else(|_| self.dump().cpus().iter().map(|c| c.cpu).collect());
@@ -244,7 +245,11 @@ impl<'d> Kernel<'d> {
                 pid: (!qemu).then_some(c.pid),
                 crashed: cpu.is_some() && cpu == crashed,
                 trace: match c.regs {
-                    Some(r) => Ok(unwinder.unwind(&StartRegs::from_regs(r, cpu))),
+                    Some(r) => {
+                        let mut t = unwinder.unwind(&StartRegs::from_regs(r, cpu));
+                        self.name_module_frames(&mut t);
+                        Ok(t)
+                    }
                     None => Err(c
                         .problem
                         .clone()

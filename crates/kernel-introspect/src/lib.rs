@@ -20,11 +20,14 @@
 //! documented bound.
 #![deny(missing_docs)]
 
+pub mod btf;
 pub mod crash;
 pub mod kallsyms;
 pub mod mem;
+pub mod module;
 pub mod orc;
 pub mod percpu;
+pub mod task;
 pub mod unwind;
 
 use std::sync::OnceLock;
@@ -94,6 +97,22 @@ pub enum Error {
         /// What was wrong.
         detail: String,
     },
+    /// The dump has no kernel BTF (tasks and modules need it).
+    #[error(
+        "no kernel BTF in the dump ({why}): tasks and modules need a kernel built with CONFIG_DEBUG_INFO_BTF=y"
+    )]
+    NoBtf {
+        /// What was missing.
+        why: String,
+    },
+    /// The kernel's (or a module's) BTF is malformed or lacks a type this needs.
+    #[error("BTF at {addr:#x}: {source}")]
+    Btf {
+        /// Kernel virtual address of the BTF blob.
+        addr: u64,
+        /// What was wrong.
+        source: btf::BtfError,
+    },
     /// The dump cannot be used for this at all (no vmcoreinfo, no page tables…).
     #[error(transparent)]
     Dump(#[from] vmcore::Error),
@@ -107,6 +126,7 @@ impl Error {
             | Error::Unmapped { addr, .. }
             | Error::AddressOverflow { addr, .. }
             | Error::Corrupt { addr, .. } => Some(*addr),
+            Error::Btf { addr, source } => Some(addr.wrapping_add(source.offset().unwrap_or(0))),
             _ => None,
         }
     }
@@ -119,6 +139,8 @@ pub struct Kernel<'d> {
     dump: &'d vmcore::Dump,
     mem: vmcore::paging::VirtReader<'d>,
     kallsyms: OnceLock<std::result::Result<Kallsyms, String>>,
+    btf: OnceLock<std::result::Result<btf::Btf, btf::LoadError>>,
+    modules: OnceLock<std::result::Result<module::Modules, btf::LoadError>>,
 }
 
 impl<'d> Kernel<'d> {
@@ -130,6 +152,8 @@ impl<'d> Kernel<'d> {
             dump,
             mem,
             kallsyms: OnceLock::new(),
+            btf: OnceLock::new(),
+            modules: OnceLock::new(),
         })
     }
 

@@ -20,6 +20,10 @@ pub struct BtArgs {
     /// Only this CPU.
     #[arg(long, value_name = "N", conflicts_with = "all")]
     pub cpu: Option<u32>,
+    /// The stack of this task (thread id; 0: the first online CPU's idle task), from its saved
+    /// context or its CPU's register note. Needs the dump's BTF (CONFIG_DEBUG_INFO_BTF).
+    #[arg(long, value_name = "PID", conflicts_with_all = ["cpu", "all"])]
+    pub pid: Option<i32>,
     /// Every CPU with a register note (the default when no CPU is known to have crashed).
     #[arg(long)]
     pub all: bool,
@@ -146,6 +150,9 @@ fn stop_json(s: &StopReason) -> StopJson {
 /// Run `vmcore bt`. Exit 1 when a selected trace ended early (unreadable or corrupt stack).
 pub fn run(args: &BtArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let d = args.dump.open()?;
+    if let Some(pid) = args.pid {
+        return super::task::run_bt_pid(&d, pid, args.json, out);
+    }
     let kernel = Kernel::new(&d).context("cannot read the kernel from this dump")?;
     let all = kernel
         .backtraces()

@@ -21,6 +21,7 @@ pub mod notes;
 pub mod read;
 pub mod stale;
 pub mod sym;
+pub mod task;
 pub mod vmcoreinfo;
 pub mod vtop;
 

@@ -56,7 +56,8 @@ pub fn run_sym(args: &SymArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             .then(|| parse_u64(q).ok())
             .flatten();
         match as_addr {
-            Some(addr) => match syms.symbolize(addr) {
+            // Kernel image first, then module text (`name+off/size [module]`).
+            Some(addr) => match kernel.symbolize_any(addr) {
                 Some(s) => writeln!(out, "{addr:016x} {s}")?,
                 None => {
                     writeln!(out, "{addr:016x} (not in the kernel image)")?;
@@ -68,6 +69,12 @@ pub fn run_sym(args: &SymArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 for s in syms.lookup_all(q) {
                     writeln!(out, "{:016x} {} {}", s.addr, s.kind, s.name)?;
                     any = true;
+                }
+                if let Ok(mods) = kernel.modules() {
+                    for (m, s) in mods.symbols().filter(|(_, s)| s.name == *q && !s.undefined) {
+                        writeln!(out, "{:016x} {} {}\t[{}]", s.addr, s.kind, s.name, m.name)?;
+                        any = true;
+                    }
                 }
                 if !any {
                     writeln!(out, "{q}: no such kernel symbol")?;
@@ -86,6 +93,12 @@ pub fn run_ksyms(args: &KsymsArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
     let syms = kernel.symbols().context("cannot decode kallsyms")?;
     for s in syms.iter() {
         writeln!(out, "{:016x} {} {}", s.addr, s.kind, s.name)?;
+    }
+    // Module symbols follow, as in /proc/kallsyms (needs the dump's BTF for `struct module`).
+    if let Ok(mods) = kernel.modules() {
+        for (m, s) in mods.symbols() {
+            writeln!(out, "{:016x} {} {}\t[{}]", s.addr, s.kind, s.name, m.name)?;
+        }
     }
     Ok(Outcome::Clean)
 }

@@ -18,6 +18,8 @@ fn help_of_every_subcommand() {
         "dmesg",
         "vtop",
         "bt",
+        "ps",
+        "modules",
         "sym",
         "ksyms",
     ] {

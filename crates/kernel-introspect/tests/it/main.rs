@@ -2,6 +2,8 @@
 //! Debian's full debug vmlinux, testdata/real/oracles), then hostile inputs.
 
 mod bt;
+mod btf;
 mod kallsyms;
 mod support;
+mod task;
 mod unwind_hostile;

@@ -45,3 +45,13 @@ pub fn real_dump(rel: &str) -> vmcore::Dump {
     let path = real_data::path(rel).unwrap_or_else(|e| panic!("{rel}: {e}"));
     vmcore::Dump::open(path).unwrap_or_else(|e| panic!("open {rel}: {e}"))
 }
+
+/// makedumpfile's `-c -d 31` twin of proc-vmcore (kdump-compressed, user and free pages excluded).
+pub fn makedumpfile_c() -> vmcore::Dump {
+    real_dump("kdump/makedumpfile-c-d31.kdump")
+}
+
+/// makedumpfile's `-F -c -d 31` twin of proc-vmcore (flattened).
+pub fn makedumpfile_flat() -> vmcore::Dump {
+    real_dump("kdump/makedumpfile-F-c-d31.flat")
+}

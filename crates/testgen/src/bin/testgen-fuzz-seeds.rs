@@ -1,6 +1,6 @@
 //! `testgen-fuzz-seeds OUT_DIR`: write the generated part of the fuzz seed corpus, one
 //! folder per cargo-fuzz target under `OUT_DIR` (`elf_open`, `notes`, `kdump_open`,
-//! `klog_decode`, `elfcorehdr_parse`). Deterministic: the same build writes the same bytes.
+//! `klog_decode`, `elfcorehdr_parse`, `btf_parse`). Deterministic: the same build writes the same bytes.
 //! `scripts/fuzz-seed.sh` runs it and adds the seeds taken from `testdata/real`.
 //!
 //! Seeds are small on purpose (512-byte kdump blocks, a few pages of memory) so libFuzzer
@@ -407,7 +407,14 @@ fn main() -> ExitCode {
         .and_then(|()| note_seeds(&out.join("notes")))
         .and_then(|()| kdump_seeds(&out.join("kdump_open")))
         .and_then(|()| klog_seeds(&out.join("klog_decode")))
-        .and_then(|()| elfcorehdr_seeds(&out.join("elfcorehdr_parse")));
+        .and_then(|()| elfcorehdr_seeds(&out.join("elfcorehdr_parse")))
+        .and_then(|()| {
+            write(
+                &out.join("btf_parse"),
+                "testgen-sample.btf",
+                &testgen::btf::sample(),
+            )
+        });
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,0 +1,158 @@
+//! `vmcore ps`, `modules` and `bt --pid` through the real binary on the real dumps: snapshots of
+//! the text, JSON read back and compared with drgn's oracle (testdata/real/oracles).
+
+use crate::{real, stdout, vmcore};
+use serde_json::Value;
+
+fn oracle(name: &str) -> Value {
+    let path = real_data::root().join(format!("oracles/drgn-crash-{name}.json"));
+    serde_json::from_slice(&std::fs::read(path).expect("oracle")).expect("json")
+}
+
+#[test]
+fn ps_modules_and_bt_on_the_kernel_vmcore() {
+    let f = real("kdump/proc-vmcore.elf");
+    for (name, args) in [
+        ("ps", vec!["ps", &f]),
+        ("modules", vec!["modules", &f]),
+        ("bt_pid_1", vec!["bt", "--pid", "1", &f]),
+        ("bt_pid_874", vec!["bt", "--pid", "874", &f]),
+    ] {
+        let o = vmcore(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        insta::assert_snapshot!(format!("proc_vmcore_{name}"), stdout(&o));
+    }
+}
+
+#[test]
+fn ps_json_lists_drgns_tasks_and_the_running_ones() {
+    for (file, name) in [
+        ("kdump/proc-vmcore.elf", "proc-vmcore"),
+        (
+            "qemu-dumps/dump-06-cpu3-online.elf",
+            "qemu-dump-06-cpu3-online",
+        ),
+    ] {
+        let o = vmcore(&["ps", "--json", &real(file)]);
+        assert_eq!(o.status.code(), Some(0));
+        let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+        assert_eq!(v["version"], 1);
+        let tasks = v["tasks"].as_array().expect("tasks");
+        let key = |t: &Value| {
+            (
+                t["pid"].as_i64(),
+                t["tgid"].as_i64(),
+                t["comm"].as_str().map(str::to_string),
+                t["state"].as_str().map(str::to_string),
+                t["cpu"].as_i64(),
+            )
+        };
+        let ours: Vec<_> = tasks
+            .iter()
+            .filter(|t| t["idle"] == false)
+            .map(key)
+            .collect();
+        let want: Vec<_> = oracle(name)["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(key)
+            .collect();
+        assert_eq!(ours, want, "{name}");
+        // The running task of each online CPU, as drgn's cpu_curr().
+        let running: Vec<(i64, i64)> = tasks
+            .iter()
+            .filter_map(|t| Some((t["running_on"].as_i64()?, t["pid"].as_i64()?)))
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        let want: Vec<(i64, i64)> = oracle(name)["cpus"]
+            .as_array()
+            .expect("cpus")
+            .iter()
+            .map(|c| {
+                (
+                    c["cpu"].as_i64().expect("cpu"),
+                    c["pid"].as_i64().expect("pid"),
+                )
+            })
+            .collect();
+        assert_eq!(running, want, "{name}");
+    }
+}
+
+#[test]
+fn modules_and_bt_json() {
+    let f = real("kdump/proc-vmcore.elf");
+    let o = vmcore(&["modules", "--json", &f]);
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let m = &v["modules"][0];
+    let want = &oracle("proc-vmcore")["modules"][0];
+    assert_eq!(m["name"], want["name"]);
+    assert_eq!(m["text_size"], want["text_size"]);
+    assert_eq!(
+        m["text_base"],
+        format!("{:#x}", want["text_base"].as_u64().expect("base"))
+    );
+
+    let o = vmcore(&["bt", "--pid", "2", "--json", &f]);
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["complete"], true);
+    let want = &oracle("proc-vmcore")["task_traces"][1];
+    assert_eq!(want["pid"], 2);
+    let names = |a: &Value, k: &str| -> Vec<Value> {
+        a.as_array()
+            .expect("frames")
+            .iter()
+            .map(|f| f[k].clone())
+            .collect()
+    };
+    assert_eq!(
+        names(&v["frames"], "symbol"),
+        names(&want["frames"], "symbol")
+    );
+    assert_eq!(
+        names(&v["frames"], "offset"),
+        names(&want["frames"], "offset")
+    );
+
+    let o = vmcore(&["bt", "--pid", "99999", &f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no task with pid 99999"));
+}
+
+/// Module symbols in `ksyms` (`/proc/kallsyms` format: a tab, then `[module]`) and `sym`.
+#[test]
+fn ksyms_and_sym_include_module_symbols() {
+    let f = real("kdump/proc-vmcore.elf");
+    let o = vmcore(&["ksyms", &f]);
+    let text = stdout(&o);
+    let module_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.ends_with("\t[qemu_fw_cfg]"))
+        .collect();
+    assert!(module_lines.len() > 50, "{}", module_lines.len());
+    let probe = module_lines
+        .iter()
+        .find(|l| l.contains(" t fw_cfg_sysfs_probe\t"))
+        .expect("fw_cfg_sysfs_probe");
+    let addr = &probe[..16];
+    let o = vmcore(&["sym", "fw_cfg_sysfs_probe", &format!("0x{addr}"), &f]);
+    assert_eq!(o.status.code(), Some(0));
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    assert_eq!(
+        lines[0],
+        format!("{addr} t fw_cfg_sysfs_probe\t[qemu_fw_cfg]")
+    );
+    assert!(
+        lines[1].starts_with(&format!("{addr} fw_cfg_sysfs_probe+0x0/"))
+            && lines[1].ends_with(" [qemu_fw_cfg]"),
+        "{}",
+        lines[1]
+    );
+}
