@@ -62,14 +62,16 @@ pub enum Error {
         why: &'static str,
     },
     /// Kernel memory could not be read from the dump.
-    #[error("cannot read {len} bytes of kernel memory at {addr:#x}")]
+    // The reader's reason is part of the message (not an error source), because findings
+    // keep only the message: "excluded by its dump level" is what a user needs to see.
+    #[error("cannot read {len} bytes of kernel memory at {addr:#x}: {cause}")]
     Read {
         /// The kernel virtual address.
         addr: u64,
         /// The length asked for.
         len: u64,
         /// Why (not mapped, excluded by makedumpfile, truncated file…).
-        source: Box<vmcore::Error>,
+        cause: Box<vmcore::Error>,
     },
     /// An address range of test or synthetic memory that is not mapped.
     #[error("kernel address {addr:#x} ({len} bytes) is not mapped")]
@@ -86,6 +88,15 @@ pub enum Error {
         addr: u64,
         /// The length.
         len: u64,
+    },
+    /// A table decoded once per [`Kernel`] could not be decoded; later calls repeat the first
+    /// call's reason.
+    #[error("{what} unavailable: {reason}")]
+    Unavailable {
+        /// The table (`kallsyms`, …).
+        what: &'static str,
+        /// Why, as the first attempt reported it.
+        reason: String,
     },
     /// A kernel structure holds values no kernel writes.
     #[error("{what} at {addr:#x}: {detail}")]
@@ -181,10 +192,9 @@ impl<'d> Kernel<'d> {
             let info = self.vmcoreinfo().map_err(|e| e.to_string())?;
             Kallsyms::from_vmcoreinfo(info, &self.mem).map_err(|e| e.to_string())
         });
-        r.as_ref().map_err(|e| Error::Corrupt {
+        r.as_ref().map_err(|e| Error::Unavailable {
             what: "kallsyms",
-            addr: 0,
-            detail: e.clone(),
+            reason: e.clone(),
         })
     }
 

@@ -78,11 +78,11 @@ pub trait KernelMemory {
 
 impl KernelMemory for vmcore::paging::VirtReader<'_> {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
-        vmcore::paging::VirtReader::read(self, vmcore::VirtAddr(addr), buf).map_err(|source| {
+        vmcore::paging::VirtReader::read(self, vmcore::VirtAddr(addr), buf).map_err(|cause| {
             Error::Read {
                 addr,
                 len: buf.len() as u64,
-                source: Box::new(source),
+                cause: Box::new(cause),
             }
         })
     }

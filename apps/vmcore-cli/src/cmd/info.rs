@@ -48,6 +48,8 @@ struct InfoJson {
 struct CrashJson {
     cpu: u32,
     pid: Option<u32>,
+    /// The command of the task running on that CPU (BTF: the run queue's current task).
+    comm: Option<String>,
     /// `function+0xoff` of the crash site.
     site: Option<String>,
     /// The top frames of the crashed CPU, innermost first.
@@ -68,9 +70,20 @@ fn crash_summary(d: &vmcore::Dump) -> Option<Result<CrashJson, String>> {
         Some(s) => format!("{}+{:#x}", s.name, s.offset),
         None => f.location(),
     };
+    // The task's name needs BTF; without it the line is shorter, never wrong.
+    let comm = kernel
+        .cpu_tasks(site.cpu)
+        .and_then(|c| {
+            let layout = kernel.task_layout()?;
+            kernel.read_task(&layout, c.curr)
+        })
+        .ok()
+        .filter(|t| site.pid.is_none_or(|p| i64::from(p) == i64::from(t.pid)))
+        .map(|t| t.comm);
     Some(Ok(CrashJson {
         cpu: site.cpu,
         pid: site.pid,
+        comm,
         site: site.frame.as_ref().map(short),
         frames: site
             .trace
@@ -232,7 +245,15 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     )?;
     match &crash {
         Some(Ok(c)) => {
-            let pid = c.pid.map(|p| format!(", pid {p}")).unwrap_or_default();
+            let comm = c
+                .comm
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            let pid = c
+                .pid
+                .map(|p| format!(", pid {p}{comm}"))
+                .unwrap_or_default();
             let at = c
                 .site
                 .as_deref()

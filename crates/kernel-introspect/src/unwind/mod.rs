@@ -346,7 +346,7 @@ pub trait Unwinder {
 pub(crate) fn unreadable(e: &crate::Error, fallback: u64) -> StopReason {
     let addr = e.addr().unwrap_or(fallback);
     let detail = match e {
-        crate::Error::Read { source, .. } => match source.as_ref() {
+        crate::Error::Read { cause, .. } => match cause.as_ref() {
             vmcore::Error::PageExcluded { .. } => {
                 "stack page excluded from the dump (makedumpfile dump level)".to_string()
             }
