@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{DumpArg, outcome_of};
+use super::{DumpsArg, outcome_of};
 use crate::Outcome;
 use crate::json::{self, CpuJson, DumpHeaderJson};
 
@@ -12,7 +12,7 @@ use crate::json::{self, CpuJson, DumpHeaderJson};
 #[derive(Debug, Clone, clap::Args)]
 pub struct CpusArgs {
     #[command(flatten)]
-    pub dump: DumpArg,
+    pub dumps: DumpsArg,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -49,10 +49,14 @@ struct CpusJson {
     cpus: Vec<CpuJson>,
 }
 
-/// Run `vmcore cpus`.
+/// Run `vmcore cpus` on each dump.
 pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let d = args.dump.open()?;
-    let id = identity(args, &d)?;
+    args.dumps
+        .run_each(args.json, out, &|d, out| run_one(args, d, out))
+}
+
+fn run_one(args: &CpusArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let id = identity(args, d)?;
     let cpu_of = |c: &vmcore::CpuContext| {
         c.cpu
             .or_else(|| id.as_ref().and_then(|i| i.cpu_of_note(c.note_index)))
@@ -61,7 +65,7 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         json::write(
             out,
             &CpusJson {
-                header: DumpHeaderJson::of(&d),
+                header: DumpHeaderJson::of(d),
                 cpus: d
                     .cpus()
                     .iter()
@@ -72,7 +76,7 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                     .collect(),
             },
         )?;
-        return Ok(outcome_of(&d));
+        return Ok(outcome_of(d));
     }
     if d.cpus().is_empty() {
         writeln!(out, "no register notes")?;
@@ -140,5 +144,5 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             }
         }
     }
-    Ok(outcome_of(&d))
+    Ok(outcome_of(d))
 }

@@ -313,3 +313,37 @@ fn a_converted_kdump_keeps_kernel_virtual_addresses_for_debuggers() {
     );
     assert_eq!(from_converted, from_original);
 }
+
+#[test]
+fn small_disagreements_are_gone() {
+    let dump = real("kdump/proc-vmcore.elf");
+    // check takes --json like every other command; diff takes --format like check.
+    let a = vmcore(&["check", &dump, "--json"]);
+    let b = vmcore(&["check", &dump, "--format", "json"]);
+    assert_eq!(a.stdout, b.stdout);
+    let hist = real("history.jsonl");
+    let a = vmcore(&["diff", &dump, "--history", &hist, "--json"]);
+    let b = vmcore(&["diff", &dump, "--history", &hist, "--format", "json"]);
+    assert_eq!(a.stdout, b.stdout);
+    assert!(serde_json::from_slice::<serde_json::Value>(&a.stdout).is_ok());
+    // An unknown step lists each step once.
+    let o = vmcore(&["check", &dump, "--history", &hist, "--at", "no-such-step"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.matches("06-cpu3-online").count(), 1, "{err}");
+    // Several dumps, one after the other, each under its name.
+    let hdr = real("steps/elfcorehdr-06-cpu3-online.bin");
+    let o = vmcore(&["info", &dump, &hdr]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!("==> {dump} <==\nfile:        proc-vmcore.elf\n")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "\n\n==> {hdr} <==\nfile:        elfcorehdr-06-cpu3-online.bin\n"
+        )),
+        "{out}"
+    );
+}
