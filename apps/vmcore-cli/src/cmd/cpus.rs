@@ -57,9 +57,29 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
 
 fn run_one(args: &CpusArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let id = identity(args, d)?;
+    // Without crash_notes addresses, a kernel dump's own log names the crashing CPU (and the
+    // note order the CPUs below it).
+    let crashed = match &id {
+        None if d.cpus().iter().any(|c| c.cpu.is_none()) => d
+            .kernel_log()
+            .ok()
+            .and_then(|log| hotplug::crashing_cpu_from_log(d, &log)),
+        _ => None,
+    };
+    let from_log = |i: usize| {
+        let c = crashed.as_ref()?;
+        if c.note_index == i {
+            return Some((c.cpu, "the crashing CPU, named by the kernel log"));
+        }
+        c.by_order
+            .iter()
+            .find(|(n, _)| *n == i)
+            .map(|&(_, cpu)| (cpu, "by note order below the crashing CPU"))
+    };
     let cpu_of = |c: &vmcore::CpuContext| {
         c.cpu
             .or_else(|| id.as_ref().and_then(|i| i.cpu_of_note(c.note_index)))
+            .or_else(|| from_log(c.note_index).map(|(cpu, _)| cpu))
     };
     if args.json {
         json::write(
@@ -86,11 +106,15 @@ fn run_one(args: &CpusArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Re
             Some(n) => format!("CPU {n}"),
             None => "CPU ?".to_string(),
         };
-        writeln!(
+        write!(
             out,
             "note {} ({who}, pid {}) at offset {:#x}",
             c.note_index, c.pid, c.note_offset
         )?;
+        match (c.cpu, from_log(c.note_index)) {
+            (None, Some((_, how))) if id.is_none() => writeln!(out, ": {how}")?,
+            _ => writeln!(out)?,
+        }
         match &c.regs {
             None => writeln!(
                 out,

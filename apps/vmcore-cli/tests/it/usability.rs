@@ -347,3 +347,23 @@ fn small_disagreements_are_gone() {
         "{out}"
     );
 }
+
+#[test]
+fn cpus_names_the_crashing_cpu_from_the_kernel_log() {
+    let dump = real("kdump/proc-vmcore.elf");
+    let o = vmcore(&["cpus", &dump]);
+    let out = stdout(&o);
+    let first = out.lines().next().unwrap();
+    assert_eq!(
+        first,
+        "note 0 (CPU 0, pid 874) at offset 0x1000: the crashing CPU, named by the kernel log"
+    );
+    // The oracle: the crash_notes buffers of the crash step's state say the same.
+    let o = vmcore(&["cpus", &dump, "--state", &real("steps/root-06-cpu3-online")]);
+    assert!(stdout(&o).starts_with("note 0 (CPU 0, pid 874) at offset 0x1000\n"));
+    // The same from the makedumpfile twin.
+    let o = vmcore(&["cpus", "--json", &real("kdump/makedumpfile-c-d31.kdump")]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["cpus"][0]["cpu"], 0);
+    assert_eq!(v["cpus"][0]["pid"], 874);
+}
