@@ -198,6 +198,27 @@ impl DumpHeaderJson {
     }
 }
 
+/// `body` (a JSON object) with the common header fields added (`version`, `file`, `format`,
+/// `machine`), for the documents built as `serde_json::Value`. A header field whose name the
+/// document already uses for something else (`dmesg`'s `format` is the log's) keeps the
+/// document's meaning, and the header's value goes in as `dump_<name>`.
+pub fn with_header(d: &Dump, body: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    let serde_json::Value::Object(mut doc) = body else {
+        return Ok(body);
+    };
+    if let serde_json::Value::Object(head) = serde_json::to_value(DumpHeaderJson::of(d))? {
+        for (k, v) in head {
+            let key = if doc.contains_key(&k) {
+                format!("dump_{k}")
+            } else {
+                k
+            };
+            doc.insert(key, v);
+        }
+    }
+    Ok(serde_json::Value::Object(doc))
+}
+
 /// Write a JSON document followed by a newline.
 pub fn write<T: Serialize>(out: &mut dyn std::io::Write, v: &T) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut *out, v)?;

@@ -58,7 +58,7 @@ enum Command {
         #[command(flatten)]
         args: cmd::dmesg::DmesgArgs,
         #[command(flatten)]
-        dump: cmd::DumpArg,
+        dumps: cmd::DumpsArg,
     },
     /// Translate a kernel virtual address (x86_64 page-table walk), showing every level.
     Vtop {
@@ -98,7 +98,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Convert(a) => cmd::convert::run(&a, out),
         Command::Check(a) => cmd::check::run(&a, out),
         Command::Diff(a) => cmd::diff::run(&a, out),
-        Command::Dmesg { args, dump } => cmd::dmesg::run(&args, &dump.open()?, out),
+        Command::Dmesg { args, dumps } => {
+            dumps.run_each(args.json, out, &|d, out| cmd::dmesg::run(&args, d, out))
+        }
         Command::Vtop { args, dump } => cmd::vtop::run(&args, &dump.open()?, out),
         Command::Elfcorehdr { cmd } => cmd::elfcorehdr::run(&cmd, out),
         Command::Bt(a) => cmd::bt::run(&a, out),

@@ -246,13 +246,16 @@ impl History {
                 .find(|m| &m.name == name)
                 .map(|m| m.events_before)
                 .ok_or_else(|| {
+                    // A step can be marked more than once (its action, then its snapshot).
+                    let mut steps: Vec<&str> = Vec::new();
+                    for m in &self.marks {
+                        if !steps.contains(&m.name.as_str()) {
+                            steps.push(&m.name);
+                        }
+                    }
                     crate::Error::NoSuchPoint(format!(
                         "step {name:?} (steps: {})",
-                        self.marks
-                            .iter()
-                            .map(|m| m.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        steps.join(", ")
                     ))
                 }),
             Until::Seq(n) => Ok(self

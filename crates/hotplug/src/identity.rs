@@ -143,3 +143,95 @@ pub fn identify(dump: &Dump, locator: &NoteLocator) -> CpuIdentity {
     }
     id
 }
+
+/// The CPU that crashed, named by the kernel log, and what the note order then implies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrashingCpu {
+    /// The CPU number the log names (`CPU: N … PID: P` of the oops or panic).
+    pub cpu: u32,
+    /// The register note whose `pr_pid` is that task's.
+    pub note_index: usize,
+    /// The log line it was read from.
+    pub line: String,
+    /// Notes whose CPU follows from the note order: notes are in ascending CPU order (the
+    /// elfcorehdr lists possible CPUs in order and /proc/vmcore keeps that order), so when the
+    /// crashing CPU `N` is note `N`, notes `0..N` are CPUs `0..N`.
+    pub by_order: Vec<(usize, u32)>,
+}
+
+/// `CPU: 2 UID: 0 PID: 874 Comm: …` (6.x) or `CPU: 2 PID: 874 Comm: …` (older): the CPU and
+/// the task's pid.
+fn parse_cpu_line(text: &str) -> Option<(u32, u32)> {
+    let rest = text.trim_start().strip_prefix("CPU: ")?;
+    let mut words = rest.split_whitespace();
+    let cpu = words.next()?.parse().ok()?;
+    let mut pid = None;
+    while let Some(w) = words.next() {
+        if w == "PID:" {
+            pid = words.next()?.parse().ok();
+            break;
+        }
+    }
+    Some((cpu, pid?))
+}
+
+/// The crashing CPU of a kernel dump from its own kernel log: the `CPU: N … PID: P` line of
+/// the panic's stack dump (or of the oops before it) names CPU N, and the one register note with context whose `pr_pid`
+/// is P is its note. `None` when the log has no such line or the pid matches no note or
+/// several (idle tasks all have pid 0).
+pub fn crashing_cpu_from_log(dump: &Dump, log: &vmcore::KernelLog) -> Option<CrashingCpu> {
+    // panic() prints the message, then the stack with its `CPU:` line; an oops prints the
+    // `CPU:` line before its panic. So: the first such line after the panic message, else the
+    // last one before it.
+    let panic_at = log
+        .panic_record()
+        .and_then(|p| log.records.iter().position(|r| r.seq == p.seq))
+        .unwrap_or(log.records.len());
+    let parse = |r: &vmcore::LogRecord| {
+        let text = r.text_lossy();
+        parse_cpu_line(&text).map(|(c, p)| (c, p, text.into_owned()))
+    };
+    let (cpu, pid, line) = log.records[panic_at..]
+        .iter()
+        .find_map(parse)
+        .or_else(|| log.records[..panic_at].iter().rev().find_map(parse))?;
+    let mut hits = dump
+        .cpus()
+        .iter()
+        .filter(|c| c.regs.is_some() && c.pid == pid);
+    let note = hits.next()?;
+    if hits.next().is_some() {
+        return None;
+    }
+    let k = note.note_index;
+    let by_order = if u32::try_from(k).ok() == Some(cpu) {
+        (0..k).map(|i| (i, i as u32)).collect()
+    } else {
+        Vec::new()
+    };
+    Some(CrashingCpu {
+        cpu,
+        note_index: k,
+        line,
+        by_order,
+    })
+}
+
+#[cfg(test)]
+mod log_tests {
+    #[test]
+    fn cpu_lines_of_old_and_new_kernels() {
+        assert_eq!(
+            super::parse_cpu_line(
+                "CPU: 0 UID: 0 PID: 874 Comm: sh Kdump: loaded Not tainted 6.12.111+deb12-amd64 #1"
+            ),
+            Some((0, 874))
+        );
+        assert_eq!(
+            super::parse_cpu_line("CPU: 3 PID: 1 Comm: init Not tainted 5.10.0 #1"),
+            Some((3, 1))
+        );
+        assert_eq!(super::parse_cpu_line("CPU: 3 is up"), None);
+        assert_eq!(super::parse_cpu_line("smpboot: CPU: 1 PID: 2"), None);
+    }
+}

@@ -51,5 +51,7 @@ pub use history::{
     Action, BlockRef, Change, Event, History, Mark, Notice, NoticeKind, SourceFormat, Until,
     format_seconds_us, parse_seconds_us,
 };
-pub use identity::{BufferContent, CpuIdentity, NoteLocator, identify};
+pub use identity::{
+    BufferContent, CpuIdentity, CrashingCpu, NoteLocator, crashing_cpu_from_log, identify,
+};
 pub use topology::{BlockStatus, CpuStatus, Topology, Unresolved, merge, replay};

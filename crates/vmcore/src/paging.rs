@@ -483,14 +483,27 @@ impl Dump {
                 self.cpus().len()
             ),
         })?;
-        let cr3 = cpu
-            .qemu
-            .map(|q| q.cr[3])
-            .filter(|&c| c != 0)
-            .ok_or_else(|| Error::Corrupt {
-                what: "CPU context",
-                detail: format!("register note {note_index} has no CR3 (only QEMU dumps carry it)"),
-            })?;
+        let cr3 = match cpu.qemu.map(|q| q.cr[3]) {
+            Some(c) if c != 0 => c,
+            // QEMU writes a state note for every vCPU; one that never ran (offline, or never
+            // brought up) has all control registers zero.
+            Some(_) => {
+                return Err(Error::Corrupt {
+                    what: "CPU context",
+                    detail: format!(
+                        "register note {note_index}: the vCPU's CR3 is 0, so it had no page tables loaded (it never started or was offline); walk the kernel's tables instead (without --cpu)"
+                    ),
+                });
+            }
+            None => {
+                return Err(Error::Corrupt {
+                    what: "CPU context",
+                    detail: format!(
+                        "register note {note_index} has no CR3 (only QEMU dumps carry it)"
+                    ),
+                });
+            }
+        };
         Ok(PageTables::new(
             PhysAddr(cr3),
             self.paging_levels(),

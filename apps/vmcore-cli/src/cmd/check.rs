@@ -84,6 +84,9 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
+    /// The same as `--format json` (every other command takes `--json`).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Warning)]
     pub fail_on: FailOn,
@@ -430,7 +433,12 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         .collect();
     bar.finish_and_clear();
     let threshold = args.fail_on.severity();
-    match args.format {
+    let format = if args.json {
+        CheckFormat::Json
+    } else {
+        args.format
+    };
+    match format {
         CheckFormat::Text => write_text(out, &reports, threshold)?,
         CheckFormat::Json => write_json(out, &reports, threshold)?,
         CheckFormat::Junit => write_junit(out, &reports, threshold)?,

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{DumpArg, outcome_of};
+use super::{DumpsArg, outcome_of};
 use crate::Outcome;
 use crate::json::{self, CpuJson, DumpHeaderJson};
 
@@ -12,7 +12,7 @@ use crate::json::{self, CpuJson, DumpHeaderJson};
 #[derive(Debug, Clone, clap::Args)]
 pub struct CpusArgs {
     #[command(flatten)]
-    pub dump: DumpArg,
+    pub dumps: DumpsArg,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -49,23 +49,53 @@ struct CpusJson {
     cpus: Vec<CpuJson>,
 }
 
-/// Run `vmcore cpus`.
+/// Run `vmcore cpus` on each dump.
 pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let d = args.dump.open()?;
-    let id = identity(args, &d)?;
+    args.dumps
+        .run_each(args.json, out, &|d, out| run_one(args, d, out))
+}
+
+fn run_one(args: &CpusArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let id = identity(args, d)?;
     // Without --state/--elfcorehdr the kernel itself says: each note is in its CPU's
     // crash_notes buffer, found through kallsyms (none of this works without vmcoreinfo).
     let kernel = d
         .vmcoreinfo()
-        .and_then(|_| kernel_introspect::Kernel::new(&d).ok());
+        .and_then(|_| kernel_introspect::Kernel::new(d).ok());
     let note_cpus = kernel
         .as_ref()
         .and_then(|k| k.note_cpus().ok())
         .unwrap_or_default();
+    let from_notes = |i: usize| note_cpus.get(i).copied().flatten();
+    // Without crash_notes (no kallsyms), a kernel dump's own log names the crashing CPU (and
+    // the note order the CPUs below it).
+    let crashed = match &id {
+        None if d
+            .cpus()
+            .iter()
+            .any(|c| c.cpu.is_none() && from_notes(c.note_index).is_none()) =>
+        {
+            d.kernel_log()
+                .ok()
+                .and_then(|log| hotplug::crashing_cpu_from_log(d, &log))
+        }
+        _ => None,
+    };
+    let from_log = |i: usize| {
+        let c = crashed.as_ref()?;
+        if c.note_index == i {
+            return Some((c.cpu, "the crashing CPU, named by the kernel log"));
+        }
+        c.by_order
+            .iter()
+            .find(|(n, _)| *n == i)
+            .map(|&(_, cpu)| (cpu, "by note order below the crashing CPU"))
+    };
     let cpu_of = |c: &vmcore::CpuContext| {
         c.cpu
             .or_else(|| id.as_ref().and_then(|i| i.cpu_of_note(c.note_index)))
-            .or_else(|| note_cpus.get(c.note_index).copied().flatten())
+            .or_else(|| from_notes(c.note_index))
+            .or_else(|| from_log(c.note_index).map(|(cpu, _)| cpu))
     };
     let symbol_of = |c: &vmcore::CpuContext| {
         let syms = kernel.as_ref()?.symbols().ok()?;
@@ -75,7 +105,7 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         json::write(
             out,
             &CpusJson {
-                header: DumpHeaderJson::of(&d),
+                header: DumpHeaderJson::of(d),
                 cpus: d
                     .cpus()
                     .iter()
@@ -87,7 +117,7 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                     .collect(),
             },
         )?;
-        return Ok(outcome_of(&d));
+        return Ok(outcome_of(d));
     }
     if d.cpus().is_empty() {
         writeln!(out, "no register notes")?;
@@ -97,11 +127,20 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             Some(n) => format!("CPU {n}"),
             None => "CPU ?".to_string(),
         };
-        writeln!(
+        write!(
             out,
             "note {} ({who}, pid {}) at offset {:#x}",
             c.note_index, c.pid, c.note_offset
         )?;
+        let how = match (c.cpu, &id, from_notes(c.note_index)) {
+            (None, None, Some(_)) => Some("identified by its per-CPU crash_notes buffer"),
+            (None, None, None) => from_log(c.note_index).map(|(_, how)| how),
+            _ => None,
+        };
+        match how {
+            Some(how) => writeln!(out, ": {how}")?,
+            None => writeln!(out)?,
+        }
         if let Some(at) = symbol_of(c) {
             writeln!(out, "  at {at}")?;
         }
@@ -158,5 +197,5 @@ pub fn run(args: &CpusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             }
         }
     }
-    Ok(outcome_of(&d))
+    Ok(outcome_of(d))
 }

@@ -21,6 +21,18 @@ pub struct DiffArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Output format, as `vmcore check --format` (`json` is the same as `--json`).
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+    pub format: Option<DiffFormat>,
+}
+
+/// Output formats of `vmcore diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// Tables and findings.
+    Text,
+    /// One JSON document (version 1).
+    Json,
 }
 
 #[derive(Serialize)]
@@ -149,7 +161,7 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Outcome::Clean
     };
 
-    if args.json {
+    if args.json || args.format == Some(DiffFormat::Json) {
         let j = DiffJson {
             version: crate::json::VERSION,
             file: file_name(dump.path()),

@@ -35,7 +35,8 @@ pub fn run(args: &DmesgArgs, dump: &Dump, out: &mut dyn Write) -> anyhow::Result
         None => &log.records[..],
     };
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &log_json(&log, records))?;
+        let doc = crate::json::with_header(dump, log_json(&log, records))?;
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
     } else {
         klog::write_makedumpfile(records, out)?;

@@ -425,6 +425,8 @@ struct Watcher<'a> {
     replay: bool,
     updater: Updater,
     stale_seen: bool,
+    /// Events whose update failed (the target was left untouched).
+    failed: u64,
 }
 
 impl Watcher<'_> {
@@ -458,7 +460,10 @@ impl Watcher<'_> {
                     }
                     text
                 }
-                Err(e) => format!("error, {} untouched: {e}", target.display()),
+                Err(e) => {
+                    self.failed += 1;
+                    format!("error, {} untouched: {e}", target.display())
+                }
             }
         } else if self.replay {
             format!(
@@ -531,6 +536,7 @@ fn watch(
         replay: replay.is_some(),
         updater: Updater::new(LoadMode::KexecFile),
         stale_seen: false,
+        failed: 0,
     };
     // The block size turns memoryN into a range; it does not change at run time.
     let block_size = match SystemState::from_root(root) {
@@ -578,7 +584,16 @@ fn watch(
             }
         }
     }
-    Ok(if w.stale_seen {
+    if w.failed > 0 {
+        writeln!(
+            out,
+            "# {} event(s) failed to update {}",
+            w.failed,
+            target.map_or_else(|| "-".into(), |t| t.display().to_string())
+        )?;
+    }
+    // A replay whose updates failed did not do its job: exit 1, like a stale header.
+    Ok(if w.stale_seen || w.failed > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
@@ -664,6 +679,24 @@ mod tests {
             "{e:#}"
         );
         assert_eq!(std::fs::read(&hdr).unwrap(), before);
+    }
+
+    #[test]
+    fn watch_replay_whose_updates_fail_is_not_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let hdr = dir.path().join("not-a-header.bin");
+        std::fs::write(&hdr, vec![0u8; 4096]).unwrap();
+        let (o, text) = run_ok(ElfcorehdrCmd::Watch {
+            target: Some(hdr.clone()),
+            on_stale: None,
+            replay: Some(real("history.jsonl")),
+            root: real("steps/root-06-cpu3-online"),
+            count: None,
+        });
+        assert!(text.contains("untouched"), "{text}");
+        assert!(text.contains("event(s) failed to update"), "{text}");
+        assert_eq!(o, Outcome::Findings);
+        assert_eq!(std::fs::read(&hdr).unwrap(), vec![0u8; 4096]);
     }
 
     #[test]

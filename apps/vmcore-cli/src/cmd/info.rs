@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{DumpArg, outcome_of};
+use super::{DumpsArg, outcome_of};
 use crate::Outcome;
 use crate::fmt;
 use crate::json::{self, DumpHeaderJson, FindingJson};
@@ -13,7 +13,7 @@ use crate::json::{self, DumpHeaderJson, FindingJson};
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct InfoArgs {
     #[command(flatten)]
-    pub dump: DumpArg,
+    pub dumps: DumpsArg,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -108,9 +108,13 @@ struct KdumpJson {
     incomplete: bool,
 }
 
-/// Run `vmcore info`.
+/// Run `vmcore info` on each dump.
 pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let d = args.dump.open()?;
+    args.dumps
+        .run_each(args.json, out, &|d, out| run_one(args, d, out))
+}
+
+fn run_one(args: &InfoArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let vi = d.vmcoreinfo();
     let with_ctx = d.cpus().iter().filter(|c| c.regs.is_some()).count();
     let trunc = d.truncation().map(|t| t.missing_bytes).unwrap_or(0);
@@ -121,10 +125,24 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         .as_ref()
         .and_then(|l| l.panic_record())
         .map(|r| r.text_lossy().into_owned());
-    let crash = crash_summary(&d);
+    let crash = crash_summary(d);
+    // The dump's findings and the kernel-log decoder's, as the TUI lists them.
+    let findings: Vec<&vmcore::Finding> = d
+        .findings()
+        .iter()
+        .chain(log.iter().flat_map(|l| &l.findings))
+        .collect();
+    let outcome = if findings
+        .iter()
+        .any(|f| f.severity >= vmcore::Severity::Warning)
+    {
+        Outcome::Findings
+    } else {
+        outcome_of(d)
+    };
     if args.json {
         let j = InfoJson {
-            header: DumpHeaderJson::of(&d),
+            header: DumpHeaderJson::of(d),
             file_size: d.file_len(),
             kernel_release: vi.and_then(|v| v.osrelease()).map(str::to_string),
             crash_time: vi.and_then(|v| v.crash_time()),
@@ -150,10 +168,10 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 incomplete: k.incomplete,
             }),
             crash: crash.and_then(Result::ok),
-            findings: d.findings().iter().map(FindingJson::from).collect(),
+            findings: findings.iter().copied().map(FindingJson::from).collect(),
         };
         json::write(out, &j)?;
-        return Ok(outcome_of(&d));
+        return Ok(outcome);
     }
     writeln!(out, "file:        {}", fmt::file_name(d.path()))?;
     writeln!(
@@ -294,9 +312,9 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             t.ranges.len()
         )?;
     }
-    writeln!(out, "findings:    {}", d.findings().len())?;
-    for f in d.findings() {
+    writeln!(out, "findings:    {}", findings.len())?;
+    for f in &findings {
         writeln!(out, "  {f}")?;
     }
-    Ok(outcome_of(&d))
+    Ok(outcome)
 }

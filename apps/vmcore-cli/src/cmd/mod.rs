@@ -1,6 +1,6 @@
 //! One module per subcommand.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -41,6 +41,81 @@ impl DumpArg {
             None => sample_path()?,
         };
         open_dump(&path)
+    }
+}
+
+/// The dumps of `info`, `cpus` and `dmesg`: any number, or the sample when none is given.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DumpsArg {
+    /// The dump files (any supported format; `-` reads a flattened stream from standard
+    /// input). Several are reported one after the other, each under a `==> DUMP <==` line
+    /// (with --json: a JSON array). Without one, the bundled sample dump (a real Linux 6.12
+    /// /proc/vmcore) is opened.
+    #[arg(value_name = "DUMP")]
+    pub dumps: Vec<PathBuf>,
+}
+
+impl DumpsArg {
+    /// Run `one` on each dump. One dump (or the sample) is reported exactly as before; several
+    /// get a header line each, or are gathered into a JSON array with `json`. A dump that
+    /// cannot be opened is reported and the others still run; the result is then an error
+    /// (exit 2).
+    pub fn run_each(
+        &self,
+        json: bool,
+        out: &mut dyn Write,
+        one: &dyn Fn(&Dump, &mut dyn Write) -> anyhow::Result<Outcome>,
+    ) -> anyhow::Result<Outcome> {
+        if self.dumps.len() <= 1 {
+            let d = DumpArg {
+                dump: self.dumps.first().cloned(),
+            }
+            .open()?;
+            return one(&d, out);
+        }
+        let mut outcome = Outcome::Clean;
+        let mut failed: Vec<String> = Vec::new();
+        let mut docs: Vec<serde_json::Value> = Vec::new();
+        for (i, p) in self.dumps.iter().enumerate() {
+            let mut buf: Vec<u8> = Vec::new();
+            let result = open_dump(p).and_then(|d| one(&d, &mut buf));
+            match &result {
+                Ok(o) if *o == Outcome::Findings => outcome = Outcome::Findings,
+                Ok(_) => {}
+                Err(e) => failed.push(format!("{e:#}")),
+            }
+            if json {
+                docs.push(match &result {
+                    Ok(_) => serde_json::from_slice(&buf)?,
+                    Err(e) => serde_json::json!({
+                        "file": crate::fmt::file_name(Some(p)),
+                        "error": format!("{e:#}"),
+                    }),
+                });
+                continue;
+            }
+            if i > 0 {
+                writeln!(out)?;
+            }
+            writeln!(out, "==> {} <==", p.display())?;
+            match &result {
+                Ok(_) => out.write_all(&buf)?,
+                Err(e) => writeln!(out, "error: {e:#}")?,
+            }
+        }
+        if json {
+            crate::json::write(out, &docs)?;
+        }
+        if !failed.is_empty() {
+            out.flush()?;
+            anyhow::bail!(
+                "{} of {} dumps could not be read: {}",
+                failed.len(),
+                self.dumps.len(),
+                failed.join("; ")
+            );
+        }
+        Ok(outcome)
     }
 }
 

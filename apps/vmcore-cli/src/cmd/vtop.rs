@@ -82,7 +82,7 @@ pub fn run(args: &VtopArgs, dump: &Dump, out: &mut dyn Write) -> anyhow::Result<
             return Err(anyhow::anyhow!("{e}"))
                 .with_context(|| format!("cannot translate {:#x}", args.addr));
         }
-        serde_json::to_writer_pretty(&mut *out, &v)?;
+        serde_json::to_writer_pretty(&mut *out, &crate::json::with_header(dump, v)?)?;
         writeln!(out)?;
         return Ok(if result.is_ok() {
             Outcome::Clean

@@ -95,7 +95,44 @@ fn json_documents_read_back_with_independent_types() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["kernel_release"], "6.12.111+deb12-amd64");
     assert_eq!(v["register_notes"], 3);
-    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    // The kernel-log decoder's finding, as the TUI lists it (one descriptor was being written).
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0]["code"], "KLOG002");
+
+    // dmesg and vtop carry the common header too.
+    for args in [
+        &["dmesg", "--json"][..],
+        &["vtop", "--json", "0xffffffff88a00000"][..],
+    ] {
+        let mut a = args.to_vec();
+        a.push(&f);
+        let o = vmcore(&a);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["version"], 1, "{args:?}");
+        assert_eq!(v["file"], "proc-vmcore.elf", "{args:?}");
+        // dmesg's own `format` is the log's; the dump's is `dump_format` there.
+        let fmt = if args[0] == "dmesg" {
+            "dump_format"
+        } else {
+            "format"
+        };
+        assert_eq!(v[fmt], "elf64", "{args:?}");
+        assert_eq!(v["machine"], "x86_64", "{args:?}");
+    }
+
+    // Several dumps: one document each, in an array.
+    let o = vmcore(&[
+        "info",
+        "--json",
+        &f,
+        &real("steps/elfcorehdr-06-cpu3-online.bin"),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let docs = v.as_array().unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0]["file"], "proc-vmcore.elf");
+    assert_eq!(docs[1]["format"], "elfcorehdr");
 
     let o = vmcore(&["vmcoreinfo", "--json", &f]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();

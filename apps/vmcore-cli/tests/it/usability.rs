@@ -313,3 +313,62 @@ fn a_converted_kdump_keeps_kernel_virtual_addresses_for_debuggers() {
     );
     assert_eq!(from_converted, from_original);
 }
+
+#[test]
+fn small_disagreements_are_gone() {
+    let dump = real("kdump/proc-vmcore.elf");
+    // check takes --json like every other command; diff takes --format like check.
+    let a = vmcore(&["check", &dump, "--json"]);
+    let b = vmcore(&["check", &dump, "--format", "json"]);
+    assert_eq!(a.stdout, b.stdout);
+    let hist = real("history.jsonl");
+    let a = vmcore(&["diff", &dump, "--history", &hist, "--json"]);
+    let b = vmcore(&["diff", &dump, "--history", &hist, "--format", "json"]);
+    assert_eq!(a.stdout, b.stdout);
+    assert!(serde_json::from_slice::<serde_json::Value>(&a.stdout).is_ok());
+    // An unknown step lists each step once.
+    let o = vmcore(&["check", &dump, "--history", &hist, "--at", "no-such-step"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.matches("06-cpu3-online").count(), 1, "{err}");
+    // Several dumps, one after the other, each under its name.
+    let hdr = real("steps/elfcorehdr-06-cpu3-online.bin");
+    let o = vmcore(&["info", &dump, &hdr]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!("==> {dump} <==\nfile:        proc-vmcore.elf\n")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "\n\n==> {hdr} <==\nfile:        elfcorehdr-06-cpu3-online.bin\n"
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn cpus_names_each_note_s_cpu_from_the_dump_itself() {
+    let dump = real("kdump/proc-vmcore.elf");
+    let o = vmcore(&["cpus", &dump]);
+    let out = stdout(&o);
+    // The kernel's per-CPU crash_notes buffers (through kallsyms) hold each note: exact.
+    let notes: Vec<&str> = out.lines().filter(|l| l.starts_with("note ")).collect();
+    assert_eq!(
+        notes,
+        [
+            "note 0 (CPU 0, pid 874) at offset 0x1000: identified by its per-CPU crash_notes buffer",
+            "note 1 (CPU 2, pid 0) at offset 0x1164: identified by its per-CPU crash_notes buffer",
+            "note 2 (CPU 3, pid 0) at offset 0x12c8: identified by its per-CPU crash_notes buffer",
+        ]
+    );
+    // The oracle: the crash_notes buffers of the crash step's state say the same.
+    let o = vmcore(&["cpus", &dump, "--state", &real("steps/root-06-cpu3-online")]);
+    assert!(stdout(&o).starts_with("note 0 (CPU 0, pid 874) at offset 0x1000\n"));
+    // The same from the makedumpfile twin.
+    let o = vmcore(&["cpus", "--json", &real("kdump/makedumpfile-c-d31.kdump")]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["cpus"][0]["cpu"], 0);
+    assert_eq!(v["cpus"][0]["pid"], 874);
+}

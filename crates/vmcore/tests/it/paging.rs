@@ -390,3 +390,20 @@ fn direct_map_scan_finds_the_lowest_linear_mapping() {
         .is_err()
     );
 }
+
+#[test]
+fn a_vcpu_that_never_started_has_cr3_0_and_the_error_says_so() {
+    let mut spec = testgen::ElfSpec {
+        cpus: (0..2)
+            .map(|n| testgen::CpuSpec::numbered(n, n + 1))
+            .collect(),
+        qemu_notes: true,
+        ..testgen::ElfSpec::default()
+    };
+    // QEMU writes a state note for every vCPU; one that never ran has all registers zero.
+    spec.cpus[1].regs = None;
+    let dump = vmcore::Dump::from_bytes(testgen::elf_bytes(&spec)).unwrap();
+    let e = dump.cpu_page_tables(1).unwrap_err().to_string();
+    assert!(e.contains("CR3 is 0") && e.contains("never started"), "{e}");
+    assert!(!e.contains("only QEMU dumps"), "{e}");
+}
