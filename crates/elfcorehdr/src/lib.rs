@@ -49,6 +49,7 @@ pub mod file;
 mod layout;
 pub mod live;
 mod parse;
+mod profile;
 mod raw;
 mod root;
 mod state;
@@ -57,14 +58,19 @@ pub mod verify;
 
 pub use build::{
     Builder, ELF_CORE_HEADER_ALIGN, EXTRA_RANGE_SLOTS, MAX_PHDRS, aligned_header_len, build,
-    crash_exclude_mem_range, header_len, kernel_buffer_len, memory_ranges,
+    crash_exclude_mem_range, crash_exclude_mem_range_pre_6_8, header_len, kernel_buffer_len,
+    memory_ranges,
 };
 pub use error::{Error, Result};
 pub use kdump_types::{Finding, PhysAddr, PhysRange, Severity, VirtAddr};
 pub use layout::validate_kernel_layout;
 pub use parse::{Elfcorehdr, LoadSegment, NoteSegment, START_KERNEL_MAP};
+pub use profile::{ExcludeForm, KernelProfile};
 pub use raw::{ElfHeader, ProgramHeader};
-pub use root::{Iomem, page_offset_base_from_kcore, parse_cpulist, parse_iomem, parse_kallsyms};
+pub use root::{
+    Iomem, page_offset_base_from_kcore, parse_cma_ranges, parse_cpulist, parse_iomem,
+    parse_kallsyms,
+};
 pub use state::{
     BlockState, CpuState, CrashHotplug, KernelConfig, KernelText, LOW_1M, MemoryBlock,
     NoteLocation, SystemState, format_cpulist,

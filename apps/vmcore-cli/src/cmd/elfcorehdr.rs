@@ -10,12 +10,81 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use elfcorehdr::live::{Uevent, UeventSocket, read_live_header};
 use elfcorehdr::{
-    Decision, Elfcorehdr, Event, Finding, KernelConfig, LoadMode, Severity, SystemState, Updater,
-    build, decide, file,
+    Decision, Elfcorehdr, Event, Finding, KernelConfig, KernelProfile, LoadMode, Severity,
+    SystemState, Updater, build, decide, file,
 };
 use serde_json::json;
 
 use crate::Outcome;
+
+/// Which kernel's rules to apply (default: detected from the root) and CMA crash ranges.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KernelArgs {
+    /// Kernel profile: 6.1 (no crash hotplug, static header), 6.12 (crash hotplug), 7 (6.17+:
+    /// also crashkernel=,cma ranges), or a release such as 7.2.13. Default: detected from the
+    /// root (proc/sys/kernel/osrelease and which crash sysfs files exist).
+    #[arg(long, value_name = "PROFILE")]
+    kernel: Option<String>,
+    /// A CMA crash kernel range START-END (hex, inclusive, as /sys/kernel/kexec_crash_cma_ranges
+    /// prints it), for kernels whose sysfs does not list them. Repeatable; replaces the sysfs
+    /// list.
+    #[arg(long = "cma-range", value_name = "START-END")]
+    cma_range: Vec<String>,
+}
+
+impl KernelArgs {
+    /// Applies `--kernel` and `--cma-range` to a state read from a root.
+    fn apply(&self, state: &mut SystemState) -> anyhow::Result<()> {
+        if let Some(k) = &self.kernel {
+            state.profile = KernelProfile::from_name(k).with_context(|| {
+                format!("--kernel {k:?}: expected 6.1, 6.12, 7 or a release like 6.1.0-57-amd64")
+            })?;
+        }
+        if !self.cma_range.is_empty() {
+            let text = self.cma_range.join("\n");
+            state.crash_cma = elfcorehdr::parse_cma_ranges(Path::new("--cma-range"), &text)?;
+            state.crash_cma_from_sysfs = false;
+            if self.kernel.is_none() && !state.profile.cma_ranges {
+                // CMA ranges exist only on 6.17+: the user says so by giving them.
+                state.profile.cma_ranges = true;
+            }
+        }
+        state.validate()?;
+        Ok(())
+    }
+}
+
+/// Where the state's profile and CMA ranges came from, for `verify` output.
+fn profile_note(state: &SystemState, args: &KernelArgs) -> String {
+    let from = if args.kernel.is_some() {
+        "--kernel".to_string()
+    } else {
+        match &state.os_release {
+            Some(r) => format!("osrelease {r} and the crash sysfs files"),
+            None => "the crash sysfs files".to_string(),
+        }
+    };
+    let cma = if !args.cma_range.is_empty() {
+        format!("{} from --cma-range", state.crash_cma.len())
+    } else if state.crash_cma_from_sysfs {
+        format!(
+            "{} from /sys/kernel/kexec_crash_cma_ranges",
+            state.crash_cma.len()
+        )
+    } else if state.profile.cma_ranges {
+        "none: the root has no /sys/kernel/kexec_crash_cma_ranges (give --cma-range if crashkernel=,cma is used)".to_string()
+    } else {
+        "none (this kernel has no crashkernel=,cma)".to_string()
+    };
+    format!(
+        "kernel profile {} (from {from}); CMA crash ranges: {cma}",
+        state.profile
+    )
+}
+
+/// What `verify` and `watch` add when the kernel will never rewrite a stale header.
+const NO_HOTPLUG_NOTE: &str = "this kernel has no crash hotplug: it will not fix its header; \
+     only reloading the crash kernel (what kdump's udev rule does: kdumpctl reload / kexec -p) would";
 
 /// Subcommands of `vmcore elfcorehdr`.
 #[derive(Debug, clap::Subcommand)]
@@ -28,7 +97,8 @@ pub enum ElfcorehdrCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Build the header Linux 6.12 would build for a machine, padded to the reserved segment.
+    /// Build the header the machine's kernel would build (Linux 6.1, 6.12 or 7.x rules, see
+    /// --kernel), padded to the reserved segment.
     Build {
         /// procfs/sysfs root to read the machine from (`/` live, as root).
         #[arg(long)]
@@ -40,6 +110,8 @@ pub enum ElfcorehdrCmd {
         /// 917680, Debian 6.12 MAXSMP).
         #[arg(long, value_parser = super::parse_u64)]
         capacity: Option<u64>,
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
     /// Apply one hotplug event to a header file the way the kernel does (atomic replace).
     Update {
@@ -57,6 +129,8 @@ pub enum ElfcorehdrCmd {
         /// yet (CPU events then regenerate once).
         #[arg(long)]
         kexec_load: bool,
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
     /// Differences between a header and a machine's state (exit 1 if any).
     Verify {
@@ -71,6 +145,8 @@ pub enum ElfcorehdrCmd {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
     /// Follow CPU and memory uevents; after each, verify the live header (or update --target)
     /// and log event, decision, result and latency, one line per event.
@@ -92,6 +168,8 @@ pub enum ElfcorehdrCmd {
         /// Stop after this many cpu/memory events (live mode).
         #[arg(long)]
         count: Option<u64>,
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
 }
 
@@ -103,39 +181,46 @@ pub fn run(cmd: &ElfcorehdrCmd, out: &mut dyn Write) -> anyhow::Result<Outcome> 
             root,
             output,
             capacity,
-        } => build_cmd(root, output, *capacity, out),
+            kernel,
+        } => build_cmd(root, output, *capacity, kernel, out),
         ElfcorehdrCmd::Update {
             file,
             root,
             event,
             kexec_load,
-        } => update(file, root, event, *kexec_load, out),
+            kernel,
+        } => update(file, root, event, *kexec_load, kernel, out),
         ElfcorehdrCmd::Verify {
             file,
             root,
             live,
             json,
-        } => verify(file.as_deref(), root.as_deref(), *live, *json, out),
+            kernel,
+        } => verify(file.as_deref(), root.as_deref(), *live, *json, kernel, out),
         ElfcorehdrCmd::Watch {
             target,
             on_stale,
             replay,
             root,
             count,
+            kernel,
         } => watch(
             target.as_deref(),
             on_stale.as_deref(),
             replay.as_deref(),
             root,
             *count,
+            kernel,
             out,
         ),
     }
 }
 
-fn state_from(root: &Path) -> anyhow::Result<SystemState> {
-    SystemState::from_root(root)
-        .with_context(|| format!("cannot read the machine state under {}", root.display()))
+fn state_from(root: &Path, args: &KernelArgs) -> anyhow::Result<SystemState> {
+    let mut state = SystemState::from_root(root)
+        .with_context(|| format!("cannot read the machine state under {}", root.display()))?;
+    args.apply(&mut state)?;
+    Ok(state)
 }
 
 fn outcome(findings: &[Finding]) -> Outcome {
@@ -245,9 +330,10 @@ fn build_cmd(
     root: &Path,
     output: &Path,
     capacity: Option<u64>,
+    kernel: &KernelArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let state = state_from(root)?;
+    let state = state_from(root, kernel)?;
     let cap = match capacity {
         Some(c) => usize::try_from(c).context("--capacity does not fit in memory")?,
         None => state.segment_capacity(&KernelConfig::DEBIAN_6_12),
@@ -292,9 +378,10 @@ fn update(
     root: &Path,
     event: &str,
     kexec_load: bool,
+    kernel: &KernelArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let state = state_from(root)?;
+    let state = state_from(root, kernel)?;
     let event = Event::parse(event, state.memory_block_size)?;
     let mode = if kexec_load {
         LoadMode::KexecLoad { updated: false }
@@ -323,10 +410,12 @@ fn verify(
     root: Option<&Path>,
     live: bool,
     as_json: bool,
+    kernel: &KernelArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let root = root.unwrap_or(Path::new("/"));
-    let state = state_from(root)?;
+    let state = state_from(root, kernel)?;
+    let note = profile_note(&state, kernel);
     let (name, bytes) = match (file, live) {
         (_, true) => ("live kernel header".to_string(), live_header(root, &state)?),
         (Some(f), false) => (f.display().to_string(), file::read_header_file(f)?),
@@ -339,15 +428,26 @@ fn verify(
             "header": name,
             "root": root.display().to_string(),
             "differences": diffs.iter().map(finding_json).collect::<Vec<_>>(),
+            "kernel_profile": state.profile.to_string(),
+            "kernel_regenerates": state.profile.crash_hotplug,
+            "profile_source": note,
         });
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
     } else if diffs.is_empty() {
         writeln!(
             out,
-            "{name}: matches the state under {} (what Linux 6.12 would write)",
-            root.display()
+            "{name}: matches the state under {} (what {} would write)",
+            root.display(),
+            if state.profile == KernelProfile::LINUX_6_12 {
+                "Linux 6.12".to_string()
+            } else {
+                state.profile.to_string()
+            }
         )?;
+        if state.profile != KernelProfile::LINUX_6_12 || state.crash_cma_from_sysfs {
+            writeln!(out, "{note}")?;
+        }
     } else {
         writeln!(
             out,
@@ -357,6 +457,12 @@ fn verify(
         )?;
         for d in &diffs {
             writeln!(out, "{d}")?;
+        }
+        if live && !state.profile.crash_hotplug {
+            writeln!(out, "{NO_HOTPLUG_NOTE}")?;
+        }
+        if state.profile != KernelProfile::LINUX_6_12 || state.crash_cma_from_sysfs {
+            writeln!(out, "{note}")?;
         }
     }
     Ok(if diffs.is_empty() {
@@ -412,19 +518,34 @@ struct Watcher<'a> {
     replay: bool,
     updater: Updater,
     stale_seen: bool,
+    kernel: &'a KernelArgs,
 }
 
 impl Watcher<'_> {
     /// Handle one uevent; returns the log line, or None when it is not a cpu/memory event.
     fn state(&self) -> anyhow::Result<SystemState> {
         match &self.boot {
-            Some(b) => b.refresh_from_root(self.root).with_context(|| {
-                format!(
-                    "cannot read the machine state under {}",
-                    self.root.display()
-                )
-            }),
-            None => state_from(self.root),
+            Some(b) => {
+                let mut s = b.refresh_from_root(self.root).with_context(|| {
+                    format!(
+                        "cannot read the machine state under {}",
+                        self.root.display()
+                    )
+                })?;
+                self.kernel.apply(&mut s)?;
+                Ok(s)
+            }
+            None => state_from(self.root, self.kernel),
+        }
+    }
+
+    /// The kernel's decision for `event`: none at all without crash hotplug.
+    fn decide(&self, event: &Event) -> Decision {
+        match &self.boot {
+            Some(b) if !b.profile.crash_hotplug => {
+                Decision::NoOp(elfcorehdr::NoOpReason::NoCrashHotplug)
+            }
+            _ => decide(event, self.updater.mode()),
         }
     }
 
@@ -433,7 +554,7 @@ impl Watcher<'_> {
             return Ok(None);
         };
         let started = Instant::now();
-        let decision = decide(&event, self.updater.mode());
+        let decision = self.decide(&event);
         let result: String = if let Some(target) = self.target {
             let state = self.state()?;
             let mut bytes = file::read_header_file(target)?;
@@ -469,6 +590,9 @@ impl Watcher<'_> {
                 "live header ok".into()
             } else {
                 self.stale_seen = true;
+                if !state.profile.crash_hotplug {
+                    diffs[0].message = format!("{}; {NO_HOTPLUG_NOTE}", diffs[0].message);
+                }
                 if let Some(cmd) = self.on_stale {
                     let status = std::process::Command::new("sh")
                         .arg("-c")
@@ -508,9 +632,11 @@ fn watch(
     replay: Option<&Path>,
     root: &Path,
     count: Option<u64>,
+    kernel: &KernelArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let mut w = Watcher {
+        kernel,
         boot: None,
         target,
         on_stale,
@@ -521,7 +647,8 @@ fn watch(
     };
     // The block size turns memoryN into a range; it does not change at run time.
     let block_size = match SystemState::from_root(root) {
-        Ok(s) => {
+        Ok(mut s) => {
+            kernel.apply(&mut s)?;
             let bs = s.memory_block_size;
             w.boot = Some(s);
             bs
@@ -596,6 +723,7 @@ mod tests {
             root: real("steps/root-00-boot"),
             output: hdr.clone(),
             capacity: None,
+            kernel: KernelArgs::default(),
         });
         assert_eq!(o, Outcome::Clean);
         assert!(text.contains("917680 bytes, e_phnum 8"), "{text}");
@@ -604,6 +732,7 @@ mod tests {
             root: Some(real("steps/root-01-mem-hotadd-128M")),
             live: false,
             json: false,
+            kernel: KernelArgs::default(),
         };
         let (o, text) = run_ok(verify01());
         assert_eq!(o, Outcome::Findings, "{text}");
@@ -613,6 +742,7 @@ mod tests {
             root: real("steps/root-01-mem-hotadd-128M"),
             event: "memory-online:0x100000000-0x107ffffff".into(),
             kexec_load: false,
+            kernel: KernelArgs::default(),
         });
         assert!(text.contains("e_phnum 8 -> 9"), "{text}");
         let (o, _) = run_ok(verify01());
@@ -640,6 +770,7 @@ mod tests {
                 root: real("steps/root-00-boot"),
                 event: "cpu-online:9".into(),
                 kexec_load: false,
+                kernel: KernelArgs::default(),
             },
             &mut out,
         )
@@ -672,6 +803,7 @@ mod tests {
             replay: Some(real("history.jsonl")),
             root: real("steps/root-06-cpu3-online"),
             count: None,
+            kernel: KernelArgs::default(),
         });
         assert_eq!(o, Outcome::Clean);
         let lines: Vec<&str> = text.lines().collect();
