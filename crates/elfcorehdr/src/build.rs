@@ -115,6 +115,14 @@ pub fn crash_exclude_mem_range_pre_6_8(
             continue;
         }
         if p_start > start && p_end < end {
+            // The kernel trims before it finds no slot; the caller drops the whole header
+            // then, so refuse before touching anything.
+            if ranges.len() >= max_nr_ranges || i + 1 >= max_nr_ranges {
+                return Err(Error::OutOfRangeSlots {
+                    excluded: PhysRange::from_inclusive(mstart, mend),
+                    slots: max_nr_ranges,
+                });
+            }
             // Both bounds are interior, so p_start >= 1 and p_end < u64::MAX.
             ranges[i].1 = p_start - 1;
             split = Some((p_end + 1, end));
@@ -125,16 +133,9 @@ pub fn crash_exclude_mem_range_pre_6_8(
         }
         break;
     }
-    let Some(new) = split else {
-        return Ok(());
-    };
-    if ranges.len() >= max_nr_ranges || i + 1 >= max_nr_ranges {
-        return Err(Error::OutOfRangeSlots {
-            excluded: PhysRange::from_inclusive(mstart, mend),
-            slots: max_nr_ranges,
-        });
+    if let Some(new) = split {
+        ranges.insert(i + 1, new);
     }
-    ranges.insert(i + 1, new);
     Ok(())
 }
 
