@@ -74,7 +74,10 @@ fn check_matrix_kernel(kernel: &str, profile: KernelProfile) -> Vec<Decision> {
         let diffs = verify::compare(&k, &s).unwrap();
         if stale {
             assert!(fresh[..k.len()] != k[..], "{kernel} {step}: expected stale");
-            assert!(!diffs.is_empty(), "{kernel} {step}: verify sees no staleness");
+            assert!(
+                !diffs.is_empty(),
+                "{kernel} {step}: verify sees no staleness"
+            );
         } else {
             assert!(
                 fresh[..k.len()] == k[..],
@@ -226,11 +229,73 @@ fn pre_6_8_exclusion_stops_after_the_first_partial_overlap() {
     elfcorehdr::crash_exclude_mem_range_pre_6_8(&mut old, 3, 0x14_0000, 0x14_ffff).unwrap();
     assert_eq!(
         old,
-        [(0x10_0000, 0x13_ffff), (0x15_0000, 0x1f_ffff), (0x30_0000, 0x3f_ffff)]
+        [
+            (0x10_0000, 0x13_ffff),
+            (0x15_0000, 0x1f_ffff),
+            (0x30_0000, 0x3f_ffff)
+        ]
     );
     let mut full = old.clone();
     assert!(
         elfcorehdr::crash_exclude_mem_range_pre_6_8(&mut full, 3, 0x31_0000, 0x31_ffff).is_err()
     );
     assert_eq!(full, old, "no change on -ENOMEM");
+}
+
+/// docs/KERNELS.md's kernel × feature table says, per column, which profile the data's boot
+/// root gets, whether that kernel rewrites its header, the segment size and whether CMA ranges
+/// are excluded: all four are read back from the data here, so the table cannot drift.
+#[test]
+fn docs_table_matches_the_profiles() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/KERNELS.md"),
+    )
+    .unwrap();
+    let table = doc
+        .split("<!-- kernels-table")
+        .nth(1)
+        .and_then(|t| t.split("<!-- /kernels-table -->").next())
+        .expect("docs/KERNELS.md has the kernels-table block");
+    let rows: BTreeMap<String, Vec<String>> = table
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
+        .map(|l| {
+            let cells: Vec<String> = l
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect();
+            (cells[0].clone(), cells[1..].to_vec())
+        })
+        .collect();
+    let data = &rows["data"];
+    assert_eq!(data.len(), 4);
+    let yes = |s: &str| match s {
+        "yes" => true,
+        "no" => false,
+        o => panic!("table cell {o:?}: yes or no"),
+    };
+    for (i, d) in data.iter().enumerate() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(d)
+            .join("steps/root-00-boot");
+        let s = SystemState::from_root(&root).unwrap();
+        assert_eq!(s.profile.name, rows["profile"][i], "{d}");
+        assert_eq!(
+            s.profile.crash_hotplug,
+            yes(&rows["crash hotplug (kernel rewrites the header)"][i]),
+            "{d}"
+        );
+        assert_eq!(
+            s.segment_capacity(&KernelConfig::DEBIAN_6_12).to_string(),
+            rows["header segment, bytes"][i],
+            "{d}"
+        );
+        assert_eq!(
+            s.profile.cma_ranges,
+            yes(&rows["CMA ranges excluded"][i]),
+            "{d}"
+        );
+    }
 }
