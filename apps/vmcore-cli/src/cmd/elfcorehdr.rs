@@ -830,4 +830,99 @@ mod tests {
             &std::fs::read(real("steps/elfcorehdr-06-cpu3-online.bin")).unwrap()[..]
         );
     }
+
+    fn kernels(p: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/kernels")
+            .join(p)
+    }
+
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let dst = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy_tree(&e.path(), &dst);
+            } else {
+                std::fs::copy(e.path(), dst).unwrap();
+            }
+        }
+    }
+
+    fn verify_cmd(file: PathBuf, root: PathBuf, kernel: KernelArgs) -> ElfcorehdrCmd {
+        ElfcorehdrCmd::Verify {
+            file: Some(file),
+            root: Some(root),
+            live: false,
+            json: false,
+            kernel,
+        }
+    }
+
+    /// 7.2 with crashkernel=,cma: the kernel's header verifies against the root with the CMA
+    /// range from sysfs; without that file it is stale until `--cma-range` gives the range,
+    /// and the output says which source was used.
+    #[test]
+    fn verify_says_where_the_cma_ranges_came_from() {
+        let hdr = kernels("7.2-cma/steps/elfcorehdr-00-boot.bin");
+        let root = kernels("7.2-cma/steps/root-00-boot");
+        let (o, text) = run_ok(verify_cmd(hdr.clone(), root.clone(), KernelArgs::default()));
+        assert_eq!(o, Outcome::Clean, "{text}");
+        assert!(
+            text.contains("kernel profile linux-7 (from osrelease 7.2.13+deb14-amd64")
+                && text.contains("CMA crash ranges: 1 from /sys/kernel/kexec_crash_cma_ranges"),
+            "{text}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("root");
+        copy_tree(&root, &bare);
+        std::fs::remove_file(bare.join("sys/kernel/kexec_crash_cma_ranges")).unwrap();
+        let (o, text) = run_ok(verify_cmd(hdr.clone(), bare.clone(), KernelArgs::default()));
+        assert_eq!(o, Outcome::Findings, "{text}");
+        assert!(
+            text.contains("no /sys/kernel/kexec_crash_cma_ranges"),
+            "{text}"
+        );
+        let by_hand = KernelArgs {
+            kernel: None,
+            cma_range: vec!["1a800000-1e7fffff".into()],
+        };
+        let (o, text) = run_ok(verify_cmd(hdr, bare, by_hand));
+        assert_eq!(o, Outcome::Clean, "{text}");
+        assert!(
+            text.contains("CMA crash ranges: 1 from --cma-range"),
+            "{text}"
+        );
+    }
+
+    /// Linux 6.1: `build` writes the one-page static header, not the 6.12 MAXSMP segment, and
+    /// `--kernel 6.12` on the same root is what the engine did before profiles.
+    #[test]
+    fn build_on_6_1_writes_the_static_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("hdr.bin");
+        let build = |kernel: Option<&str>| ElfcorehdrCmd::Build {
+            root: kernels("6.1/steps/root-00-boot"),
+            output: out.clone(),
+            capacity: None,
+            kernel: KernelArgs {
+                kernel: kernel.map(str::to_string),
+                cma_range: Vec::new(),
+            },
+        };
+        let (_, text) = run_ok(build(None));
+        assert!(text.contains("4096 bytes, e_phnum 8"), "{text}");
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            std::fs::read(kernels("6.1/steps/elfcorehdr-01-mem-add.bin")).unwrap()
+        );
+        let (_, text) = run_ok(build(Some("6.12")));
+        assert!(text.contains("917680 bytes"), "{text}");
+        let mut sink = Vec::new();
+        let e = run(&build(Some("5.14")), &mut sink);
+        assert!(e.is_ok(), "5.x is the 6.1 profile");
+        let e = run(&build(Some("linux")), &mut sink).unwrap_err();
+        assert!(format!("{e:#}").contains("--kernel"), "{e:#}");
+    }
 }
