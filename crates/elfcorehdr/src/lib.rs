@@ -1,4 +1,5 @@
-//! The x86_64 kdump elfcorehdr, exactly as Linux 6.12 builds and rewrites it.
+//! The x86_64 kdump elfcorehdr, exactly as Linux builds and rewrites it: 6.12 by default, 6.1
+//! and 6.17+/7.x through a [`KernelProfile`] (docs/KERNELS.md).
 //!
 //! The elfcorehdr is the ELF64 `ET_CORE` header kexec loads for the crash kernel: one PT_NOTE
 //! per possible CPU (its `crash_notes`), one PT_NOTE for VMCOREINFO, one PT_LOAD for the kernel

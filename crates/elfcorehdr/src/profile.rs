@@ -96,6 +96,16 @@ impl KernelProfile {
         })
     }
 
+    /// The profile of the kernel a dump came from: its VMCOREINFO text's `OSRELEASE=` line.
+    /// `None` without that key or with a release [`KernelProfile::from_release`] cannot read.
+    /// (A dump does not say whether its kernel had crash hotplug built in; the release decides.)
+    pub fn from_vmcoreinfo(vmcoreinfo: &str) -> Option<KernelProfile> {
+        vmcoreinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("OSRELEASE="))
+            .and_then(Self::from_release)
+    }
+
     /// The profile named `6.1`, `6.12` or `7` (also any release string, e.g. `7.2` or
     /// `6.1.0-57-amd64`, through [`KernelProfile::from_release`]).
     pub fn from_name(name: &str) -> Option<KernelProfile> {

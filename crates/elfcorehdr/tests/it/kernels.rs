@@ -299,3 +299,27 @@ fn docs_table_matches_the_profiles() {
         );
     }
 }
+
+/// A dump names its kernel in VMCOREINFO: the makedumpfile twins of the 6.1 and 7.2 runs
+/// (their kdump header holds the VMCOREINFO text as is) give the profiles of their roots.
+#[test]
+fn dumps_name_their_profile_in_vmcoreinfo() {
+    for (kernel, want) in [
+        ("6.1", KernelProfile::LINUX_6_1),
+        ("7.2", KernelProfile::LINUX_7),
+    ] {
+        let dump = std::fs::read(dir(kernel).join("kdump/makedumpfile-c-d31.kdump")).unwrap();
+        let at = dump
+            .windows(10)
+            .position(|w| w == b"OSRELEASE=")
+            .expect("VMCOREINFO in the kdump header");
+        let text = String::from_utf8_lossy(&dump[at..(at + 64).min(dump.len())]);
+        assert_eq!(
+            KernelProfile::from_vmcoreinfo(&text),
+            Some(want),
+            "{kernel}: {text:?}"
+        );
+        assert_eq!(state(kernel, "00-boot").profile, want);
+    }
+    assert_eq!(KernelProfile::from_vmcoreinfo("PAGESIZE=4096\n"), None);
+}
