@@ -50,7 +50,19 @@ fi
 # ---- which kernel: LAB.md's 6.12.111 (the one testdata/real came from) if the archive still has it,
 # else the newest linux-image-6.12.*-amd64-unsigned apt offers. ----
 candidate() { apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2}'; }
+# VMLAB_KERNEL_PKG may name several packages (comma-separated) when a kernel is split, as in
+# Debian 14 (sid): linux-binary-unsigned-7.2.N+deb14-amd64 (vmlinuz) +
+# linux-modules-7.2.N+deb14-amd64 (modules). VMLAB_APT_SUITE=sid fetches them from that suite
+# without touching the machine's apt sources (lists cached under target/vmlab/apt-SUITE/).
 PKG=${VMLAB_KERNEL_PKG:-}
+APT_OPTS=()
+if [ -n "${VMLAB_APT_SUITE:-}" ]; then
+  AD=$CACHE/apt-$VMLAB_APT_SUITE
+  mkdir -p "$AD/lists/partial" "$AD/cache/archives/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $VMLAB_APT_SUITE main" > "$AD/sources.list"
+  APT_OPTS=(-o "Dir::Etc::SourceList=$AD/sources.list" -o Dir::Etc::SourceParts=/dev/null
+            -o "Dir::State::Lists=$AD/lists" -o "Dir::Cache=$AD/cache")
+fi
 if [ -z "$PKG" ]; then
   cached=$(ls "$DEBS"/linux-image-6.12.*-amd64-unsigned_*.deb 2>/dev/null | sort -V | tail -1 || true)
   if [ -n "$cached" ]; then
@@ -70,37 +82,57 @@ if [ -z "$PKG" ]; then
   fi
 fi
 
-fetch() { # fetch PKG -> path of its .deb in the cache
+fetch() { # fetch PKG [APT OPTIONS...] -> path of its .deb in the cache
   local p=$1 f
+  shift
   f=$(ls "$DEBS"/"${p}"_*.deb 2>/dev/null | sort -V | tail -1 || true)
   if [ -z "$f" ]; then
     log "apt-get download $p"
-    (cd "$DEBS" && apt-get download "$p" >/dev/null 2>&1) || {
-      apt-get update -qq >/dev/null 2>&1 || true
-      (cd "$DEBS" && apt-get download "$p" >&2) || die "apt-get download $p failed"
+    (cd "$DEBS" && apt-get "$@" download "$p" >/dev/null 2>&1) || {
+      apt-get "$@" update -qq >/dev/null 2>&1 || true
+      (cd "$DEBS" && apt-get "$@" download "$p" >&2) || die "apt-get download $p failed"
     }
     f=$(ls "$DEBS"/"${p}"_*.deb | sort -V | tail -1)
   fi
   echo "$f"
 }
 
-KDEB=$(fetch "$PKG")
+KDEBS=()
+for p in ${PKG//,/ }; do KDEBS+=("$(fetch "$p" "${APT_OPTS[@]}")"); done
+PKG=${PKG%%,*}
+KDEB=${KDEBS[0]}
 BBDEB=$(fetch busybox-static)
 KVER_PKG=$(basename "$KDEB" .deb | cut -d_ -f2)
 KDIR=$CACHE/kernel-$PKG-$KVER_PKG
 if [ ! -f "$KDIR/.done" ]; then
-  log "extracting vmlinuz and modules from $(basename "$KDEB")"
+  log "extracting vmlinuz and modules from ${KDEBS[*]##*/}"
   rm -rf "$KDIR" && mkdir -p "$KDIR/x"
-  # Only the three members we need: the whole package unpacks to ~400 MB.
-  dpkg-deb --fsys-tarfile "$KDEB" | tar -x -C "$KDIR/x" --wildcards \
-    './boot/vmlinuz-*' '*/virtio_blk.ko.xz' '*/qemu_fw_cfg.ko.xz'
-  cp "$KDIR"/x/boot/vmlinuz-* "$KDIR/vmlinuz"
+  # Only the members we need: the whole package unpacks to ~400 MB. Debian 12 has
+  # /boot/vmlinuz-* and (6.12) .ko.xz or (6.1) plain .ko; Debian 14 has
+  # /usr/lib/modules/*/vmlinuz.unsigned. A pattern a package lacks is not an error here.
+  for deb in "${KDEBS[@]}"; do
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$KDIR/x" --wildcards \
+      './boot/vmlinuz-*' './boot/config-*' './boot/System.map-*' '*/vmlinuz*' '*/modules/*/config' \
+      '*/virtio_blk.ko*' '*/qemu_fw_cfg.ko*' '*/drivers/virtio/virtio.ko*' '*/virtio_ring.ko*' \
+      '*/virtio_pci.ko*' '*/virtio_pci_legacy_dev.ko*' '*/virtio_pci_modern_dev.ko*' 2>/dev/null || true
+  done
+  vmlinuz=$(find "$KDIR/x" -name 'vmlinuz*' -type f | head -1)
+  [ -n "$vmlinuz" ] || die "no vmlinuz in ${KDEBS[*]}"
+  cp "$vmlinuz" "$KDIR/vmlinuz"
+  cfg=$(find "$KDIR/x" \( -name 'config-*' -o -name config \) -type f | head -1)
+  [ -z "$cfg" ] || cp "$cfg" "$KDIR/config"
   mkdir -p "$KDIR/modules"
-  for m in virtio_blk qemu_fw_cfg; do
-    ko=$(find "$KDIR/x" -name "$m.ko.xz" | head -1)
-    [ -n "$ko" ] || die "$m.ko.xz not in $PKG"
+  # The virtio core modules exist only where the kernel builds virtio as modules (Debian 12's
+  # 6.1: CONFIG_VIRTIO=m); /init loads those that are there, in this order, before virtio_blk.
+  for m in virtio_blk qemu_fw_cfg virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci; do
+    ko=$(find "$KDIR/x" -name "$m.ko*" | head -1)
+    case "$m" in virtio_blk|qemu_fw_cfg) [ -n "$ko" ] || die "$m.ko* not in ${KDEBS[*]}" ;; esac
+    [ -n "$ko" ] || continue
     # The guest's busybox insmod cannot read .xz: decompress on the host.
-    xz -dc "$ko" > "$KDIR/modules/$m.ko"
+    case "$ko" in
+      *.xz) xz -dc "$ko" > "$KDIR/modules/$m.ko" ;;
+      *) cp "$ko" "$KDIR/modules/$m.ko" ;;
+    esac
   done
   rm -rf "$KDIR/x"
   touch "$KDIR/.done"

@@ -16,6 +16,9 @@ die() { say "FATAL $*"; sleep 1; poweroff -f; }
 
 kdump() {
   say "KDUMP start uptime=$(up) cmdline=$(cat /proc/cmdline)"
+  for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci; do
+    [ -e /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko
+  done
   insmod /lib/modules/virtio_blk.ko || die "insmod virtio_blk failed"
   n=0
   while [ ! -b /dev/vdc ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
@@ -75,9 +78,12 @@ cat /proc/cmdline > $d/proc/cmdline
 cat /proc/iomem > $d/proc/iomem
 grep -E ' (_text|_stext|_etext|_end|_sdata|_edata|__bss_start|__bss_stop|_sinittext|_einittext|crash_notes|vmcoreinfo_note|page_offset_base|phys_base)$' /proc/kallsyms > $d/proc/kallsyms
 dd if=/proc/kcore of=$d/proc/kcore bs=4096 count=4 2>/dev/null
-for f in crash_elfcorehdr_size kexec_crash_loaded kexec_crash_size kexec_loaded vmcoreinfo; do
+for f in crash_elfcorehdr_size kexec_crash_loaded kexec_crash_size kexec_loaded vmcoreinfo kexec_crash_cma_ranges; do
   [ -e /sys/kernel/$f ] && cat /sys/kernel/$f > $d/sys/kernel/$f
 done
+# Which kernel: the elfcorehdr engine picks its kernel profile from this (6.1 / 6.12 / 7.x).
+mkdir -p $d/proc/sys/kernel
+cat /proc/sys/kernel/osrelease > $d/proc/sys/kernel/osrelease
 c=/sys/devices/system/cpu
 for f in possible present online offline kernel_max crash_hotplug; do
   [ -e $c/$f ] && cat $c/$f > $d/sys/devices/system/cpu/$f

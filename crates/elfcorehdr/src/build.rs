@@ -10,6 +10,7 @@ use kdump_types::PhysRange;
 use kdump_types::elf::{EHDR64_SIZE, PF_R, PF_W, PF_X, PHDR64_SIZE, PN_XNUM, PT_LOAD, PT_NOTE};
 
 use crate::error::{Error, Result};
+use crate::profile::ExcludeForm;
 use crate::raw::{ElfHeader, ProgramHeader};
 use crate::state::SystemState;
 
@@ -85,6 +86,59 @@ pub fn crash_exclude_mem_range(
     Ok(())
 }
 
+/// `crash_exclude_mem_range()` as Linux before 6.8 has it (`kernel/kexec_file.c`, then
+/// `kernel/crash_core.c`; Debian 12's 6.1): ranges the exclusion covers completely are
+/// removed, then the *first* range it partially overlaps is trimmed or split and the walk
+/// stops, so an exclusion reaching into a second range leaves that one alone. The split's new
+/// range goes right after the split one. -ENOMEM ([`Error::OutOfRangeSlots`]) when no slot is
+/// free (the kernel checks only `i == max_nr_ranges - 1` and would write past its array
+/// otherwise; we refuse both).
+pub fn crash_exclude_mem_range_pre_6_8(
+    ranges: &mut Vec<(u64, u64)>,
+    max_nr_ranges: usize,
+    mstart: u64,
+    mend: u64,
+) -> Result<()> {
+    let mut i = 0;
+    let mut split: Option<(u64, u64)> = None;
+    while i < ranges.len() {
+        let (start, end) = ranges[i];
+        if mstart > end || mend < start {
+            i += 1;
+            continue;
+        }
+        let p_start = mstart.max(start);
+        let p_end = mend.min(end);
+        if p_start == start && p_end == end {
+            // "Found completely overlapping range": shift the rest left, look again here.
+            ranges.remove(i);
+            continue;
+        }
+        if p_start > start && p_end < end {
+            // The kernel trims before it finds no slot; the caller drops the whole header
+            // then, so refuse before touching anything.
+            if ranges.len() >= max_nr_ranges || i + 1 >= max_nr_ranges {
+                return Err(Error::OutOfRangeSlots {
+                    excluded: PhysRange::from_inclusive(mstart, mend),
+                    slots: max_nr_ranges,
+                });
+            }
+            // Both bounds are interior, so p_start >= 1 and p_end < u64::MAX.
+            ranges[i].1 = p_start - 1;
+            split = Some((p_end + 1, end));
+        } else if p_start != start {
+            ranges[i].1 = p_start - 1;
+        } else {
+            ranges[i].0 = p_end + 1;
+        }
+        break;
+    }
+    if let Some(new) = split {
+        ranges.insert(i + 1, new);
+    }
+    Ok(())
+}
+
 /// Reusable builder: keeps its range list so repeated builds allocate nothing once warm.
 #[derive(Debug, Default, Clone)]
 pub struct Builder {
@@ -106,11 +160,17 @@ impl Builder {
     }
 
     /// Computes the RAM PT_LOAD ranges for `state`, as x86 `prepare_elf_headers()` does:
-    /// System RAM, then exclude low 1 MiB, `crashk_res`, `crashk_low_res` in that order, with
-    /// `nr_ranges + 2` slots. Returns inclusive `[start, end]` pairs.
+    /// System RAM, then exclude low 1 MiB, `crashk_res`, `crashk_low_res` (and on 6.17+
+    /// profiles each CMA crash range) in that order, with `nr_ranges + 2 (+ crashk_cma_cnt)`
+    /// slots and the profile's `crash_exclude_mem_range()` form. Returns inclusive
+    /// `[start, end]` pairs.
     pub fn memory_ranges(&mut self, state: &SystemState) -> Result<&[(u64, u64)]> {
         self.ranges.clear();
-        let slots = state.system_ram.len().saturating_add(EXTRA_RANGE_SLOTS);
+        let profile = state.profile;
+        let slots = state
+            .system_ram
+            .len()
+            .saturating_add(profile.extra_range_slots(state.crash_cma.len()));
         self.ranges.reserve(slots);
         self.ranges
             .extend(state.system_ram.iter().map(|r| (r.start.0, r.last())));
@@ -118,7 +178,14 @@ impl Builder {
             if ex.is_empty() {
                 continue;
             }
-            crash_exclude_mem_range(&mut self.ranges, slots, ex.start.0, ex.last())?;
+            match profile.exclude {
+                ExcludeForm::Since68 => {
+                    crash_exclude_mem_range(&mut self.ranges, slots, ex.start.0, ex.last())?
+                }
+                ExcludeForm::Pre68 => {
+                    crash_exclude_mem_range_pre_6_8(&mut self.ranges, slots, ex.start.0, ex.last())?
+                }
+            }
         }
         Ok(&self.ranges)
     }

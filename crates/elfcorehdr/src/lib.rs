@@ -1,4 +1,5 @@
-//! The x86_64 kdump elfcorehdr, exactly as Linux 6.12 builds and rewrites it.
+//! The x86_64 kdump elfcorehdr, exactly as Linux builds and rewrites it: 6.12 by default, 6.1
+//! and 6.17+/7.x through a [`KernelProfile`] (docs/KERNELS.md).
 //!
 //! The elfcorehdr is the ELF64 `ET_CORE` header kexec loads for the crash kernel: one PT_NOTE
 //! per possible CPU (its `crash_notes`), one PT_NOTE for VMCOREINFO, one PT_LOAD for the kernel
@@ -49,6 +50,7 @@ pub mod file;
 mod layout;
 pub mod live;
 mod parse;
+mod profile;
 mod raw;
 mod root;
 mod state;
@@ -57,16 +59,18 @@ pub mod verify;
 
 pub use build::{
     Builder, ELF_CORE_HEADER_ALIGN, EXTRA_RANGE_SLOTS, MAX_PHDRS, aligned_header_len, build,
-    crash_exclude_mem_range, header_len, kernel_buffer_len, memory_ranges,
+    crash_exclude_mem_range, crash_exclude_mem_range_pre_6_8, header_len, kernel_buffer_len,
+    memory_ranges,
 };
 pub use error::{Error, Result};
 pub use kdump_types::{Finding, PhysAddr, PhysRange, Severity, VirtAddr};
 pub use layout::validate_kernel_layout;
 pub use parse::{Elfcorehdr, LoadSegment, NoteSegment, START_KERNEL_MAP};
+pub use profile::{ExcludeForm, KernelProfile};
 pub use raw::{ElfHeader, ProgramHeader};
 pub use root::{
-    Iomem, crash_kernel_loaded, kernel_text_from_kcore, page_offset_base_from_kcore, parse_cpulist,
-    parse_iomem, parse_kallsyms,
+    Iomem, crash_kernel_loaded, kernel_text_from_kcore, page_offset_base_from_kcore,
+    parse_cma_ranges, parse_cpulist, parse_iomem, parse_kallsyms,
 };
 pub use state::{
     BlockState, CpuState, CrashHotplug, KernelConfig, KernelText, LOW_1M, MemoryBlock,

@@ -19,6 +19,8 @@
 //!   `sys/kernel/crash_elfcorehdr_size` (decimal).
 //! - `sys/devices/system/memory/block_size_bytes` (hex), `memoryN/{phys_index,state}`,
 //!   `memory/crash_hotplug`.
+//! - `proc/sys/kernel/osrelease` and `sys/kernel/kexec_crash_cma_ranges` (6.17+), if present:
+//!   with `crash_elfcorehdr_size` they choose the [`KernelProfile`](crate::KernelProfile).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -115,6 +117,38 @@ pub fn parse_cpulist(path: &Path, text: &str) -> Result<Vec<u32>> {
     }
     out.sort_unstable();
     out.dedup();
+    Ok(out)
+}
+
+/// Parses `/sys/kernel/kexec_crash_cma_ranges` (`crash_cma_ranges_show()`, 6.17+: one
+/// `"%08llx-%08llx\n"` line per CMA crash range, inclusive end; empty without `,cma`), or the
+/// same text given by the user. `path` only names the file in errors. Ranges come back
+/// ascending; overlapping ones are an error.
+pub fn parse_cma_ranges(path: &Path, text: &str) -> Result<Vec<PhysRange>> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let r = line
+            .split_once('-')
+            .and_then(|(a, b)| Some((hex(a)?, hex(b)?)))
+            .filter(|(a, b)| a <= b)
+            .ok_or_else(|| text_err(path, n + 1, "CMA range (hex START-END, inclusive)", line))?;
+        out.push(PhysRange::from_inclusive(r.0, r.1));
+    }
+    out.sort();
+    for w in out.windows(2) {
+        if w[0].end > w[1].start {
+            return Err(text_err(
+                path,
+                1,
+                "disjoint CMA ranges",
+                &format!("{} overlaps {}", w[0], w[1]),
+            ));
+        }
+    }
     Ok(out)
 }
 
@@ -506,7 +540,25 @@ impl SystemState {
             memory_blocks.sort_by_key(|b| b.index);
         }
 
+        let os_release = read_opt(&p("proc/sys/kernel/osrelease"))?
+            .map(|s| s.lines().next().unwrap_or("").trim().to_string())
+            .filter(|s| !s.is_empty());
+        let cma_path = p("sys/kernel/kexec_crash_cma_ranges");
+        let cma_text = read_opt(&cma_path)?;
+        let crash_cma = match &cma_text {
+            Some(t) => parse_cma_ranges(&cma_path, t)?,
+            None => Vec::new(),
+        };
+        let profile = crate::profile::KernelProfile::detect(
+            os_release.as_deref(),
+            crash_elfcorehdr_size.is_some(),
+            cma_text.is_some(),
+        );
         let state = SystemState {
+            profile,
+            os_release,
+            crash_cma,
+            crash_cma_from_sysfs: cma_text.is_some(),
             cpus,
             vmcoreinfo,
             system_ram: iomem.system_ram,

@@ -6,6 +6,7 @@
 use kdump_types::{PhysAddr, PhysRange, VirtAddr};
 
 use crate::error::{Error, Result};
+use crate::profile::KernelProfile;
 
 /// The low 1 MiB, which x86 always excludes ("always reserved", `elf_header_exclude_ranges()`).
 pub const LOW_1M: PhysRange = PhysRange {
@@ -163,15 +164,34 @@ pub struct SystemState {
     pub memory_block_size: Option<u64>,
     /// Memory blocks, ascending by index.
     pub memory_blocks: Vec<MemoryBlock>,
+    /// The kernel's version-dependent behaviour (default: 6.12). [`SystemState::from_root`]
+    /// detects it ([`KernelProfile::detect`]).
+    pub profile: KernelProfile,
+    /// `/proc/sys/kernel/osrelease`, if the root has it.
+    pub os_release: Option<String>,
+    /// `crashk_cma_ranges` (`crashkernel=SIZE,cma`, 6.17+), ascending: CMA memory lent to the
+    /// crash kernel, "System RAM" in `/proc/iomem` but excluded from the header. From
+    /// `/sys/kernel/kexec_crash_cma_ranges` when the kernel has it, else given by the user.
+    pub crash_cma: Vec<PhysRange>,
+    /// The root has `/sys/kernel/kexec_crash_cma_ranges` (so [`SystemState::crash_cma`] is
+    /// the kernel's own list, possibly empty).
+    pub crash_cma_from_sysfs: bool,
 }
 
 impl SystemState {
-    /// The ranges x86 6.12 removes from System RAM, in the order `elf_header_exclude_ranges()`
-    /// removes them: low 1 MiB, `crashk_res`, `crashk_low_res`.
+    /// The ranges x86 removes from System RAM, in the order `elf_header_exclude_ranges()`
+    /// removes them: low 1 MiB, `crashk_res`, `crashk_low_res`, then (6.17+ profiles) every
+    /// `crashk_cma_ranges[i]`.
     pub fn excluded_ranges(&self) -> impl Iterator<Item = PhysRange> + '_ {
+        let cma: &[PhysRange] = if self.profile.cma_ranges {
+            &self.crash_cma
+        } else {
+            &[]
+        };
         std::iter::once(LOW_1M)
             .chain(self.crash_kernel)
             .chain(self.crash_kernel_low)
+            .chain(cma.iter().copied())
     }
 
     /// The possible CPU with this id.
@@ -196,12 +216,16 @@ impl SystemState {
     }
 
     /// The segment size the kernel reserved: `crash_elfcorehdr_size + 64` when sysfs says,
-    /// otherwise `config`'s formula.
+    /// otherwise `config`'s formula; for a kernel without crash hotplug (the 6.1 profile) the
+    /// page-aligned header for this state, `ALIGN(64 + e_phnum * 56, 4096)` (what
+    /// `kexec_file_load` reserved if the state is the one it saw at load time).
     pub fn segment_capacity(&self, config: &KernelConfig) -> usize {
         match self.crash_elfcorehdr_size {
             Some(n) if n > 0 => usize::try_from(n)
                 .unwrap_or(usize::MAX)
                 .saturating_add(kdump_types::elf::EHDR64_SIZE),
+            _ if !self.profile.crash_hotplug => crate::build::kernel_buffer_len(self)
+                .unwrap_or_else(|_| config.segment_capacity(self.system_ram.len(), 0)),
             _ => config.segment_capacity(self.system_ram.len(), 0),
         }
     }
@@ -231,6 +255,18 @@ impl SystemState {
                     "System RAM ranges not ascending and disjoint: {} then {}",
                     w[0], w[1]
                 )));
+            }
+        }
+        if !self.crash_cma.is_empty() && !self.profile.cma_ranges {
+            return Err(invalid(format!(
+                "CMA crash kernel ranges given, but kernel profile {} has no crashkernel=SIZE,cma \
+                 (Linux 6.17+): choose the kernel's profile",
+                self.profile
+            )));
+        }
+        for r in &self.crash_cma {
+            if r.is_empty() {
+                return Err(invalid(format!("empty CMA crash range at {:#x}", r.start)));
             }
         }
         Ok(())

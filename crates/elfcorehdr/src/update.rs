@@ -212,6 +212,9 @@ pub enum NoOpReason {
     /// Add/remove of a device: the crash callbacks hang on online/offline only (memory notifier
     /// MEM_ONLINE/MEM_OFFLINE, cpuhp CPUHP_BP_PREPARE_DYN), so the kernel does not run them.
     NotACrashHotplugTrigger,
+    /// The kernel has no crash hotplug (before 6.6, or built without `CONFIG_CRASH_HOTPLUG`):
+    /// it never rewrites the header; only a reload by userspace (kdump's udev rule) would.
+    NoCrashHotplug,
 }
 
 impl fmt::Display for NoOpReason {
@@ -222,6 +225,9 @@ impl fmt::Display for NoOpReason {
             }
             NoOpReason::NotACrashHotplugTrigger => {
                 "no-op: the kernel runs crash hotplug only on online/offline, not on add/remove"
+            }
+            NoOpReason::NoCrashHotplug => {
+                "no-op: this kernel has no crash hotplug and never rewrites the header; only reloading the crash kernel (kdump's udev rule) would"
             }
         })
     }
@@ -324,7 +330,11 @@ impl Updater {
         check_event(state, &event)?;
         let (old, _) = read_header(target)?;
         let phnum_before = old.e_phnum;
-        let decision = decide(&event, self.mode);
+        let decision = if state.profile.crash_hotplug {
+            decide(&event, self.mode)
+        } else {
+            Decision::NoOp(NoOpReason::NoCrashHotplug)
+        };
         let changes = self.changes.get_or_insert_with(|| Changes {
             event,
             decision,

@@ -34,22 +34,38 @@ pub fn cache_dir() -> PathBuf {
 /// If `rel` exists as is (a file or a captured sysfs folder), that path is returned; otherwise `rel.zst` is decompressed into the
 /// cache (once) and the cached path returned.
 pub fn path(rel: &str) -> io::Result<PathBuf> {
-    let direct = root().join(rel);
+    resolve(&root(), rel, &cache_dir())
+}
+
+/// `testdata/kernels/` in the source tree: small real data per kernel of the matrix
+/// (`6.1/`, `7.2/`, `7.2-cma/`; see `testdata/kernels/README.md`).
+pub fn kernels_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/kernels")
+}
+
+/// [`path`] for `testdata/kernels/`: `rel` is e.g. `7.2/kdump/proc-vmcore.elf`.
+pub fn kernel_path(rel: &str) -> io::Result<PathBuf> {
+    resolve(&kernels_root(), rel, &cache_dir().join("kernels"))
+}
+
+fn resolve(root: &Path, rel: &str, cache: &Path) -> io::Result<PathBuf> {
+    let direct = root.join(rel);
     if direct.exists() {
         return Ok(direct);
     }
-    let zst = root().join(format!("{rel}.zst"));
+    let zst = root.join(format!("{rel}.zst"));
     if !zst.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!(
-                "{} (nor {}) is in testdata/real",
+                "{} (nor {}) is in {}",
                 direct.display(),
-                zst.display()
+                zst.display(),
+                root.display()
             ),
         ));
     }
-    decompress_cached(&zst, &cache_dir().join(rel))
+    decompress_cached(&zst, &cache.join(rel))
 }
 
 /// `zst` decompressed into `out`, once: a stamp next to `out` records the source's length.

@@ -37,6 +37,23 @@ pub struct Scenario {
     /// What the dumps saved after the crash must show.
     #[serde(default)]
     pub crash: CrashExpect,
+    /// The guest kernel (default: the Debian 12 6.12 package `scripts/vm-build.sh` picks).
+    /// `VMLAB_KERNEL_PKG` / `VMLAB_APT_SUITE` in the environment override it.
+    #[serde(default)]
+    pub kernel: Option<KernelPkg>,
+}
+
+/// Which Debian kernel package(s) the guest boots.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelPkg {
+    /// Package name(s), comma-separated when the kernel is split (Debian 14: the
+    /// `linux-binary-unsigned-…` image and `linux-modules-…`), e.g.
+    /// `linux-image-6.1.0-57-amd64-unsigned`.
+    pub package: String,
+    /// Debian suite to fetch it from when the machine's apt sources lack it (e.g. `sid`).
+    #[serde(default)]
+    pub apt_suite: Option<String>,
 }
 
 fn default_timeout() -> u64 {
@@ -61,6 +78,8 @@ pub struct Machine {
     pub maxmem_mib: u64,
     /// `crashkernel=` value.
     pub crashkernel: String,
+    /// A second `crashkernel=SIZE,cma` reservation (Linux 6.17+), e.g. `64M`.
+    pub crashkernel_cma: Option<String>,
 }
 
 impl Default for Machine {
@@ -73,6 +92,7 @@ impl Default for Machine {
             slots: 4,
             maxmem_mib: 2048,
             crashkernel: "192M".into(),
+            crashkernel_cma: None,
         }
     }
 }
@@ -304,8 +324,14 @@ impl Scenario {
 
     /// The kernel command line of the production kernel.
     pub fn kernel_append(&self) -> String {
+        let cma = self
+            .machine
+            .crashkernel_cma
+            .as_ref()
+            .map(|c| format!(" crashkernel={c},cma"))
+            .unwrap_or_default();
         format!(
-            "console=ttyS0 crashkernel={} memhp_default_state=online_movable init_on_free=1 panic=-1 loglevel=6",
+            "console=ttyS0 crashkernel={}{cma} memhp_default_state=online_movable init_on_free=1 panic=-1 loglevel=6",
             self.machine.crashkernel
         )
     }

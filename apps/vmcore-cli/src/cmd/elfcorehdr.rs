@@ -10,12 +10,81 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use elfcorehdr::live::{Uevent, UeventSocket, read_live_header};
 use elfcorehdr::{
-    Decision, Elfcorehdr, Event, Finding, KernelConfig, LoadMode, Severity, SystemState, Updater,
-    build, decide, file,
+    Decision, Elfcorehdr, Event, Finding, KernelConfig, KernelProfile, LoadMode, Severity,
+    SystemState, Updater, build, decide, file,
 };
 use serde_json::json;
 
 use crate::Outcome;
+
+/// Which kernel's rules to apply (default: detected from the root) and CMA crash ranges.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KernelArgs {
+    /// Kernel profile: 6.1 (no crash hotplug, static header), 6.12 (crash hotplug), 7 (6.17+:
+    /// also crashkernel=,cma ranges), or a release such as 7.2.13. Default: detected from the
+    /// root (proc/sys/kernel/osrelease and which crash sysfs files exist).
+    #[arg(long, value_name = "PROFILE")]
+    kernel: Option<String>,
+    /// A CMA crash kernel range START-END (hex, inclusive, as /sys/kernel/kexec_crash_cma_ranges
+    /// prints it), for kernels whose sysfs does not list them. Repeatable; replaces the sysfs
+    /// list.
+    #[arg(long = "cma-range", value_name = "START-END")]
+    cma_range: Vec<String>,
+}
+
+impl KernelArgs {
+    /// Applies `--kernel` and `--cma-range` to a state read from a root.
+    fn apply(&self, state: &mut SystemState) -> anyhow::Result<()> {
+        if let Some(k) = &self.kernel {
+            state.profile = KernelProfile::from_name(k).with_context(|| {
+                format!("--kernel {k:?}: expected 6.1, 6.12, 7 or a release like 6.1.0-57-amd64")
+            })?;
+        }
+        if !self.cma_range.is_empty() {
+            let text = self.cma_range.join("\n");
+            state.crash_cma = elfcorehdr::parse_cma_ranges(Path::new("--cma-range"), &text)?;
+            state.crash_cma_from_sysfs = false;
+            if self.kernel.is_none() && !state.profile.cma_ranges {
+                // CMA ranges exist only on 6.17+: the user says so by giving them.
+                state.profile.cma_ranges = true;
+            }
+        }
+        state.validate()?;
+        Ok(())
+    }
+}
+
+/// Where the state's profile and CMA ranges came from, for `verify` output.
+fn profile_note(state: &SystemState, args: &KernelArgs) -> String {
+    let from = if args.kernel.is_some() {
+        "--kernel".to_string()
+    } else {
+        match &state.os_release {
+            Some(r) => format!("osrelease {r} and the crash sysfs files"),
+            None => "the crash sysfs files".to_string(),
+        }
+    };
+    let cma = if !args.cma_range.is_empty() {
+        format!("{} from --cma-range", state.crash_cma.len())
+    } else if state.crash_cma_from_sysfs {
+        format!(
+            "{} from /sys/kernel/kexec_crash_cma_ranges",
+            state.crash_cma.len()
+        )
+    } else if state.profile.cma_ranges {
+        "none: the root has no /sys/kernel/kexec_crash_cma_ranges (give --cma-range if crashkernel=,cma is used)".to_string()
+    } else {
+        "none (this kernel has no crashkernel=,cma)".to_string()
+    };
+    format!(
+        "kernel profile {} (from {from}); CMA crash ranges: {cma}",
+        state.profile
+    )
+}
+
+/// What `verify` and `watch` add when the kernel will never rewrite a stale header.
+const NO_HOTPLUG_NOTE: &str = "this kernel has no crash hotplug: it will not fix its header; \
+     only reloading the crash kernel (what kdump's udev rule does: kdumpctl reload / kexec -p) would";
 
 /// Subcommands of `vmcore elfcorehdr`.
 #[derive(Debug, clap::Subcommand)]
@@ -28,7 +97,8 @@ pub enum ElfcorehdrCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Build the header Linux 6.12 would build for a machine, padded to the reserved segment.
+    /// Build the header the machine's kernel would build (Linux 6.1, 6.12 or 7.x rules, see
+    /// --kernel), padded to the reserved segment.
     Build {
         /// procfs/sysfs root to read the machine from (`/` live, as root).
         #[arg(long)]
@@ -40,6 +110,8 @@ pub enum ElfcorehdrCmd {
         /// 917680, Debian 6.12 MAXSMP).
         #[arg(long, value_parser = super::parse_u64)]
         capacity: Option<u64>,
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
     /// Apply one hotplug event to a header file the way the kernel does (atomic replace).
     Update {
@@ -60,6 +132,8 @@ pub enum ElfcorehdrCmd {
         /// Replace the file even when it is read-only (no write permission bit).
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
     /// Differences between a header and a machine's state (exit 1 if any).
     Verify {
@@ -74,6 +148,8 @@ pub enum ElfcorehdrCmd {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
     /// Follow CPU and memory uevents; after each, verify the live header (or update --target)
     /// and log event, decision, result and latency, one line per event.
@@ -95,6 +171,8 @@ pub enum ElfcorehdrCmd {
         /// Stop after this many cpu/memory events (live mode).
         #[arg(long)]
         count: Option<u64>,
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
 }
 
@@ -106,40 +184,47 @@ pub fn run(cmd: &ElfcorehdrCmd, out: &mut dyn Write) -> anyhow::Result<Outcome> 
             root,
             output,
             capacity,
-        } => build_cmd(root, output, *capacity, out),
+            kernel,
+        } => build_cmd(root, output, *capacity, kernel, out),
         ElfcorehdrCmd::Update {
             file,
             root,
             event,
             kexec_load,
             force,
-        } => update(file, root, event, *kexec_load, *force, out),
+            kernel,
+        } => update(file, root, event, *kexec_load, *force, kernel, out),
         ElfcorehdrCmd::Verify {
             file,
             root,
             live,
             json,
-        } => verify(file.as_deref(), root.as_deref(), *live, *json, out),
+            kernel,
+        } => verify(file.as_deref(), root.as_deref(), *live, *json, kernel, out),
         ElfcorehdrCmd::Watch {
             target,
             on_stale,
             replay,
             root,
             count,
+            kernel,
         } => watch(
             target.as_deref(),
             on_stale.as_deref(),
             replay.as_deref(),
             root,
             *count,
+            kernel,
             out,
         ),
     }
 }
 
-fn state_from(root: &Path) -> anyhow::Result<SystemState> {
-    SystemState::from_root(root)
-        .with_context(|| format!("cannot read the machine state under {}", root.display()))
+fn state_from(root: &Path, args: &KernelArgs) -> anyhow::Result<SystemState> {
+    let mut state = SystemState::from_root(root)
+        .with_context(|| format!("cannot read the machine state under {}", root.display()))?;
+    args.apply(&mut state)?;
+    Ok(state)
 }
 
 fn outcome(findings: &[Finding]) -> Outcome {
@@ -249,9 +334,10 @@ fn build_cmd(
     root: &Path,
     output: &Path,
     capacity: Option<u64>,
+    kernel: &KernelArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let state = state_from(root)?;
+    let state = state_from(root, kernel)?;
     let cap = match capacity {
         Some(c) => usize::try_from(c).context("--capacity does not fit in memory")?,
         None => state.segment_capacity(&KernelConfig::DEBIAN_6_12),
@@ -297,9 +383,10 @@ fn update(
     event: &str,
     kexec_load: bool,
     force: bool,
+    kernel: &KernelArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let state = state_from(root)?;
+    let state = state_from(root, kernel)?;
     let event = Event::parse(event, state.memory_block_size)?;
     let mode = if kexec_load {
         LoadMode::KexecLoad { updated: false }
@@ -336,10 +423,12 @@ fn verify(
     root: Option<&Path>,
     live: bool,
     as_json: bool,
+    kernel: &KernelArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let root = root.unwrap_or(Path::new("/"));
-    let state = state_from(root)?;
+    let state = state_from(root, kernel)?;
+    let note = profile_note(&state, kernel);
     let (name, bytes) = match (file, live) {
         (_, true) => ("live kernel header".to_string(), live_header(root, &state)?),
         (Some(f), false) => (f.display().to_string(), file::read_header_file(f)?),
@@ -352,15 +441,26 @@ fn verify(
             "header": name,
             "root": root.display().to_string(),
             "differences": diffs.iter().map(finding_json).collect::<Vec<_>>(),
+            "kernel_profile": state.profile.to_string(),
+            "kernel_regenerates": state.profile.crash_hotplug,
+            "profile_source": note,
         });
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
     } else if diffs.is_empty() {
         writeln!(
             out,
-            "{name}: matches the state under {} (what Linux 6.12 would write)",
-            root.display()
+            "{name}: matches the state under {} (what {} would write)",
+            root.display(),
+            if state.profile == KernelProfile::LINUX_6_12 {
+                "Linux 6.12".to_string()
+            } else {
+                state.profile.to_string()
+            }
         )?;
+        if state.profile != KernelProfile::LINUX_6_12 || state.crash_cma_from_sysfs {
+            writeln!(out, "{note}")?;
+        }
     } else {
         writeln!(
             out,
@@ -370,6 +470,12 @@ fn verify(
         )?;
         for d in &diffs {
             writeln!(out, "{d}")?;
+        }
+        if live && !state.profile.crash_hotplug {
+            writeln!(out, "{NO_HOTPLUG_NOTE}")?;
+        }
+        if state.profile != KernelProfile::LINUX_6_12 || state.crash_cma_from_sysfs {
+            writeln!(out, "{note}")?;
         }
     }
     Ok(if diffs.is_empty() {
@@ -427,19 +533,34 @@ struct Watcher<'a> {
     stale_seen: bool,
     /// Events whose update failed (the target was left untouched).
     failed: u64,
+    kernel: &'a KernelArgs,
 }
 
 impl Watcher<'_> {
     /// Handle one uevent; returns the log line, or None when it is not a cpu/memory event.
     fn state(&self) -> anyhow::Result<SystemState> {
         match &self.boot {
-            Some(b) => b.refresh_from_root(self.root).with_context(|| {
-                format!(
-                    "cannot read the machine state under {}",
-                    self.root.display()
-                )
-            }),
-            None => state_from(self.root),
+            Some(b) => {
+                let mut s = b.refresh_from_root(self.root).with_context(|| {
+                    format!(
+                        "cannot read the machine state under {}",
+                        self.root.display()
+                    )
+                })?;
+                self.kernel.apply(&mut s)?;
+                Ok(s)
+            }
+            None => state_from(self.root, self.kernel),
+        }
+    }
+
+    /// The kernel's decision for `event`: none at all without crash hotplug.
+    fn decide(&self, event: &Event) -> Decision {
+        match &self.boot {
+            Some(b) if !b.profile.crash_hotplug => {
+                Decision::NoOp(elfcorehdr::NoOpReason::NoCrashHotplug)
+            }
+            _ => decide(event, self.updater.mode()),
         }
     }
 
@@ -448,7 +569,7 @@ impl Watcher<'_> {
             return Ok(None);
         };
         let started = Instant::now();
-        let decision = decide(&event, self.updater.mode());
+        let decision = self.decide(&event);
         let result: String = if let Some(target) = self.target {
             let state = self.state()?;
             let mut bytes = file::read_header_file(target)?;
@@ -487,6 +608,9 @@ impl Watcher<'_> {
                 "live header ok".into()
             } else {
                 self.stale_seen = true;
+                if !state.profile.crash_hotplug {
+                    diffs[0].message = format!("{}; {NO_HOTPLUG_NOTE}", diffs[0].message);
+                }
                 if let Some(cmd) = self.on_stale {
                     let status = std::process::Command::new("sh")
                         .arg("-c")
@@ -526,9 +650,11 @@ fn watch(
     replay: Option<&Path>,
     root: &Path,
     count: Option<u64>,
+    kernel: &KernelArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let mut w = Watcher {
+        kernel,
         boot: None,
         target,
         on_stale,
@@ -540,7 +666,8 @@ fn watch(
     };
     // The block size turns memoryN into a range; it does not change at run time.
     let block_size = match SystemState::from_root(root) {
-        Ok(s) => {
+        Ok(mut s) => {
+            kernel.apply(&mut s)?;
             let bs = s.memory_block_size;
             w.boot = Some(s);
             bs
@@ -624,6 +751,7 @@ mod tests {
             root: real("steps/root-00-boot"),
             output: hdr.clone(),
             capacity: None,
+            kernel: KernelArgs::default(),
         });
         assert_eq!(o, Outcome::Clean);
         assert!(text.contains("917680 bytes, e_phnum 8"), "{text}");
@@ -632,6 +760,7 @@ mod tests {
             root: Some(real("steps/root-01-mem-hotadd-128M")),
             live: false,
             json: false,
+            kernel: KernelArgs::default(),
         };
         let (o, text) = run_ok(verify01());
         assert_eq!(o, Outcome::Findings, "{text}");
@@ -642,6 +771,7 @@ mod tests {
             event: "memory-online:0x100000000-0x107ffffff".into(),
             kexec_load: false,
             force: false,
+            kernel: KernelArgs::default(),
         });
         assert!(text.contains("e_phnum 8 -> 9"), "{text}");
         let (o, _) = run_ok(verify01());
@@ -670,6 +800,7 @@ mod tests {
                 event: "cpu-online:9".into(),
                 kexec_load: false,
                 force: false,
+                kernel: KernelArgs::default(),
             },
             &mut out,
         )
@@ -692,6 +823,7 @@ mod tests {
             replay: Some(real("history.jsonl")),
             root: real("steps/root-06-cpu3-online"),
             count: None,
+            kernel: KernelArgs::default(),
         });
         assert!(text.contains("untouched"), "{text}");
         assert!(text.contains("event(s) failed to update"), "{text}");
@@ -720,6 +852,7 @@ mod tests {
             replay: Some(real("history.jsonl")),
             root: real("steps/root-06-cpu3-online"),
             count: None,
+            kernel: KernelArgs::default(),
         });
         assert_eq!(o, Outcome::Clean);
         let lines: Vec<&str> = text.lines().collect();
@@ -745,5 +878,100 @@ mod tests {
             &seg[..568],
             &std::fs::read(real("steps/elfcorehdr-06-cpu3-online.bin")).unwrap()[..]
         );
+    }
+
+    fn kernels(p: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/kernels")
+            .join(p)
+    }
+
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let dst = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy_tree(&e.path(), &dst);
+            } else {
+                std::fs::copy(e.path(), dst).unwrap();
+            }
+        }
+    }
+
+    fn verify_cmd(file: PathBuf, root: PathBuf, kernel: KernelArgs) -> ElfcorehdrCmd {
+        ElfcorehdrCmd::Verify {
+            file: Some(file),
+            root: Some(root),
+            live: false,
+            json: false,
+            kernel,
+        }
+    }
+
+    /// 7.2 with crashkernel=,cma: the kernel's header verifies against the root with the CMA
+    /// range from sysfs; without that file it is stale until `--cma-range` gives the range,
+    /// and the output says which source was used.
+    #[test]
+    fn verify_says_where_the_cma_ranges_came_from() {
+        let hdr = kernels("7.2-cma/steps/elfcorehdr-00-boot.bin");
+        let root = kernels("7.2-cma/steps/root-00-boot");
+        let (o, text) = run_ok(verify_cmd(hdr.clone(), root.clone(), KernelArgs::default()));
+        assert_eq!(o, Outcome::Clean, "{text}");
+        assert!(
+            text.contains("kernel profile linux-7 (from osrelease 7.2.13+deb14-amd64")
+                && text.contains("CMA crash ranges: 1 from /sys/kernel/kexec_crash_cma_ranges"),
+            "{text}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("root");
+        copy_tree(&root, &bare);
+        std::fs::remove_file(bare.join("sys/kernel/kexec_crash_cma_ranges")).unwrap();
+        let (o, text) = run_ok(verify_cmd(hdr.clone(), bare.clone(), KernelArgs::default()));
+        assert_eq!(o, Outcome::Findings, "{text}");
+        assert!(
+            text.contains("no /sys/kernel/kexec_crash_cma_ranges"),
+            "{text}"
+        );
+        let by_hand = KernelArgs {
+            kernel: None,
+            cma_range: vec!["1a800000-1e7fffff".into()],
+        };
+        let (o, text) = run_ok(verify_cmd(hdr, bare, by_hand));
+        assert_eq!(o, Outcome::Clean, "{text}");
+        assert!(
+            text.contains("CMA crash ranges: 1 from --cma-range"),
+            "{text}"
+        );
+    }
+
+    /// Linux 6.1: `build` writes the one-page static header, not the 6.12 MAXSMP segment, and
+    /// `--kernel 6.12` on the same root is what the engine did before profiles.
+    #[test]
+    fn build_on_6_1_writes_the_static_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("hdr.bin");
+        let build = |kernel: Option<&str>| ElfcorehdrCmd::Build {
+            root: kernels("6.1/steps/root-00-boot"),
+            output: out.clone(),
+            capacity: None,
+            kernel: KernelArgs {
+                kernel: kernel.map(str::to_string),
+                cma_range: Vec::new(),
+            },
+        };
+        let (_, text) = run_ok(build(None));
+        assert!(text.contains("4096 bytes, e_phnum 8"), "{text}");
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            std::fs::read(kernels("6.1/steps/elfcorehdr-01-mem-add.bin")).unwrap()
+        );
+        let (_, text) = run_ok(build(Some("6.12")));
+        assert!(text.contains("917680 bytes"), "{text}");
+        let mut sink = Vec::new();
+        let e = run(&build(Some("5.14")), &mut sink);
+        assert!(e.is_ok(), "5.x is the 6.1 profile");
+        let e = run(&build(Some("linux")), &mut sink).unwrap_err();
+        assert!(format!("{e:#}").contains("--kernel"), "{e:#}");
     }
 }

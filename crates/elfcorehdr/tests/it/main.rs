@@ -3,6 +3,7 @@
 mod alloc_count;
 mod cli_inputs;
 mod hostile;
+mod kernels;
 mod props;
 mod real;
 mod synth;

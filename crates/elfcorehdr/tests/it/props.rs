@@ -66,6 +66,9 @@ proptest! {
 
     #[test]
     fn build_parse_build_is_identity(s in arb_state()) {
+        // A crash kernel over all of RAM leaves no PT_LOAD, which parse rightly calls an error
+        // (EHDR025): not a header this property is about.
+        prop_assume!(!elfcorehdr::memory_ranges(&s).unwrap().is_empty());
         let cap = kernel_buffer_len(&s).unwrap();
         let bytes = build(&s, cap).unwrap();
         let h = Elfcorehdr::parse(&bytes).unwrap();

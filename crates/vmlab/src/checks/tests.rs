@@ -61,3 +61,49 @@ fn stale_expectation_on_an_in_sync_step_fails() {
     let e = check_run(&real(), &ex, Break::None, |_| {}).unwrap_err();
     assert!(format!("{e:#}").contains("step 02-mem-block-offline: the scenario expects a stale"));
 }
+
+/// The kernel matrix runs (testdata/kernels, see docs/KERNELS.md) recheck clean with their
+/// scenarios' expectations: 6.1's static header (stale after the DIMM add, every event a
+/// no-op), 7.2, and 7.2 with a CMA crash range.
+#[test]
+fn the_frozen_kernel_matrix_runs_pass_every_step() {
+    for (kernel, checks) in [("6.1", 5), ("7.2", 13), ("7.2-cma", 13)] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/kernels")
+            .join(kernel);
+        let sc = crate::scenario::Scenario::load(&dir.join("scenario.json")).unwrap();
+        let expects = sc
+            .steps
+            .iter()
+            .map(|s| (s.name.clone(), s.expect))
+            .collect();
+        let mut lines = Vec::new();
+        let n = check_run(&dir, &expects, Break::None, |l| lines.push(l.to_string()))
+            .unwrap_or_else(|e| panic!("{kernel}: {e:#}"));
+        assert_eq!(n, checks, "{kernel}: {lines:#?}");
+        if kernel == "6.1" {
+            assert!(
+                lines.iter().any(|l| l.contains("NoOp(NoCrashHotplug)")),
+                "{lines:#?}"
+            );
+        }
+    }
+}
+
+/// Dropping the crash kernel exclusion breaks every kernel of the matrix, at the boot step.
+#[test]
+fn a_missing_exclusion_fails_on_every_matrix_kernel() {
+    for kernel in ["6.1", "7.2", "7.2-cma"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/kernels")
+            .join(kernel);
+        let e = check_run(
+            &dir,
+            &BTreeMap::new(),
+            Break::NoCrashkernelExclusion,
+            |_| {},
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("step 00-boot"), "{kernel}: {e:#}");
+    }
+}

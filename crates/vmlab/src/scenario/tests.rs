@@ -62,3 +62,29 @@ fn the_repo_scenarios_parse() {
         dir.display()
     );
 }
+
+#[test]
+fn kernel_package_and_cma_reservation() {
+    let s = Scenario::parse(
+        r#"{"name": "k", "kernel": {"package": "a,b", "apt_suite": "sid"},
+            "machine": {"crashkernel": "192M", "crashkernel_cma": "64M"},
+            "steps": [{"name": "01", "do": ["cpu-offline 1"]}]}"#,
+    )
+    .unwrap();
+    let k = s.kernel.as_ref().unwrap();
+    assert_eq!(
+        (k.package.as_str(), k.apt_suite.as_deref()),
+        ("a,b", Some("sid"))
+    );
+    assert!(
+        s.kernel_append()
+            .contains("crashkernel=192M crashkernel=64M,cma "),
+        "{}",
+        s.kernel_append()
+    );
+    let e = Scenario::parse(
+        r#"{"name": "k", "kernel": {"pkg": "a"}, "steps": [{"name": "01", "do": ["cpu-offline 1"]}]}"#,
+    )
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("pkg"), "{e:#}");
+}
