@@ -18,8 +18,12 @@ pub struct BtArgs {
     #[command(flatten)]
     pub dump: DumpArg,
     /// Only this CPU.
-    #[arg(long, value_name = "N", conflicts_with = "all")]
+    #[arg(long, value_name = "N", conflicts_with_all = ["all", "pid"])]
     pub cpu: Option<u32>,
+    /// Only the CPUs running this task (`pr_pid` of the register notes; sleeping tasks need
+    /// the task list, which is not read yet).
+    #[arg(long, value_name = "P", conflicts_with = "all")]
+    pub pid: Option<u32>,
     /// Every CPU with a register note (the default when no CPU is known to have crashed).
     #[arg(long)]
     pub all: bool,
@@ -163,6 +167,20 @@ pub fn run(args: &BtArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 anyhow::bail!(
                     "no register note of CPU {n} in this dump (notes of CPUs: {})",
                     known.join(", ")
+                );
+            }
+            v
+        }
+        None if args.pid.is_some() => {
+            let p = args.pid;
+            let v: Vec<_> = all
+                .iter()
+                .filter(|b| b.pid.is_some() && b.pid == p)
+                .collect();
+            if v.is_empty() {
+                anyhow::bail!(
+                    "no register note of pid {} (only tasks running on a CPU have one)",
+                    p.unwrap_or_default()
                 );
             }
             v
