@@ -2,6 +2,7 @@
 //! Debian's full debug vmlinux, testdata/real/oracles), then hostile inputs.
 
 mod bt;
+mod fuzz_regressions;
 mod kallsyms;
 mod support;
 mod unwind_hostile;
