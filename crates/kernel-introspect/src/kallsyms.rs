@@ -484,7 +484,6 @@ fn expand_names(
     // Names are ASCII in every kernel; any other byte becomes '?', one byte for one, so the
     // name ends recorded above stay on character boundaries (a lossy UTF-8 conversion would
     // widen each bad byte to three and make them slice mid-character: found by fuzzing).
-    let mut arena = arena;
     for b in arena.iter_mut().filter(|b| !b.is_ascii()) {
         *b = b'?';
     }
