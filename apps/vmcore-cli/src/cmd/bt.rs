@@ -18,7 +18,7 @@ pub struct BtArgs {
     #[command(flatten)]
     pub dump: DumpArg,
     /// Only this CPU.
-    #[arg(long, value_name = "N", conflicts_with = "all")]
+    #[arg(long, value_name = "N", conflicts_with_all = ["all", "pid"])]
     pub cpu: Option<u32>,
     /// The stack of this task (thread id; 0: the first online CPU's idle task), from its saved
     /// context or its CPU's register note. Needs the dump's BTF (CONFIG_DEBUG_INFO_BTF).
