@@ -271,7 +271,116 @@ impl Kernel<'_> {
 
     /// The task whose `task_struct` is at `addr`.
     pub fn read_task(&self, layout: &TaskLayout, addr: u64) -> Result<Task> {
+        TaskWalker::new(self.memory(), *layout).read_task(layout, addr)
+    }
+
+    /// `rq->curr` and `rq->idle` of `cpu` (per-CPU `runqueues`).
+    pub fn cpu_tasks(&self, cpu: u32) -> Result<CpuTasks> {
+        let btf = self.btf()?;
+        let curr = btf
+            .member_offset("rq", "curr")
+            .map_err(|e| self.btf_error(e))?;
+        let idle = btf
+            .member_offset("rq", "idle")
+            .map_err(|e| self.btf_error(e))?;
+        let rq = self.per_cpu_ptr(self.symbol_addr("runqueues", "each CPU's run queue")?, cpu)?;
+        Ok(CpuTasks {
+            cpu,
+            curr: self.memory().read_u64(rq.wrapping_add(curr))?,
+            idle: self.memory().read_u64(rq.wrapping_add(idle))?,
+        })
+    }
+
+    /// Every task: the processes on `init_task.tasks`, each one's threads, and each online
+    /// CPU's current and idle task. A cyclic or unreadable list ends the walk with a finding
+    /// (the tasks read so far are kept); at most [`MAX_TASKS`] tasks are read.
+    pub fn tasks(&self) -> Result<TaskList> {
+        let layout = self.task_layout()?;
+        let init = self.symbol_addr("init_task", "the list of all tasks")?;
+        let mut list = TaskList::default();
+        let mut seen: HashSet<u64> = HashSet::new();
+        TaskWalker::new(self.memory(), layout).walk_tasks(&layout, init, &mut list, &mut seen)?;
+
+        for cpu in self.cpus_in(CpuMask::Online)? {
+            let rq = self.cpu_tasks(cpu)?;
+            if let Some(t) = list.tasks.iter_mut().find(|t| t.addr == rq.curr) {
+                t.running_on = Some(cpu);
+            }
+            match self.read_task(&layout, rq.idle) {
+                Ok(mut idle) => {
+                    if rq.curr == rq.idle {
+                        idle.running_on = Some(cpu);
+                    }
+                    list.idle.push(idle);
+                }
+                Err(e) => list.findings.push(TaskFinding {
+                    addr: rq.idle,
+                    detail: format!("CPU {cpu}'s idle task cannot be read: {e}"),
+                }),
+            }
+            list.cpus.push(rq);
+        }
+        list.tasks.sort_by_key(|t| t.pid);
+        Ok(list)
+    }
+
+    /// Where a task that is not running resumes: its `struct inactive_task_frame` at
+    /// `thread.sp` (x86_64). For a task running on a CPU the register note is the start
+    /// instead: this frame is stale there.
+    pub fn switch_frame(&self, task: &Task) -> Result<SwitchFrame> {
+        let btf = self.btf()?;
+        let layout = self.task_layout()?;
+        let e = |err| self.btf_error(err);
+        let ret = btf
+            .member_offset("inactive_task_frame", "ret_addr")
+            .map_err(e)?;
+        let bp = btf.member_offset("inactive_task_frame", "bp").map_err(e)?;
+        let size = btf.sizeof("inactive_task_frame").map_err(e)?;
         let mem = self.memory();
+        let sp = mem.read_u64(task.addr.wrapping_add(layout.thread_sp))?;
+        Ok(SwitchFrame {
+            ip: mem.read_u64(sp.wrapping_add(ret))?,
+            sp: sp.wrapping_add(size),
+            bp: mem.read_u64(sp.wrapping_add(bp))?,
+            frame_addr: sp,
+        })
+    }
+}
+
+/// The task-list walk over any kernel memory (the dump, or a map of bytes in tests), with the
+/// bounds and gap recovery of [`Kernel::tasks`].
+#[derive(Debug)]
+pub struct TaskWalker<'m, M: KernelMemory + ?Sized> {
+    mem: &'m M,
+    /// The layout it reads with.
+    pub layout: TaskLayout,
+}
+
+impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
+    /// A walker reading `mem` with `layout`.
+    pub fn new(mem: &'m M, layout: TaskLayout) -> Self {
+        TaskWalker { mem, layout }
+    }
+
+    /// Every task reachable from `init` (`init_task`'s address): the task list, each thread
+    /// group, and, when a `task_struct` cannot be read, the list backwards and the process tree.
+    /// Problems are findings in the list, never a hang: at most [`MAX_TASKS`] nodes per list.
+    pub fn walk(&self, init: u64) -> TaskList {
+        let mut list = TaskList::default();
+        let mut seen = HashSet::new();
+        if let Err(e) = self.walk_tasks(&self.layout, init, &mut list, &mut seen) {
+            list.findings.push(TaskFinding {
+                addr: e.addr().unwrap_or(init),
+                detail: format!("the task list's head cannot be read: {e}"),
+            });
+        }
+        list.tasks.sort_by_key(|t| t.pid);
+        list
+    }
+
+    /// The task whose `task_struct` is at `addr`.
+    pub fn read_task(&self, layout: &TaskLayout, addr: u64) -> Result<Task> {
+        let mem = self.mem;
         let at = |off: u64| {
             addr.checked_add(off)
                 .ok_or(Error::AddressOverflow { addr, len: off })
@@ -322,57 +431,7 @@ impl Kernel<'_> {
         })
     }
 
-    /// `rq->curr` and `rq->idle` of `cpu` (per-CPU `runqueues`).
-    pub fn cpu_tasks(&self, cpu: u32) -> Result<CpuTasks> {
-        let btf = self.btf()?;
-        let curr = btf
-            .member_offset("rq", "curr")
-            .map_err(|e| self.btf_error(e))?;
-        let idle = btf
-            .member_offset("rq", "idle")
-            .map_err(|e| self.btf_error(e))?;
-        let rq = self.per_cpu_ptr(self.symbol_addr("runqueues", "each CPU's run queue")?, cpu)?;
-        Ok(CpuTasks {
-            cpu,
-            curr: self.memory().read_u64(rq.wrapping_add(curr))?,
-            idle: self.memory().read_u64(rq.wrapping_add(idle))?,
-        })
-    }
-
-    /// Every task: the processes on `init_task.tasks`, each one's threads, and each online
-    /// CPU's current and idle task. A cyclic or unreadable list ends the walk with a finding
-    /// (the tasks read so far are kept); at most [`MAX_TASKS`] tasks are read.
-    pub fn tasks(&self) -> Result<TaskList> {
-        let layout = self.task_layout()?;
-        let init = self.symbol_addr("init_task", "the list of all tasks")?;
-        let mut list = TaskList::default();
-        let mut seen: HashSet<u64> = HashSet::new();
-        self.walk_tasks(&layout, init, &mut list, &mut seen)?;
-
-        for cpu in self.cpus_in(CpuMask::Online)? {
-            let rq = self.cpu_tasks(cpu)?;
-            if let Some(t) = list.tasks.iter_mut().find(|t| t.addr == rq.curr) {
-                t.running_on = Some(cpu);
-            }
-            match self.read_task(&layout, rq.idle) {
-                Ok(mut idle) => {
-                    if rq.curr == rq.idle {
-                        idle.running_on = Some(cpu);
-                    }
-                    list.idle.push(idle);
-                }
-                Err(e) => list.findings.push(TaskFinding {
-                    addr: rq.idle,
-                    detail: format!("CPU {cpu}'s idle task cannot be read: {e}"),
-                }),
-            }
-            list.cpus.push(rq);
-        }
-        list.tasks.sort_by_key(|t| t.pid);
-        Ok(list)
-    }
-
-    fn walk_tasks(
+    pub(crate) fn walk_tasks(
         &self,
         layout: &TaskLayout,
         init: u64,
@@ -380,11 +439,11 @@ impl Kernel<'_> {
         seen: &mut HashSet<u64>,
     ) -> Result<()> {
         let head = init.wrapping_add(layout.tasks);
-        let forward = self.memory().read_u64(head)?;
+        let forward = self.mem.read_u64(head)?;
         if self.walk_list(layout, head, forward, 0, list, seen) {
             // An unreadable task (a page makedumpfile left out) cut the list: walk it
             // backwards from the head through `prev` to read the tasks behind the gap.
-            if let Ok(backward) = self.memory().read_u64(head.wrapping_add(8)) {
+            if let Ok(backward) = self.mem.read_u64(head.wrapping_add(8)) {
                 self.walk_list(layout, head, backward, 8, list, seen);
             }
             // Tasks between two gaps are still in their parents' `children` lists.
@@ -441,7 +500,7 @@ impl Kernel<'_> {
     /// pointer cannot be read, backwards from the head through `prev` up to the gap. `steps`
     /// counts against [`MAX_TASKS`] across calls.
     fn list_nodes(&self, head: u64, steps: &mut usize) -> Vec<u64> {
-        let mem = self.memory();
+        let mem = self.mem;
         let mut nodes = Vec::new();
         let mut seen = HashSet::new();
         for link in [0u64, 8] {
@@ -479,7 +538,7 @@ impl Kernel<'_> {
         list: &mut TaskList,
         seen: &mut HashSet<u64>,
     ) -> bool {
-        let mem = self.memory();
+        let mem = self.mem;
         while node != head {
             if seen.len() >= MAX_TASKS {
                 list.findings.push(TaskFinding {
@@ -536,7 +595,7 @@ impl Kernel<'_> {
         list: &mut TaskList,
         seen: &mut HashSet<u64>,
     ) {
-        let mem = self.memory();
+        let mem = self.mem;
         let (head, link) = match layout.threads {
             ThreadLinks::SignalThreadHead {
                 signal,
@@ -607,28 +666,6 @@ impl Kernel<'_> {
                 }
             };
         }
-    }
-
-    /// Where a task that is not running resumes: its `struct inactive_task_frame` at
-    /// `thread.sp` (x86_64). For a task running on a CPU the register note is the start
-    /// instead: this frame is stale there.
-    pub fn switch_frame(&self, task: &Task) -> Result<SwitchFrame> {
-        let btf = self.btf()?;
-        let layout = self.task_layout()?;
-        let e = |err| self.btf_error(err);
-        let ret = btf
-            .member_offset("inactive_task_frame", "ret_addr")
-            .map_err(e)?;
-        let bp = btf.member_offset("inactive_task_frame", "bp").map_err(e)?;
-        let size = btf.sizeof("inactive_task_frame").map_err(e)?;
-        let mem = self.memory();
-        let sp = mem.read_u64(task.addr.wrapping_add(layout.thread_sp))?;
-        Ok(SwitchFrame {
-            ip: mem.read_u64(sp.wrapping_add(ret))?,
-            sp: sp.wrapping_add(size),
-            bp: mem.read_u64(sp.wrapping_add(bp))?,
-            frame_addr: sp,
-        })
     }
 }
 

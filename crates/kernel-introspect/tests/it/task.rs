@@ -384,3 +384,145 @@ fn running_task_trace_is_its_cpus_and_module_frames_are_named() {
         f.location()
     );
 }
+
+/// Hostile task lists, built in memory with a made-up `task_struct` layout: every walk ends,
+/// with the tasks it could read and a finding naming where it went wrong.
+mod hostile {
+    use kernel_introspect::mem::MemoryMap;
+    use kernel_introspect::task::{TaskLayout, TaskWalker, ThreadLinks};
+
+    const SIZE: u64 = 0x100;
+    const INIT: u64 = 0xffff_8880_0000_0000;
+
+    fn layout() -> TaskLayout {
+        TaskLayout {
+            tasks: 0x10,
+            pid: 0x20,
+            tgid: 0x24,
+            comm: (0x30, 16),
+            state: (0x0, 4),
+            exit_state: 0x40,
+            cpu: 0x44,
+            on_cpu: Some(0x48),
+            flags: 0x4c,
+            real_parent: 0x50,
+            stack: 0x58,
+            threads: ThreadLinks::ThreadGroup { thread_group: 0x60 },
+            thread_sp: 0x70,
+            children: Some((0x80, 0x90)),
+        }
+    }
+
+    /// Task `i` lives at `INIT + i * SIZE` (0 is init_task).
+    fn at(i: u64) -> u64 {
+        INIT + i * SIZE
+    }
+
+    /// A task_struct whose `tasks` list points to tasks `next`/`prev` (by index), a thread
+    /// group ring through `thread_next`, and empty children.
+    fn task(pid: u32, next: u64, prev: u64, thread_next: u64) -> Vec<u8> {
+        let mut b = vec![0u8; SIZE as usize];
+        let l = layout();
+        let put = |b: &mut Vec<u8>, off: u64, v: &[u8]| {
+            b[off as usize..off as usize + v.len()].copy_from_slice(v)
+        };
+        put(&mut b, l.tasks, &(at(next) + l.tasks).to_le_bytes());
+        put(&mut b, l.tasks + 8, &(at(prev) + l.tasks).to_le_bytes());
+        put(&mut b, l.pid, &pid.to_le_bytes());
+        put(&mut b, l.tgid, &pid.to_le_bytes());
+        put(&mut b, l.comm.0, format!("task{pid}").as_bytes());
+        put(&mut b, l.state.0, &1u32.to_le_bytes());
+        put(&mut b, l.real_parent, &at(0).to_le_bytes());
+        put(&mut b, 0x60, &(at(thread_next) + 0x60).to_le_bytes());
+        let children = at(pid as u64) + 0x80; // an empty list: points to itself
+        put(&mut b, 0x80, &children.to_le_bytes());
+        put(&mut b, 0x88, &children.to_le_bytes());
+        b
+    }
+
+    fn walk(tasks: &[(u64, Vec<u8>)]) -> kernel_introspect::task::TaskList {
+        let mut mem = MemoryMap::new();
+        for (i, bytes) in tasks {
+            mem.insert(at(*i), bytes.clone());
+        }
+        TaskWalker::new(&mem, layout()).walk(INIT)
+    }
+
+    fn pids(list: &kernel_introspect::task::TaskList) -> Vec<i32> {
+        list.tasks.iter().map(|t| t.pid).collect()
+    }
+
+    #[test]
+    fn a_well_formed_ring_is_read_whole() {
+        let list = walk(&[
+            (0, task(0, 1, 3, 0)),
+            (1, task(1, 2, 0, 1)),
+            (2, task(2, 3, 1, 2)),
+            (3, task(3, 0, 2, 3)),
+        ]);
+        assert!(list.findings.is_empty(), "{:?}", list.findings);
+        assert_eq!(pids(&list), [1, 2, 3]);
+        assert_eq!(list.tasks[0].comm, "task1");
+        assert_eq!(list.tasks[0].state, 'S');
+    }
+
+    #[test]
+    fn a_cycle_that_misses_init_task_ends_with_a_finding() {
+        // init → 1 → 2 → 1 → 2 …
+        let list = walk(&[
+            (0, task(0, 1, 2, 0)),
+            (1, task(1, 2, 0, 1)),
+            (2, task(2, 1, 1, 2)),
+        ]);
+        assert_eq!(pids(&list), [1, 2]);
+        assert_eq!(list.findings.len(), 1, "{:?}", list.findings);
+        assert!(list.findings[0].detail.contains("loops back"));
+        assert_eq!(list.findings[0].addr, at(1) + 0x10);
+        // A task pointing at itself.
+        let list = walk(&[(0, task(0, 1, 1, 0)), (1, task(1, 1, 0, 1))]);
+        assert_eq!(pids(&list), [1]);
+        assert!(list.findings[0].detail.contains("loops back"));
+    }
+
+    #[test]
+    fn an_unreadable_task_is_named_and_the_rest_read_backwards() {
+        // init ⇄ 1 ⇄ 2 (missing) ⇄ 3 ⇄ init.
+        let list = walk(&[
+            (0, task(0, 1, 3, 0)),
+            (1, task(1, 2, 0, 1)),
+            (3, task(3, 0, 2, 3)),
+        ]);
+        assert_eq!(pids(&list), [1, 3]);
+        assert_eq!(list.findings.len(), 1, "{:?}", list.findings);
+        assert_eq!(list.findings[0].addr, at(2));
+        assert!(list.findings[0].detail.contains("cannot be read"));
+    }
+
+    #[test]
+    fn a_thread_ring_that_never_returns_ends_with_a_finding() {
+        // Task 1's thread group: 1 → 2 → 3 → 2 …; tasks 2 and 3 are threads, not on the list.
+        let mut t2 = task(2, 0, 0, 3);
+        let mut t3 = task(3, 0, 0, 2);
+        for t in [&mut t2, &mut t3] {
+            t[0x24..0x28].copy_from_slice(&1u32.to_le_bytes()); // tgid 1
+        }
+        let list = walk(&[
+            (0, task(0, 1, 1, 0)),
+            (1, task(1, 0, 0, 2)),
+            (2, t2),
+            (3, t3),
+        ]);
+        assert_eq!(pids(&list), [1, 2, 3]);
+        assert!(list.tasks[1..].iter().all(|t| t.tgid == 1));
+        assert_eq!(list.findings.len(), 1, "{:?}", list.findings);
+        assert!(list.findings[0].detail.contains("loops back"));
+    }
+
+    #[test]
+    fn an_unreadable_head_is_a_finding() {
+        let list = walk(&[]);
+        assert!(list.tasks.is_empty());
+        assert_eq!(list.findings.len(), 1);
+        assert_eq!(list.findings[0].addr, at(0) + 0x10);
+    }
+}
