@@ -54,7 +54,28 @@ pub struct TaskLayout {
     /// `task_struct.children` and `sibling`: the process tree, walked when the task list
     /// has gaps.
     pub children: Option<(u64, u64)>,
+    /// The pid IDR of `init_pid_ns`, walked last when the lists have gaps (every task has a
+    /// pid there, as drgn's `for_each_task` reads them).
+    pub pid_idr: Option<PidIdr>,
 }
+
+/// Where the pid IDR (an XArray of `struct pid *`) is and how its nodes are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PidIdr {
+    /// Address of `init_pid_ns.idr.idr_rt.xa_head`.
+    pub head: u64,
+    /// `xa_node.shift`.
+    pub node_shift: u64,
+    /// `xa_node.slots` and its length (`XA_CHUNK_SIZE`).
+    pub node_slots: (u64, u64),
+    /// `pid.tasks` (`tasks[PIDTYPE_PID]` is its first `hlist_head`).
+    pub pid_tasks: u64,
+    /// `task_struct.pid_links` (`pid_links[PIDTYPE_PID]` first).
+    pub pid_links: u64,
+}
+
+/// XArray nodes nest at most this deep (64-bit indexes, 6 bits per level).
+const MAX_XA_DEPTH: usize = 11;
 
 /// How the threads of a thread group are linked (it changed in 6.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +139,7 @@ impl TaskLayout {
             threads,
             thread_sp: off("thread.sp")?,
             children: off("children").ok().zip(off("sibling").ok()),
+            pid_idr: None,
         })
     }
 }
@@ -257,7 +279,26 @@ impl Kernel<'_> {
     /// The layout of `task_struct` from this kernel's BTF.
     pub fn task_layout(&self) -> Result<TaskLayout> {
         let btf = self.btf()?;
-        TaskLayout::from_btf(btf).map_err(|source| self.btf_error(source))
+        let mut layout = TaskLayout::from_btf(btf).map_err(|source| self.btf_error(source))?;
+        layout.pid_idr = self.pid_idr_layout(btf);
+        Ok(layout)
+    }
+
+    /// The pid IDR's place, when this kernel's BTF and kallsyms describe it.
+    fn pid_idr_layout(&self, btf: &Btf) -> Option<PidIdr> {
+        let ns = self.symbols().ok()?.lookup_addr("init_pid_ns")?;
+        let head = btf
+            .member_offset("pid_namespace", "idr.idr_rt.xa_head")
+            .ok()?;
+        let slots = btf.member("xa_node", "slots").ok()?;
+        let nslots = btf.resolve(slots.type_id).ok()?.array()?.nelems as u64;
+        Some(PidIdr {
+            head: ns.wrapping_add(head),
+            node_shift: btf.member_offset("xa_node", "shift").ok()?,
+            node_slots: (slots.offset(), nslots.min(256)),
+            pid_tasks: btf.member_offset("pid", "tasks").ok()?,
+            pid_links: btf.member_offset("task_struct", "pid_links").ok()?,
+        })
     }
 
     pub(crate) fn btf_error(&self, source: crate::btf::BtfError) -> Error {
@@ -446,8 +487,12 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
             if let Ok(backward) = self.mem.read_u64(head.wrapping_add(8)) {
                 self.walk_list(layout, head, backward, 8, list, seen);
             }
-            // Tasks between two gaps are still in their parents' `children` lists.
+            // Tasks between two gaps are still in their parents' `children` lists, and every
+            // task is in the pid IDR.
             self.walk_tree(layout, init, list, seen);
+            if let Some(idr) = layout.pid_idr {
+                self.walk_pid_idr(layout, &idr, list, seen);
+            }
         }
         Ok(())
     }
@@ -493,6 +538,86 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
                 }
                 parents.push(child);
             }
+        }
+    }
+
+    /// Every task with a pid in the pid IDR that no list reached (bounded: [`MAX_XA_DEPTH`]
+    /// levels, [`MAX_TASKS`] entries).
+    fn walk_pid_idr(
+        &self,
+        layout: &TaskLayout,
+        idr: &PidIdr,
+        list: &mut TaskList,
+        seen: &mut HashSet<u64>,
+    ) {
+        let Ok(root) = self.mem.read_u64(idr.head) else {
+            return;
+        };
+        let mut pids = Vec::new();
+        let mut stack = vec![(root, 0usize)];
+        let mut visited = 0usize;
+        while let Some((entry, depth)) = stack.pop() {
+            visited += 1;
+            if visited > MAX_TASKS {
+                break;
+            }
+            // Internal entries (low bits 10) above 4096 are nodes; below are sibling/retry marks.
+            if entry & 3 == 2 {
+                if entry <= 4096 || depth >= MAX_XA_DEPTH {
+                    continue;
+                }
+                let node = entry - 2;
+                let (off, n) = idr.node_slots;
+                let Ok(raw) = self.mem.read_vec(node.wrapping_add(off), n as usize * 8) else {
+                    continue;
+                };
+                for c in raw.chunks_exact(8) {
+                    let e = kdump_types::le_u64(c, 0);
+                    if e != 0 {
+                        stack.push((e, depth + 1));
+                    }
+                }
+            } else if entry & 3 == 0 && entry != 0 {
+                pids.push(entry);
+            }
+        }
+        let mut unreadable = Vec::new();
+        for pid in pids {
+            // pid->tasks[PIDTYPE_PID].first is &task->pid_links[PIDTYPE_PID].
+            let first = match self.mem.read_u64(pid.wrapping_add(idr.pid_tasks)) {
+                Ok(f) => f,
+                Err(_) => {
+                    unreadable.push(pid);
+                    continue;
+                }
+            };
+            if first == 0 {
+                continue;
+            }
+            let task = first.wrapping_sub(idr.pid_links);
+            if !seen.insert(task) {
+                continue;
+            }
+            match self.read_task(layout, task) {
+                Ok(t) => list.tasks.push(t),
+                Err(e) => {
+                    if !list.findings.iter().any(|f| f.addr == task) {
+                        list.findings.push(TaskFinding {
+                            addr: task,
+                            detail: format!("task of pid IDR entry {pid:#x} cannot be read: {e}"),
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(&first) = unreadable.first() {
+            list.findings.push(TaskFinding {
+                addr: first,
+                detail: format!(
+                    "{} struct pid of the pid IDR cannot be read: tasks reachable only through them are missing",
+                    unreadable.len()
+                ),
+            });
         }
     }
 
