@@ -1112,40 +1112,55 @@ impl LoadError {
     }
 }
 
+/// Read and parse the kernel's BTF from `mem`, finding `__start_BTF`/`__stop_BTF` through
+/// `lookup` (kallsyms). No such symbols: [`crate::Error::NoBtf`], naming
+/// CONFIG_DEBUG_INFO_BTF. Other errors name the kernel address that was wrong.
+pub fn read_kernel_btf(
+    lookup: impl Fn(&str) -> Option<u64>,
+    mem: &(impl crate::mem::KernelMemory + ?Sized),
+) -> crate::Result<Btf> {
+    load(lookup, mem).map_err(|e| e.to_error())
+}
+
+fn load(
+    lookup: impl Fn(&str) -> Option<u64>,
+    mem: &(impl crate::mem::KernelMemory + ?Sized),
+) -> std::result::Result<Btf, LoadError> {
+    let (Some(start), Some(stop)) = (lookup("__start_BTF"), lookup("__stop_BTF")) else {
+        return Err(LoadError::NoBtf(
+            "kallsyms has no __start_BTF/__stop_BTF".into(),
+        ));
+    };
+    let len = stop
+        .checked_sub(start)
+        .filter(|&l| l > 0 && l <= MAX_KERNEL_BTF);
+    let Some(len) = len else {
+        return Err(LoadError::Other {
+            addr: start,
+            detail: format!(
+                "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a BTF blob (at most {MAX_KERNEL_BTF} bytes)"
+            ),
+        });
+    };
+    let bytes = mem
+        .read_vec(start, len as usize)
+        .map_err(|e| LoadError::Other {
+            addr: e.addr().unwrap_or(start),
+            detail: e.to_string(),
+        })?;
+    Btf::parse(bytes).map_err(|source| LoadError::Btf {
+        addr: start,
+        source,
+    })
+}
+
 impl crate::Kernel<'_> {
     /// The kernel's own BTF (`__start_BTF`..`__stop_BTF`), read and indexed on first use.
     /// [`crate::Error::NoBtf`] when the kernel was built without CONFIG_DEBUG_INFO_BTF.
     pub fn btf(&self) -> crate::Result<&Btf> {
         let r = self.btf.get_or_init(|| {
-            use crate::mem::KernelMemory;
-            let syms = self.symbols().map_err(|e| LoadError::NoBtf(e.to_string()))?;
-            let (Some(start), Some(stop)) =
-                (syms.lookup_addr("__start_BTF"), syms.lookup_addr("__stop_BTF"))
-            else {
-                return Err(LoadError::NoBtf(
-                    "kallsyms has no __start_BTF/__stop_BTF".into(),
-                ));
-            };
-            let len = stop.checked_sub(start).filter(|&l| l > 0 && l <= MAX_KERNEL_BTF);
-            let Some(len) = len else {
-                return Err(LoadError::Other {
-                    addr: start,
-                    detail: format!(
-                        "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a BTF blob (at most {MAX_KERNEL_BTF} bytes)"
-                    ),
-                });
-            };
-            let bytes = self
-                .memory()
-                .read_vec(start, len as usize)
-                .map_err(|e| LoadError::Other {
-                    addr: e.addr().unwrap_or(start),
-                    detail: e.to_string(),
-                })?;
-            Btf::parse(bytes).map_err(|source| LoadError::Btf {
-                addr: start,
-                source,
-            })
+            let syms = self.symbols().map_err(|e| LoadError::from_error(&e))?;
+            load(|name| syms.lookup_addr(name), self.memory())
         });
         r.as_ref().map_err(LoadError::to_error)
     }
