@@ -119,6 +119,14 @@ impl<'d> Kernel<'d> {
     /// Walk a stack from `start` (a sleeping task's saved context, a `pt_regs`, a register
     /// note). Errors only when no unwinder can be built (no kallsyms, no ORC tables); problems
     /// during the walk end it with a [`crate::unwind::StopReason`].
+    ///
+    /// A sleeping task (`task->thread.sp` points at its `struct inactive_task_frame`) starts at
+    /// `StartRegs { ip: frame.ret_addr, sp: thread.sp + size_of(inactive_task_frame), bp:
+    /// frame.bp, ..Default::default() }`: without `regs`, `ip` is a return address and frame 0
+    /// a call frame (drgn's `__schedule+…`, not interrupted).
+    ///
+    /// Each call builds an unwinder (and checks the ORC table once more); for many walks build
+    /// one with [`Kernel::unwinder`] and call [`Unwinder::unwind`] on it.
     pub fn unwind_from(&self, start: StartRegs) -> Result<Backtrace> {
         Ok(self.unwinder()?.unwind(&start))
     }

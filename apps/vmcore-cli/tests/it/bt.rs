@@ -91,6 +91,16 @@ fn bt_of_a_cpu_without_a_note_is_an_error() {
     let o = vmcore(&["bt", "--cpu", "2", &real("kdump/proc-vmcore.elf")]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).starts_with("CPU 2, pid 0: register note 1\n"));
+    // The crashed task by pid; a sleeping task from its saved context (through BTF); a pid
+    // that no task has is an error.
+    let o = vmcore(&["bt", "--pid", "874", &real("kdump/proc-vmcore.elf")]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("CPU 0, pid 874 (crashed): register note 0\n"));
+    let o = vmcore(&["bt", "--pid", "1", &real("kdump/proc-vmcore.elf")]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("PID: 1 "));
+    let o = vmcore(&["bt", "--pid", "4242", &real("kdump/proc-vmcore.elf")]);
+    assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]
@@ -126,4 +136,21 @@ fn ksyms_is_proc_kallsyms_format() {
         assert!(lines.contains(&want), "{want}");
     }
     insta::assert_snapshot!("proc_vmcore_ksyms_head", lines[..8].join("\n"));
+}
+
+#[test]
+fn info_and_cpus_json_name_the_crash() {
+    let f = real("kdump/proc-vmcore.elf");
+    let v: Value = serde_json::from_slice(&vmcore(&["info", "--json", &f]).stdout).expect("json");
+    assert_eq!(v["crash"]["cpu"], 0);
+    assert_eq!(v["crash"]["pid"], 874);
+    assert_eq!(v["crash"]["site"], "sysrq_handle_crash+0x1a");
+    assert_eq!(v["crash"]["frames"][1], "panic+0x2e6");
+    let v: Value = serde_json::from_slice(&vmcore(&["cpus", "--json", &f]).stdout).expect("json");
+    assert_eq!(v["cpus"][1]["cpu"], 2);
+    assert_eq!(v["cpus"][1]["symbol"], "pv_native_safe_halt+0xf/0x20");
+    // Nothing panicked in the QEMU dump.
+    let q = real("qemu-dumps/dump-06-cpu3-online.elf");
+    let v: Value = serde_json::from_slice(&vmcore(&["info", "--json", &q]).stdout).expect("json");
+    assert!(v["crash"].is_null());
 }

@@ -160,8 +160,9 @@ impl<'a, M: KernelMemory + ?Sized> OrcUnwinder<'a, M> {
         let at = if call { pc.checked_sub(1)? } else { pc };
         let mut s = syms.symbolize(at)?;
         // An inner label names no function of its own: attribute its code to the enclosing
-        // symbol (at most a few nested labels).
-        let mut end = s.size.map(|z| s.symbol.addr.saturating_add(z));
+        // symbol (at most a few nested labels). The enclosing symbol then extends to where the
+        // label's code ends.
+        let end = s.size.map(|z| s.symbol.addr.saturating_add(z));
         for _ in 0..4 {
             if !INNER_LABELS.contains(&s.symbol.name) {
                 break;
@@ -171,16 +172,10 @@ impl<'a, M: KernelMemory + ?Sized> OrcUnwinder<'a, M> {
                 None => break,
             }
         }
-        if end.is_none()
-            || s.size
-                .is_some_and(|z| s.symbol.addr.saturating_add(z) > end.unwrap_or(0))
-        {
-            end = s.size.map(|z| s.symbol.addr.saturating_add(z));
-        }
         Some(FrameSymbol {
             name: s.symbol.name.to_string(),
             offset: pc - s.symbol.addr,
-            size: end.map(|e| e - s.symbol.addr),
+            size: end.map(|e| e.saturating_sub(s.symbol.addr)),
         })
     }
 
@@ -285,7 +280,7 @@ impl<'a, M: KernelMemory + ?Sized> OrcUnwinder<'a, M> {
         let (orc, method) = match self.find_orc(lookup) {
             Ok(Some(e)) => (e, UnwindMethod::Orc),
             Ok(None) => {
-                if matches!(self.area_of(st.ip), CodeArea::Kernel | CodeArea::Module) {
+                if matches!(self.area_of(lookup), CodeArea::Kernel | CodeArea::Module) {
                     (OrcEntry::FRAME_POINTER, UnwindMethod::FramePointer)
                 } else {
                     return Err(StopReason::NotText { pc: st.ip });

@@ -282,3 +282,39 @@ fn excluded_stack_page_is_named_in_a_kdump_dump() {
         other => panic!("{other}"),
     }
 }
+
+proptest::proptest! {
+    /// Random ORC tables and stacks (the fuzz target's shape, run in every test pass): the
+    /// walk ends within its bounds and never panics.
+    #[test]
+    fn random_tables_and_stacks_always_end(
+        data in proptest::collection::vec(proptest::prelude::any::<u8>(), 64..2048),
+        layout in 0u8..3,
+        count in 1u64..64,
+        with_regs in proptest::prelude::any::<bool>(),
+    ) {
+        use kernel_introspect::orc::OrcLayout;
+        const BASE: u64 = 0xffff_ffff_8100_0000;
+        let len = data.len() as u64;
+        let q = |i: usize| u64::from_le_bytes(data[8 * i..8 * i + 8].try_into().unwrap_or([0; 8]));
+        let table = OrcTable {
+            ip_table: BASE + (q(4) % len) / 4 * 4,
+            count,
+            entries: BASE + q(5) % len,
+            layout: [OrcLayout::V4_14, OrcLayout::V6_3, OrcLayout::V6_4][layout as usize],
+            header_hash: None,
+            text: vec![(BASE, BASE + len)],
+        };
+        let mut mem = MemoryMap::new();
+        mem.insert(BASE, data.clone());
+        let u = OrcUnwinder::new(&mem, table, None);
+        let (ip, sp, bp) = (BASE + q(0) % len, BASE + q(1) % len, BASE + q(2) % len);
+        let regs = with_regs.then(|| vmcore::Registers::X86_64(vmcore::X86_64Regs {
+            rip: ip, rsp: sp, rbp: bp, cs: 0x10, r10: q(3), r13: q(2), rdi: q(1), rdx: q(0),
+            ..Default::default()
+        }));
+        let bt = u.unwind(&StartRegs { ip, sp, bp, regs, cpu: None });
+        proptest::prop_assert!(!bt.frames.is_empty() && bt.frames.len() <= MAX_FRAMES);
+        let _ = bt.stop.to_string();
+    }
+}
