@@ -56,6 +56,20 @@ fn tasks_equal_drgn_on_proc_vmcore() {
 fn tasks_equal_drgn_on_qemu_dump_06() {
     let oracle = support::drgn_oracle("qemu-dump-06-cpu3-online");
     assert_eq!(our_tasks(&support::qemu_dump_06()), oracle_tasks(&oracle));
+    // QEMU's kdump-zlib twin of the same dump keeps every page: the same tasks and modules.
+    let zlib = support::real_dump("qemu-dumps/dump-06-cpu3-online.kdump-zlib");
+    assert_eq!(our_tasks(&zlib), oracle_tasks(&oracle));
+    let kernel = Kernel::new(&zlib).expect("kernel");
+    let m = &kernel.modules().expect("modules").modules;
+    assert_eq!(m.len(), 1);
+    assert_eq!(
+        (m[0].name.as_str(), m[0].text_base, m[0].text_size),
+        (
+            oracle["modules"][0]["name"].as_str().expect("name"),
+            oracle["modules"][0]["text_base"].as_u64().expect("base"),
+            oracle["modules"][0]["text_size"].as_u64().expect("size"),
+        )
+    );
 }
 
 /// makedumpfile -d 31 drops user, cache, free and zero pages: a task_struct in a page it left
