@@ -211,6 +211,16 @@ pub fn state_letter(state: u64, exit_state: u32) -> char {
     b"RSDTtXZPI"[index.min(8)] as char
 }
 
+/// A read error as a finding's reason: pages makedumpfile left out are named as such.
+fn why(e: &Error) -> String {
+    match e {
+        Error::Read { source, .. } if matches!(**source, vmcore::Error::PageExcluded { .. }) => {
+            format!("{e}: the page is excluded from the dump (makedumpfile dump level)")
+        }
+        _ => e.to_string(),
+    }
+}
+
 /// Something wrong with the task list that ended or shortened the walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskFinding {
@@ -356,7 +366,7 @@ impl Kernel<'_> {
                 }
                 Err(e) => list.findings.push(TaskFinding {
                     addr: rq.idle,
-                    detail: format!("CPU {cpu}'s idle task cannot be read: {e}"),
+                    detail: format!("CPU {cpu}'s idle task cannot be read: {}", why(&e)),
                 }),
             }
             list.cpus.push(rq);
@@ -412,7 +422,7 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
         if let Err(e) = self.walk_tasks(&self.layout, init, &mut list, &mut seen) {
             list.findings.push(TaskFinding {
                 addr: e.addr().unwrap_or(init),
-                detail: format!("the task list's head cannot be read: {e}"),
+                detail: format!("the task list's head cannot be read: {}", why(&e)),
             });
         }
         list.tasks.sort_by_key(|t| t.pid);
@@ -529,7 +539,7 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
                             if !list.findings.iter().any(|f| f.addr == child) {
                                 list.findings.push(TaskFinding {
                                     addr: child,
-                                    detail: format!("child task cannot be read: {e}"),
+                                    detail: format!("child task cannot be read: {}", why(&e)),
                                 });
                             }
                             continue;
@@ -604,7 +614,10 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
                     if !list.findings.iter().any(|f| f.addr == task) {
                         list.findings.push(TaskFinding {
                             addr: task,
-                            detail: format!("task of pid IDR entry {pid:#x} cannot be read: {e}"),
+                            detail: format!(
+                                "task of pid IDR entry {pid:#x} cannot be read: {}",
+                                why(&e)
+                            ),
                         });
                     }
                 }
@@ -693,7 +706,7 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
                 Err(e) => {
                     list.findings.push(TaskFinding {
                         addr: leader,
-                        detail: format!("task on the task list cannot be read: {e}"),
+                        detail: format!("task on the task list cannot be read: {}", why(&e)),
                     });
                     return true;
                 }
@@ -703,7 +716,7 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
                 Err(e) => {
                     list.findings.push(TaskFinding {
                         addr: node,
-                        detail: format!("the task list's link cannot be read: {e}"),
+                        detail: format!("the task list's link cannot be read: {}", why(&e)),
                     });
                     return true;
                 }
@@ -731,7 +744,7 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
                 Err(e) => {
                     list.findings.push(TaskFinding {
                         addr: leader,
-                        detail: format!("its signal_struct cannot be read: {e}"),
+                        detail: format!("its signal_struct cannot be read: {}", why(&e)),
                     });
                     return;
                 }
@@ -745,7 +758,7 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
             Err(e) => {
                 list.findings.push(TaskFinding {
                     addr: head,
-                    detail: format!("thread list cannot be read: {e}"),
+                    detail: format!("thread list cannot be read: {}", why(&e)),
                 });
                 return;
             }
@@ -774,7 +787,7 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
                     Err(e) => {
                         list.findings.push(TaskFinding {
                             addr: task,
-                            detail: format!("thread of {leader:#x} cannot be read: {e}"),
+                            detail: format!("thread of {leader:#x} cannot be read: {}", why(&e)),
                         });
                         return;
                     }
@@ -785,7 +798,7 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
                 Err(e) => {
                     list.findings.push(TaskFinding {
                         addr: node,
-                        detail: format!("thread list next pointer cannot be read: {e}"),
+                        detail: format!("thread list next pointer cannot be read: {}", why(&e)),
                     });
                     return;
                 }
