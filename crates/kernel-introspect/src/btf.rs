@@ -250,8 +250,8 @@ pub struct Btf {
     strs: (usize, usize),
     /// `offsets[id - 1]`: where type `id`'s record starts in `data`.
     offsets: Vec<u32>,
-    /// Open-addressing table of type ids by name hash (`0` = empty), built on first use.
-    by_name: OnceLock<Vec<u32>>,
+    /// Names indexed on first use.
+    by_name: OnceLock<NameIndex>,
 }
 
 impl std::fmt::Debug for Btf {
@@ -382,37 +382,76 @@ impl Btf {
         })
     }
 
-    fn name_table(&self) -> &[u32] {
+    fn name_index(&self) -> &NameIndex {
         self.by_name.get_or_init(|| {
-            let named = self.types().filter(|t| t.name_off() != 0).count();
-            let slots = (named * 2).next_power_of_two().max(2);
-            let mut table = vec![0u32; slots];
+            // Sized by all types (about half are anonymous): one pass over the names, not two.
+            let slots = (self.offsets.len() * 2).next_power_of_two().max(2);
+            let mut index = NameIndex {
+                slots: vec![(0u32, 0u32); slots],
+                next: vec![0u32; self.offsets.len() + 1],
+            };
+            // Last id of each name's chain while building, so appending keeps id order.
+            let mut tails: Vec<u32> = vec![0u32; slots];
             for t in self.types() {
                 if t.name_off() == 0 {
                     continue;
                 }
-                let mut h = name_hash(t.name()) as usize & (slots - 1);
-                while table[h] != 0 {
+                let name = t.name();
+                let hash = name_hash(name);
+                let mut h = hash as usize & (slots - 1);
+                loop {
+                    let (tag, first) = index.slots[h];
+                    if first == 0 {
+                        index.slots[h] = ((hash >> 32) as u32, t.id);
+                        tails[h] = t.id;
+                        break;
+                    }
+                    // Names repeat (declaration tags, a struct and its typedef): one slot per
+                    // distinct name, the rest chained, so insertion stays O(1). The stored
+                    // high hash bits spare most string comparisons.
+                    if tag == (hash >> 32) as u32 && self.name_of_id(first) == name {
+                        index.next[tails[h] as usize] = t.id;
+                        tails[h] = t.id;
+                        break;
+                    }
                     h = (h + 1) & (slots - 1);
                 }
-                table[h] = t.id;
             }
-            table
+            index
         })
     }
 
-    /// Every type called `name`, in id order within each hash chain (all kinds).
+    fn name_of_id(&self, id: u32) -> &str {
+        self.type_by_id(id).map(|t| t.name()).unwrap_or("")
+    }
+
+    /// Every type called `name`, in id order (all kinds).
     pub fn types_named<'s>(&'s self, name: &str) -> impl Iterator<Item = Type<'s>> + use<'s> {
-        let table = self.name_table();
-        let mask = table.len() - 1;
-        let start = name_hash(name) as usize & mask;
-        let mut ids: Vec<u32> = (0..table.len())
-            .map(move |i| table[(start + i) & mask])
-            .take_while(|&id| id != 0)
-            .filter(|&id| self.type_by_id(id).is_ok_and(|t| t.name() == name))
-            .collect();
-        ids.sort_unstable();
-        ids.into_iter().filter_map(|id| self.type_by_id(id).ok())
+        let index = self.name_index();
+        let mask = index.slots.len() - 1;
+        let hash = name_hash(name);
+        let mut h = hash as usize & mask;
+        let mut first = 0;
+        for _ in 0..index.slots.len() {
+            let (tag, id) = index.slots[h];
+            if id == 0 {
+                break;
+            }
+            if tag == (hash >> 32) as u32 && self.name_of_id(id) == name {
+                first = id;
+                break;
+            }
+            h = (h + 1) & mask;
+        }
+        let mut id = first;
+        std::iter::from_fn(move || {
+            if id == 0 {
+                return None;
+            }
+            let t = self.type_by_id(id).ok();
+            id = index.next.get(id as usize).copied().unwrap_or(0);
+            t
+        })
     }
 
     /// The first type of `kind` called `name`.
@@ -659,11 +698,22 @@ impl Btf {
     }
 }
 
-/// FNV-1a of a name.
+/// Type ids by name: an open-addressing table with one slot per distinct name (id `0`: empty)
+/// holding the high half of the name's hash and its lowest id, and `next[id]`: the next id of
+/// the same name (`0`: last).
+struct NameIndex {
+    slots: Vec<(u32, u32)>,
+    next: Vec<u32>,
+}
+
+/// FNV-1a of a name, finished with a multiply-xorshift so the low bits (the slot) depend on
+/// every byte.
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
+    });
+    let h = (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^ (h >> 32)
 }
 
 /// One pass over the type section: bounds and kind of every record, names in range.
@@ -1062,40 +1112,55 @@ impl LoadError {
     }
 }
 
+/// Read and parse the kernel's BTF from `mem`, finding `__start_BTF`/`__stop_BTF` through
+/// `lookup` (kallsyms). No such symbols: [`crate::Error::NoBtf`], naming
+/// CONFIG_DEBUG_INFO_BTF. Other errors name the kernel address that was wrong.
+pub fn read_kernel_btf(
+    lookup: impl Fn(&str) -> Option<u64>,
+    mem: &(impl crate::mem::KernelMemory + ?Sized),
+) -> crate::Result<Btf> {
+    load(lookup, mem).map_err(|e| e.to_error())
+}
+
+fn load(
+    lookup: impl Fn(&str) -> Option<u64>,
+    mem: &(impl crate::mem::KernelMemory + ?Sized),
+) -> std::result::Result<Btf, LoadError> {
+    let (Some(start), Some(stop)) = (lookup("__start_BTF"), lookup("__stop_BTF")) else {
+        return Err(LoadError::NoBtf(
+            "kallsyms has no __start_BTF/__stop_BTF".into(),
+        ));
+    };
+    let len = stop
+        .checked_sub(start)
+        .filter(|&l| l > 0 && l <= MAX_KERNEL_BTF);
+    let Some(len) = len else {
+        return Err(LoadError::Other {
+            addr: start,
+            detail: format!(
+                "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a BTF blob (at most {MAX_KERNEL_BTF} bytes)"
+            ),
+        });
+    };
+    let bytes = mem
+        .read_vec(start, len as usize)
+        .map_err(|e| LoadError::Other {
+            addr: e.addr().unwrap_or(start),
+            detail: e.to_string(),
+        })?;
+    Btf::parse(bytes).map_err(|source| LoadError::Btf {
+        addr: start,
+        source,
+    })
+}
+
 impl crate::Kernel<'_> {
     /// The kernel's own BTF (`__start_BTF`..`__stop_BTF`), read and indexed on first use.
     /// [`crate::Error::NoBtf`] when the kernel was built without CONFIG_DEBUG_INFO_BTF.
     pub fn btf(&self) -> crate::Result<&Btf> {
         let r = self.btf.get_or_init(|| {
-            use crate::mem::KernelMemory;
-            let syms = self.symbols().map_err(|e| LoadError::NoBtf(e.to_string()))?;
-            let (Some(start), Some(stop)) =
-                (syms.lookup_addr("__start_BTF"), syms.lookup_addr("__stop_BTF"))
-            else {
-                return Err(LoadError::NoBtf(
-                    "kallsyms has no __start_BTF/__stop_BTF".into(),
-                ));
-            };
-            let len = stop.checked_sub(start).filter(|&l| l > 0 && l <= MAX_KERNEL_BTF);
-            let Some(len) = len else {
-                return Err(LoadError::Other {
-                    addr: start,
-                    detail: format!(
-                        "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a BTF blob (at most {MAX_KERNEL_BTF} bytes)"
-                    ),
-                });
-            };
-            let bytes = self
-                .memory()
-                .read_vec(start, len as usize)
-                .map_err(|e| LoadError::Other {
-                    addr: e.addr().unwrap_or(start),
-                    detail: e.to_string(),
-                })?;
-            Btf::parse(bytes).map_err(|source| LoadError::Btf {
-                addr: start,
-                source,
-            })
+            let syms = self.symbols().map_err(|e| LoadError::from_error(&e))?;
+            load(|name| syms.lookup_addr(name), self.memory())
         });
         r.as_ref().map_err(LoadError::to_error)
     }

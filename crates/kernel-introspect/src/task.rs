@@ -54,7 +54,28 @@ pub struct TaskLayout {
     /// `task_struct.children` and `sibling`: the process tree, walked when the task list
     /// has gaps.
     pub children: Option<(u64, u64)>,
+    /// The pid IDR of `init_pid_ns`, walked last when the lists have gaps (every task has a
+    /// pid there, as drgn's `for_each_task` reads them).
+    pub pid_idr: Option<PidIdr>,
 }
+
+/// Where the pid IDR (an XArray of `struct pid *`) is and how its nodes are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PidIdr {
+    /// Address of `init_pid_ns.idr.idr_rt.xa_head`.
+    pub head: u64,
+    /// `xa_node.shift`.
+    pub node_shift: u64,
+    /// `xa_node.slots` and its length (`XA_CHUNK_SIZE`).
+    pub node_slots: (u64, u64),
+    /// `pid.tasks` (`tasks[PIDTYPE_PID]` is its first `hlist_head`).
+    pub pid_tasks: u64,
+    /// `task_struct.pid_links` (`pid_links[PIDTYPE_PID]` first).
+    pub pid_links: u64,
+}
+
+/// XArray nodes nest at most this deep (64-bit indexes, 6 bits per level).
+const MAX_XA_DEPTH: usize = 11;
 
 /// How the threads of a thread group are linked (it changed in 6.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +139,7 @@ impl TaskLayout {
             threads,
             thread_sp: off("thread.sp")?,
             children: off("children").ok().zip(off("sibling").ok()),
+            pid_idr: None,
         })
     }
 }
@@ -189,6 +211,12 @@ pub fn state_letter(state: u64, exit_state: u32) -> char {
     b"RSDTtXZPI"[index.min(8)] as char
 }
 
+/// A read error as a finding's reason. [`Error::Read`] carries the reader's own reason
+/// ("excluded from the dump by its dump level", "truncated"), so the text names it.
+fn why(e: &Error) -> String {
+    e.to_string()
+}
+
 /// Something wrong with the task list that ended or shortened the walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskFinding {
@@ -257,7 +285,26 @@ impl Kernel<'_> {
     /// The layout of `task_struct` from this kernel's BTF.
     pub fn task_layout(&self) -> Result<TaskLayout> {
         let btf = self.btf()?;
-        TaskLayout::from_btf(btf).map_err(|source| self.btf_error(source))
+        let mut layout = TaskLayout::from_btf(btf).map_err(|source| self.btf_error(source))?;
+        layout.pid_idr = self.pid_idr_layout(btf);
+        Ok(layout)
+    }
+
+    /// The pid IDR's place, when this kernel's BTF and kallsyms describe it.
+    fn pid_idr_layout(&self, btf: &Btf) -> Option<PidIdr> {
+        let ns = self.symbols().ok()?.lookup_addr("init_pid_ns")?;
+        let head = btf
+            .member_offset("pid_namespace", "idr.idr_rt.xa_head")
+            .ok()?;
+        let slots = btf.member("xa_node", "slots").ok()?;
+        let nslots = btf.resolve(slots.type_id).ok()?.array()?.nelems as u64;
+        Some(PidIdr {
+            head: ns.wrapping_add(head),
+            node_shift: btf.member_offset("xa_node", "shift").ok()?,
+            node_slots: (slots.offset(), nslots.min(256)),
+            pid_tasks: btf.member_offset("pid", "tasks").ok()?,
+            pid_links: btf.member_offset("task_struct", "pid_links").ok()?,
+        })
     }
 
     pub(crate) fn btf_error(&self, source: crate::btf::BtfError) -> Error {
@@ -271,7 +318,116 @@ impl Kernel<'_> {
 
     /// The task whose `task_struct` is at `addr`.
     pub fn read_task(&self, layout: &TaskLayout, addr: u64) -> Result<Task> {
+        TaskWalker::new(self.memory(), *layout).read_task(layout, addr)
+    }
+
+    /// `rq->curr` and `rq->idle` of `cpu` (per-CPU `runqueues`).
+    pub fn cpu_tasks(&self, cpu: u32) -> Result<CpuTasks> {
+        let btf = self.btf()?;
+        let curr = btf
+            .member_offset("rq", "curr")
+            .map_err(|e| self.btf_error(e))?;
+        let idle = btf
+            .member_offset("rq", "idle")
+            .map_err(|e| self.btf_error(e))?;
+        let rq = self.per_cpu_ptr(self.symbol_addr("runqueues", "each CPU's run queue")?, cpu)?;
+        Ok(CpuTasks {
+            cpu,
+            curr: self.memory().read_u64(rq.wrapping_add(curr))?,
+            idle: self.memory().read_u64(rq.wrapping_add(idle))?,
+        })
+    }
+
+    /// Every task: the processes on `init_task.tasks`, each one's threads, and each online
+    /// CPU's current and idle task. A cyclic or unreadable list ends the walk with a finding
+    /// (the tasks read so far are kept); at most [`MAX_TASKS`] tasks are read.
+    pub fn tasks(&self) -> Result<TaskList> {
+        let layout = self.task_layout()?;
+        let init = self.symbol_addr("init_task", "the list of all tasks")?;
+        let mut list = TaskList::default();
+        let mut seen: HashSet<u64> = HashSet::new();
+        TaskWalker::new(self.memory(), layout).walk_tasks(&layout, init, &mut list, &mut seen)?;
+
+        for cpu in self.cpus_in(CpuMask::Online)? {
+            let rq = self.cpu_tasks(cpu)?;
+            if let Some(t) = list.tasks.iter_mut().find(|t| t.addr == rq.curr) {
+                t.running_on = Some(cpu);
+            }
+            match self.read_task(&layout, rq.idle) {
+                Ok(mut idle) => {
+                    if rq.curr == rq.idle {
+                        idle.running_on = Some(cpu);
+                    }
+                    list.idle.push(idle);
+                }
+                Err(e) => list.findings.push(TaskFinding {
+                    addr: rq.idle,
+                    detail: format!("CPU {cpu}'s idle task cannot be read: {}", why(&e)),
+                }),
+            }
+            list.cpus.push(rq);
+        }
+        list.tasks.sort_by_key(|t| t.pid);
+        Ok(list)
+    }
+
+    /// Where a task that is not running resumes: its `struct inactive_task_frame` at
+    /// `thread.sp` (x86_64). For a task running on a CPU the register note is the start
+    /// instead: this frame is stale there.
+    pub fn switch_frame(&self, task: &Task) -> Result<SwitchFrame> {
+        let btf = self.btf()?;
+        let layout = self.task_layout()?;
+        let e = |err| self.btf_error(err);
+        let ret = btf
+            .member_offset("inactive_task_frame", "ret_addr")
+            .map_err(e)?;
+        let bp = btf.member_offset("inactive_task_frame", "bp").map_err(e)?;
+        let size = btf.sizeof("inactive_task_frame").map_err(e)?;
         let mem = self.memory();
+        let sp = mem.read_u64(task.addr.wrapping_add(layout.thread_sp))?;
+        Ok(SwitchFrame {
+            ip: mem.read_u64(sp.wrapping_add(ret))?,
+            sp: sp.wrapping_add(size),
+            bp: mem.read_u64(sp.wrapping_add(bp))?,
+            frame_addr: sp,
+        })
+    }
+}
+
+/// The task-list walk over any kernel memory (the dump, or a map of bytes in tests), with the
+/// bounds and gap recovery of [`Kernel::tasks`].
+#[derive(Debug)]
+pub struct TaskWalker<'m, M: KernelMemory + ?Sized> {
+    mem: &'m M,
+    /// The layout it reads with.
+    pub layout: TaskLayout,
+}
+
+impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
+    /// A walker reading `mem` with `layout`.
+    pub fn new(mem: &'m M, layout: TaskLayout) -> Self {
+        TaskWalker { mem, layout }
+    }
+
+    /// Every task reachable from `init` (`init_task`'s address): the task list, each thread
+    /// group, and, when a `task_struct` cannot be read, the list backwards and the process tree.
+    /// Problems are findings in the list, never a hang: at most [`MAX_TASKS`] nodes per list.
+    pub fn walk(&self, init: u64) -> TaskList {
+        let mut list = TaskList::default();
+        let mut seen = HashSet::new();
+        if let Err(e) = self.walk_tasks(&self.layout, init, &mut list, &mut seen) {
+            list.findings.push(TaskFinding {
+                addr: e.addr().unwrap_or(init),
+                detail: format!("the task list's head cannot be read: {}", why(&e)),
+            });
+        }
+        list.tasks.sort_by_key(|t| t.pid);
+        list
+    }
+
+    /// The task whose `task_struct` is at `addr`.
+    pub fn read_task(&self, layout: &TaskLayout, addr: u64) -> Result<Task> {
+        let mem = self.mem;
         let at = |off: u64| {
             addr.checked_add(off)
                 .ok_or(Error::AddressOverflow { addr, len: off })
@@ -322,57 +478,7 @@ impl Kernel<'_> {
         })
     }
 
-    /// `rq->curr` and `rq->idle` of `cpu` (per-CPU `runqueues`).
-    pub fn cpu_tasks(&self, cpu: u32) -> Result<CpuTasks> {
-        let btf = self.btf()?;
-        let curr = btf
-            .member_offset("rq", "curr")
-            .map_err(|e| self.btf_error(e))?;
-        let idle = btf
-            .member_offset("rq", "idle")
-            .map_err(|e| self.btf_error(e))?;
-        let rq = self.per_cpu_ptr(self.symbol_addr("runqueues", "each CPU's run queue")?, cpu)?;
-        Ok(CpuTasks {
-            cpu,
-            curr: self.memory().read_u64(rq.wrapping_add(curr))?,
-            idle: self.memory().read_u64(rq.wrapping_add(idle))?,
-        })
-    }
-
-    /// Every task: the processes on `init_task.tasks`, each one's threads, and each online
-    /// CPU's current and idle task. A cyclic or unreadable list ends the walk with a finding
-    /// (the tasks read so far are kept); at most [`MAX_TASKS`] tasks are read.
-    pub fn tasks(&self) -> Result<TaskList> {
-        let layout = self.task_layout()?;
-        let init = self.symbol_addr("init_task", "the list of all tasks")?;
-        let mut list = TaskList::default();
-        let mut seen: HashSet<u64> = HashSet::new();
-        self.walk_tasks(&layout, init, &mut list, &mut seen)?;
-
-        for cpu in self.cpus_in(CpuMask::Online)? {
-            let rq = self.cpu_tasks(cpu)?;
-            if let Some(t) = list.tasks.iter_mut().find(|t| t.addr == rq.curr) {
-                t.running_on = Some(cpu);
-            }
-            match self.read_task(&layout, rq.idle) {
-                Ok(mut idle) => {
-                    if rq.curr == rq.idle {
-                        idle.running_on = Some(cpu);
-                    }
-                    list.idle.push(idle);
-                }
-                Err(e) => list.findings.push(TaskFinding {
-                    addr: rq.idle,
-                    detail: format!("CPU {cpu}'s idle task cannot be read: {e}"),
-                }),
-            }
-            list.cpus.push(rq);
-        }
-        list.tasks.sort_by_key(|t| t.pid);
-        Ok(list)
-    }
-
-    fn walk_tasks(
+    pub(crate) fn walk_tasks(
         &self,
         layout: &TaskLayout,
         init: u64,
@@ -380,15 +486,19 @@ impl Kernel<'_> {
         seen: &mut HashSet<u64>,
     ) -> Result<()> {
         let head = init.wrapping_add(layout.tasks);
-        let forward = self.memory().read_u64(head)?;
+        let forward = self.mem.read_u64(head)?;
         if self.walk_list(layout, head, forward, 0, list, seen) {
             // An unreadable task (a page makedumpfile left out) cut the list: walk it
             // backwards from the head through `prev` to read the tasks behind the gap.
-            if let Ok(backward) = self.memory().read_u64(head.wrapping_add(8)) {
+            if let Ok(backward) = self.mem.read_u64(head.wrapping_add(8)) {
                 self.walk_list(layout, head, backward, 8, list, seen);
             }
-            // Tasks between two gaps are still in their parents' `children` lists.
+            // Tasks between two gaps are still in their parents' `children` lists, and every
+            // task is in the pid IDR.
             self.walk_tree(layout, init, list, seen);
+            if let Some(idr) = layout.pid_idr {
+                self.walk_pid_idr(layout, &idr, list, seen);
+            }
         }
         Ok(())
     }
@@ -425,7 +535,7 @@ impl Kernel<'_> {
                             if !list.findings.iter().any(|f| f.addr == child) {
                                 list.findings.push(TaskFinding {
                                     addr: child,
-                                    detail: format!("child task cannot be read: {e}"),
+                                    detail: format!("child task cannot be read: {}", why(&e)),
                                 });
                             }
                             continue;
@@ -437,11 +547,94 @@ impl Kernel<'_> {
         }
     }
 
+    /// Every task with a pid in the pid IDR that no list reached (bounded: [`MAX_XA_DEPTH`]
+    /// levels, [`MAX_TASKS`] entries).
+    fn walk_pid_idr(
+        &self,
+        layout: &TaskLayout,
+        idr: &PidIdr,
+        list: &mut TaskList,
+        seen: &mut HashSet<u64>,
+    ) {
+        let Ok(root) = self.mem.read_u64(idr.head) else {
+            return;
+        };
+        let mut pids = Vec::new();
+        let mut stack = vec![(root, 0usize)];
+        let mut visited = 0usize;
+        while let Some((entry, depth)) = stack.pop() {
+            visited += 1;
+            if visited > MAX_TASKS {
+                break;
+            }
+            // Internal entries (low bits 10) above 4096 are nodes; below are sibling/retry marks.
+            if entry & 3 == 2 {
+                if entry <= 4096 || depth >= MAX_XA_DEPTH {
+                    continue;
+                }
+                let node = entry - 2;
+                let (off, n) = idr.node_slots;
+                let Ok(raw) = self.mem.read_vec(node.wrapping_add(off), n as usize * 8) else {
+                    continue;
+                };
+                for c in raw.chunks_exact(8) {
+                    let e = kdump_types::le_u64(c, 0);
+                    if e != 0 {
+                        stack.push((e, depth + 1));
+                    }
+                }
+            } else if entry & 3 == 0 && entry != 0 {
+                pids.push(entry);
+            }
+        }
+        let mut unreadable = Vec::new();
+        for pid in pids {
+            // pid->tasks[PIDTYPE_PID].first is &task->pid_links[PIDTYPE_PID].
+            let first = match self.mem.read_u64(pid.wrapping_add(idr.pid_tasks)) {
+                Ok(f) => f,
+                Err(_) => {
+                    unreadable.push(pid);
+                    continue;
+                }
+            };
+            if first == 0 {
+                continue;
+            }
+            let task = first.wrapping_sub(idr.pid_links);
+            if !seen.insert(task) {
+                continue;
+            }
+            match self.read_task(layout, task) {
+                Ok(t) => list.tasks.push(t),
+                Err(e) => {
+                    if !list.findings.iter().any(|f| f.addr == task) {
+                        list.findings.push(TaskFinding {
+                            addr: task,
+                            detail: format!(
+                                "task of pid IDR entry {pid:#x} cannot be read: {}",
+                                why(&e)
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(&first) = unreadable.first() {
+            list.findings.push(TaskFinding {
+                addr: first,
+                detail: format!(
+                    "{} struct pid of the pid IDR cannot be read: tasks reachable only through them are missing",
+                    unreadable.len()
+                ),
+            });
+        }
+    }
+
     /// The nodes of the `list_head` ring at `head`: forwards through `next` and, when a
     /// pointer cannot be read, backwards from the head through `prev` up to the gap. `steps`
     /// counts against [`MAX_TASKS`] across calls.
     fn list_nodes(&self, head: u64, steps: &mut usize) -> Vec<u64> {
-        let mem = self.memory();
+        let mem = self.mem;
         let mut nodes = Vec::new();
         let mut seen = HashSet::new();
         for link in [0u64, 8] {
@@ -479,7 +672,7 @@ impl Kernel<'_> {
         list: &mut TaskList,
         seen: &mut HashSet<u64>,
     ) -> bool {
-        let mem = self.memory();
+        let mem = self.mem;
         while node != head {
             if seen.len() >= MAX_TASKS {
                 list.findings.push(TaskFinding {
@@ -509,7 +702,7 @@ impl Kernel<'_> {
                 Err(e) => {
                     list.findings.push(TaskFinding {
                         addr: leader,
-                        detail: format!("task on the task list cannot be read: {e}"),
+                        detail: format!("task on the task list cannot be read: {}", why(&e)),
                     });
                     return true;
                 }
@@ -519,7 +712,7 @@ impl Kernel<'_> {
                 Err(e) => {
                     list.findings.push(TaskFinding {
                         addr: node,
-                        detail: format!("the task list's link cannot be read: {e}"),
+                        detail: format!("the task list's link cannot be read: {}", why(&e)),
                     });
                     return true;
                 }
@@ -536,7 +729,7 @@ impl Kernel<'_> {
         list: &mut TaskList,
         seen: &mut HashSet<u64>,
     ) {
-        let mem = self.memory();
+        let mem = self.mem;
         let (head, link) = match layout.threads {
             ThreadLinks::SignalThreadHead {
                 signal,
@@ -547,7 +740,7 @@ impl Kernel<'_> {
                 Err(e) => {
                     list.findings.push(TaskFinding {
                         addr: leader,
-                        detail: format!("its signal_struct cannot be read: {e}"),
+                        detail: format!("its signal_struct cannot be read: {}", why(&e)),
                     });
                     return;
                 }
@@ -561,7 +754,7 @@ impl Kernel<'_> {
             Err(e) => {
                 list.findings.push(TaskFinding {
                     addr: head,
-                    detail: format!("thread list cannot be read: {e}"),
+                    detail: format!("thread list cannot be read: {}", why(&e)),
                 });
                 return;
             }
@@ -590,7 +783,7 @@ impl Kernel<'_> {
                     Err(e) => {
                         list.findings.push(TaskFinding {
                             addr: task,
-                            detail: format!("thread of {leader:#x} cannot be read: {e}"),
+                            detail: format!("thread of {leader:#x} cannot be read: {}", why(&e)),
                         });
                         return;
                     }
@@ -601,34 +794,12 @@ impl Kernel<'_> {
                 Err(e) => {
                     list.findings.push(TaskFinding {
                         addr: node,
-                        detail: format!("thread list next pointer cannot be read: {e}"),
+                        detail: format!("thread list next pointer cannot be read: {}", why(&e)),
                     });
                     return;
                 }
             };
         }
-    }
-
-    /// Where a task that is not running resumes: its `struct inactive_task_frame` at
-    /// `thread.sp` (x86_64). For a task running on a CPU the register note is the start
-    /// instead: this frame is stale there.
-    pub fn switch_frame(&self, task: &Task) -> Result<SwitchFrame> {
-        let btf = self.btf()?;
-        let layout = self.task_layout()?;
-        let e = |err| self.btf_error(err);
-        let ret = btf
-            .member_offset("inactive_task_frame", "ret_addr")
-            .map_err(e)?;
-        let bp = btf.member_offset("inactive_task_frame", "bp").map_err(e)?;
-        let size = btf.sizeof("inactive_task_frame").map_err(e)?;
-        let mem = self.memory();
-        let sp = mem.read_u64(task.addr.wrapping_add(layout.thread_sp))?;
-        Ok(SwitchFrame {
-            ip: mem.read_u64(sp.wrapping_add(ret))?,
-            sp: sp.wrapping_add(size),
-            bp: mem.read_u64(sp.wrapping_add(bp))?,
-            frame_addr: sp,
-        })
     }
 }
 

@@ -20,10 +20,11 @@ pub struct BtArgs {
     /// Only this CPU.
     #[arg(long, value_name = "N", conflicts_with_all = ["all", "pid"])]
     pub cpu: Option<u32>,
-    /// The stack of this task (thread id; 0: the first online CPU's idle task), from its saved
-    /// context or its CPU's register note. Needs the dump's BTF (CONFIG_DEBUG_INFO_BTF).
-    #[arg(long, value_name = "PID", conflicts_with_all = ["cpu", "all"])]
-    pub pid: Option<i32>,
+    /// This task: the CPUs running it (`pr_pid` of the register notes); a task that was not
+    /// running is unwound from the context it saved when it last slept, through the dump's BTF
+    /// (CONFIG_DEBUG_INFO_BTF). 0 with no note of pid 0: the first online CPU's idle task.
+    #[arg(long, value_name = "P", conflicts_with = "all")]
+    pub pid: Option<u32>,
     /// Every CPU with a register note (the default when no CPU is known to have crashed).
     #[arg(long)]
     pub all: bool,
@@ -150,13 +151,15 @@ fn stop_json(s: &StopReason) -> StopJson {
 /// Run `vmcore bt`. Exit 1 when a selected trace ended early (unreadable or corrupt stack).
 pub fn run(args: &BtArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let d = args.dump.open()?;
-    if let Some(pid) = args.pid {
-        return super::task::run_bt_pid(&d, pid, args.json, out);
-    }
     let kernel = Kernel::new(&d).context("cannot read the kernel from this dump")?;
     let all = kernel
         .backtraces()
         .context("cannot build the backtrace unwinder")?;
+    // A task no register note names was not running: its saved context, through BTF.
+    if let Some(pid) = args.pid.filter(|&p| !all.iter().any(|b| b.pid == Some(p))) {
+        let pid = i32::try_from(pid).context("pid out of range")?;
+        return super::task::run_bt_pid(&d, pid, args.json, out);
+    }
     let panic_cpu = kernel.panic_cpu().ok().flatten();
     let crashed_cpu = kernel.crashed_cpu().ok().flatten();
     let selected: Vec<&CpuBacktrace> = match args.cpu {
@@ -170,6 +173,20 @@ pub fn run(args: &BtArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 anyhow::bail!(
                     "no register note of CPU {n} in this dump (notes of CPUs: {})",
                     known.join(", ")
+                );
+            }
+            v
+        }
+        None if args.pid.is_some() => {
+            let p = args.pid;
+            let v: Vec<_> = all
+                .iter()
+                .filter(|b| b.pid.is_some() && b.pid == p)
+                .collect();
+            if v.is_empty() {
+                anyhow::bail!(
+                    "no register note of pid {} (only tasks running on a CPU have one)",
+                    p.unwrap_or_default()
                 );
             }
             v

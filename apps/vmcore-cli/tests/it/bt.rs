@@ -91,11 +91,15 @@ fn bt_of_a_cpu_without_a_note_is_an_error() {
     let o = vmcore(&["bt", "--cpu", "2", &real("kdump/proc-vmcore.elf")]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).starts_with("CPU 2, pid 0: register note 1\n"));
-    // The crashed task by pid; a pid no CPU was running is an error.
+    // The crashed task by pid; a sleeping task from its saved context (through BTF); a pid
+    // that no task has is an error.
     let o = vmcore(&["bt", "--pid", "874", &real("kdump/proc-vmcore.elf")]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).starts_with("CPU 0, pid 874 (crashed): register note 0\n"));
     let o = vmcore(&["bt", "--pid", "1", &real("kdump/proc-vmcore.elf")]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("PID: 1 "));
+    let o = vmcore(&["bt", "--pid", "4242", &real("kdump/proc-vmcore.elf")]);
     assert_eq!(o.status.code(), Some(2));
 }
 

@@ -156,3 +156,23 @@ fn ksyms_and_sym_include_module_symbols() {
         lines[1]
     );
 }
+
+/// On the makedumpfile twin, task_structs in left-out pages are warnings (exit 1), named with
+/// their address and why; every other task is listed.
+#[test]
+fn ps_on_a_makedumpfile_twin_names_the_left_out_tasks() {
+    let o = vmcore(&["ps", &real("kdump/makedumpfile-c-d31.kdump")]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = stdout(&o);
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 3, "{text}");
+    assert!(warnings[0].starts_with("warning: task list: 0xffff88bf41958000: "));
+    assert!(warnings[0].ends_with("excluded from the dump (makedumpfile dump level)"));
+    assert!(
+        text.contains(">    874       1    0  ffff88bf41eb48c0  R   sh\n"),
+        "{text}"
+    );
+}

@@ -253,3 +253,49 @@ proptest! {
         }
     }
 }
+
+/// A kernel without CONFIG_DEBUG_INFO_BTF has no `__start_BTF`: the error says so by name; a
+/// blob that is not BTF names its kernel address and offset.
+#[test]
+fn missing_or_broken_kernel_btf_is_named() {
+    use kernel_introspect::btf::read_kernel_btf;
+    use kernel_introspect::mem::MemoryMap;
+    let mem = MemoryMap::new();
+    let e = read_kernel_btf(|_| None, &mem).unwrap_err();
+    assert!(matches!(e, kernel_introspect::Error::NoBtf { .. }), "{e}");
+    assert!(e.to_string().contains("CONFIG_DEBUG_INFO_BTF"), "{e}");
+
+    let base = 0xffff_ffff_8260_0000_u64;
+    let blob = testgen::btf::sample();
+    let end = base + blob.len() as u64;
+    let lookup = |n: &str| match n {
+        "__start_BTF" => Some(base),
+        "__stop_BTF" => Some(end),
+        _ => None,
+    };
+    let mut mem = MemoryMap::new();
+    mem.insert(base, blob.clone());
+    let btf = read_kernel_btf(lookup, &mem).expect("sample");
+    assert_eq!(btf.member_offset("task_struct", "cpu").expect("cpu"), 12);
+
+    let mut broken = blob.clone();
+    broken[2] = 9; // version
+    let mut mem = MemoryMap::new();
+    mem.insert(base, broken);
+    let e = read_kernel_btf(lookup, &mem).unwrap_err();
+    assert_eq!(e.addr(), Some(base + 2), "{e}");
+    // Unmapped bytes: the address that could not be read.
+    let e = read_kernel_btf(lookup, &MemoryMap::new()).unwrap_err();
+    assert_eq!(e.addr(), Some(base), "{e}");
+    // __stop_BTF below __start_BTF.
+    let e = read_kernel_btf(
+        |n| match n {
+            "__start_BTF" => Some(end),
+            "__stop_BTF" => Some(base),
+            _ => None,
+        },
+        &mem,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("not a BTF blob"), "{e}");
+}
