@@ -52,4 +52,6 @@ pub use history::{
     format_seconds_us, parse_seconds_us,
 };
 pub use identity::{BufferContent, CpuIdentity, NoteLocator, identify};
-pub use topology::{BlockStatus, CpuStatus, Topology, Unresolved, merge, replay};
+pub use topology::{
+    BlockStatus, CpuStatus, MAX_CPUS, MAX_MEMORY_BLOCKS, Topology, Unresolved, merge, replay,
+};

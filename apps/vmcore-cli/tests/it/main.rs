@@ -1,6 +1,7 @@
 //! CLI integration tests through the real binary (one test binary, one file per area).
 mod check;
 mod cli;
+mod hostile;
 mod tidy;
 
 use std::process::{Command, Output};
