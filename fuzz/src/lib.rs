@@ -115,9 +115,38 @@ pub fn exercise_dump(d: &Dump) {
         exercise_log(&log);
     }
 
-    // What `vmcore check` does with a dump before reading memory.
+    // The extents of each range tile it exactly, ascending; stored ELF bytes can be read.
+    for r in d.memory().ranges().iter().take(LIMIT) {
+        let mut at = r.phys.start.0;
+        let _ = d.for_each_extent(r, &mut |x, kind| {
+            assert!(x.start.0 == at && x.end.0 > x.start.0, "{x} after {at:#x} in {r:?}");
+            assert!(x.end.0 <= r.phys.end.0, "{x} past {r:?}");
+            at = x.end.0;
+            // read_phys serves an address from one range; with overlapping ranges that may be
+            // another one (truncated), so only the range it picks is checked.
+            let served_here = d
+                .memory()
+                .find_phys(x.start)
+                .is_some_and(|f| std::ptr::eq(f, r));
+            if kind == vmcore::Extent::Stored && d.kdump_info().is_none() && served_here {
+                d.read_phys(x.start, &mut [0u8; 1]).expect("a stored byte reads");
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        if d.kdump_info().is_none() && !r.phys.is_empty() {
+            assert_eq!(at, r.phys.end.0, "extents end at the range's end: {r:?}");
+        }
+    }
+
+    // What `vmcore check` does with a dump before reading memory, then `--deep` and
+    // `convert`, whose work now follows the bytes the dump stores (issue #16).
     let _ = hotplug::scan::structural(d);
     let _ = hotplug::DumpContent::of_dump(d, None, None, None);
+    let rep = hotplug::scan::deep_scan(d, &|_| {});
+    let _ = rep.findings(8);
+    if let Ok(r) = vmcore::convert::write_elf(d, &mut std::io::sink(), |_, _| {}) {
+        assert!(r.failures.len() <= 32);
+    }
 }
 
 /// Every accessor of a decoded kernel log, and the hotplug importer that reads one.

@@ -54,4 +54,6 @@ pub use history::{
 pub use identity::{
     BufferContent, CpuIdentity, CrashingCpu, NoteLocator, crashing_cpu_from_log, identify,
 };
-pub use topology::{BlockStatus, CpuStatus, Topology, Unresolved, merge, replay};
+pub use topology::{
+    BlockStatus, CpuStatus, MAX_CPUS, MAX_MEMORY_BLOCKS, Topology, Unresolved, merge, replay,
+};

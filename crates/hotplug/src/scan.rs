@@ -221,7 +221,8 @@ pub fn deep_scan(dump: &Dump, progress: &(dyn Fn(u64) + Sync)) -> DeepReport {
                     }
                 }
                 Work::ViaReader(r) => {
-                    buf.resize(CHUNK as usize, 0);
+                    // At most one chunk; a small range (a fuzz input) needs no 8 MiB buffer.
+                    buf.resize(buf.len().max(r.len() as usize), 0);
                     read_via_reader(dump, &r, &mut buf[..r.len() as usize], &mut p)
                 }
             }

@@ -300,7 +300,8 @@ impl<'a> PageCache<'a> {
                         // inside a page leaves one end readable).
                         let mut b = [0u8; 1];
                         let first = (self.read)(VirtAddr(page), &mut b).is_ok();
-                        let last = (self.read)(VirtAddr(page + PAGE as u64 - 1), &mut b).is_ok();
+                        let last_byte = page.wrapping_add(PAGE as u64 - 1);
+                        let last = (self.read)(VirtAddr(last_byte), &mut b).is_ok();
                         if !first && !last {
                             self.unreadable[slot] = Some(page);
                         }
@@ -358,7 +359,10 @@ impl Tally {
         }
     }
     fn note(&mut self, detail: impl FnOnce() -> String) {
-        self.count += 1;
+        self.note_n(1, detail);
+    }
+    fn note_n(&mut self, n: u64, detail: impl FnOnce() -> String) {
+        self.count += n;
         if self.first.is_none() {
             self.first = Some(detail());
         }
@@ -670,7 +674,10 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
     let mut last_seq: Option<u64> = None;
     let data_mask = ring.data_size - 1;
 
-    for step in 0..n_ids {
+    let mut next_step = 0u64;
+    while next_step < n_ids {
+        let step = next_step;
+        next_step += 1;
         let id = tail.wrapping_add(step) & DESC_ID_MASK;
         let slot = id & (count - 1);
         let desc = ring.descs.wrapping_add(slot * l.desc_size);
@@ -678,7 +685,21 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
         let state_var = match mem.u64_at(sv_addr) {
             Ok(v) => v,
             Err(e) => {
-                unreadable.note(|| format!("descriptor {id:#x} at {desc:#x}: {e}"));
+                // A whole unreadable page of descriptors: the next slots whose state_var lies
+                // on it fail too; count them without reading (a hostile ring of 2^26 ids in
+                // unmapped memory is then one step per page, not per id).
+                let skip = if matches!(e, Error::Unreadable { .. }) {
+                    let left_in_page = PAGE as u64 - (sv_addr & (PAGE as u64 - 1));
+                    left_in_page
+                        .div_ceil(l.desc_size)
+                        .min(count - slot)
+                        .min(n_ids - step)
+                        .max(1)
+                } else {
+                    1
+                };
+                unreadable.note_n(skip, || format!("descriptor {id:#x} at {desc:#x}: {e}"));
+                next_step = step + skip;
                 continue;
             }
         };

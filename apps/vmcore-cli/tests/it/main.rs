@@ -2,6 +2,7 @@
 mod bt;
 mod check;
 mod cli;
+mod hostile;
 mod task;
 mod tidy;
 mod usability;

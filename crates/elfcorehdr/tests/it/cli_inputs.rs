@@ -66,7 +66,7 @@ fn from_root_with_hidden_addresses_is_refused() {
     assert_eq!(e.code(), "addresses-hidden", "{e}");
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     for ent in std::fs::read_dir(from).unwrap() {
         let ent = ent.unwrap();
         let dst = to.join(ent.file_name());

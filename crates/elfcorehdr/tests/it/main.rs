@@ -2,6 +2,7 @@
 
 mod alloc_count;
 mod cli_inputs;
+mod files;
 mod hostile;
 mod kernels;
 mod props;

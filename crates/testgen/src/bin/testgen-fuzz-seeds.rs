@@ -397,6 +397,33 @@ fn elfcorehdr_seeds(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The hostile inputs of issue #16 (`testgen::hostile`) whose bytes fit a fuzz input: the
+/// sparse tail of a file cannot be fuzzed, but the headers that declare it can.
+fn hostile_seeds(out: &Path) -> std::io::Result<()> {
+    for f in testgen::hostile::dumps() {
+        if f.bytes.len() > 1 << 16 {
+            continue;
+        }
+        let name = format!("hostile-{}", f.name);
+        if f.bytes.starts_with(b"\x7fELF") {
+            write(&out.join("elf_open"), &name, &f.bytes)?;
+        } else {
+            kdump_seed(&out.join("kdump_open"), &name, &f.bytes)?;
+        }
+    }
+    // The ring of 2^26 descriptors, in the klog target's memory (prb at its start).
+    write(
+        &out.join("klog_decode"),
+        "hostile-ring-2p26.mem",
+        &testgen::hostile::printk_huge_ring(26),
+    )?;
+    write(
+        &out.join("history_import"),
+        "hostile-cpus-666664.jsonl",
+        testgen::hostile::history_with_cpus(666_664).as_bytes(),
+    )
+}
+
 fn main() -> ExitCode {
     let Some(out) = std::env::args().nth(1) else {
         eprintln!("usage: testgen-fuzz-seeds OUT_DIR");
@@ -414,7 +441,8 @@ fn main() -> ExitCode {
                 "testgen-sample.btf",
                 &testgen::btf::sample(),
             )
-        });
+        })
+        .and_then(|()| hostile_seeds(out));
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -41,3 +41,30 @@ fn fuzz_elf_load_past_address_space_end_truncation_overflow() {
     assert!(d.read_phys(PhysAddr(u64::MAX - 16), &mut buf).is_err());
     assert!(d.memory().ram_bytes() >= r.phys.len());
 }
+
+/// klog_decode (issue #16 session): the page cache remembers pages none of whose bytes read;
+/// to tell, it probed the page's last byte at `page + 4095`, which overflows for the last page
+/// of the address space (the fuzzer's `prb` pointed at `0xffffffffffffff66`). A panic in debug
+/// builds; now the probe wraps and the decode is an error naming the unreadable pointer.
+#[test]
+fn fuzz_klog_unreadable_last_page_of_the_address_space_overflowed() {
+    use vmcore::{Error, VirtAddr, VmcoreInfo, klog};
+    let base = 0xffff_8880_0000_0000u64;
+    let mem = 0xffff_ffff_ffff_ff66u64.to_le_bytes();
+    let read = |va: VirtAddr, buf: &mut [u8]| -> vmcore::Result<()> {
+        let off = va.0.wrapping_sub(base) as usize;
+        match mem.get(off..off.wrapping_add(buf.len())) {
+            Some(b) if off < mem.len() => {
+                buf.copy_from_slice(b);
+                Ok(())
+            }
+            _ => Err(Error::NotInDump { addr: va.0 }),
+        }
+    };
+    let info = VmcoreInfo::parse(testgen::printk::LOCKLESS_612_KEYS.as_bytes());
+    let e = klog::decode(&info, &read).unwrap_err().to_string();
+    assert!(
+        e.contains("count_bits") && e.contains("0xffffffffffffff66"),
+        "{e}"
+    );
+}

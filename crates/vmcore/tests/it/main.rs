@@ -2,6 +2,7 @@
 mod elf_real;
 mod elf_synthetic;
 mod fuzz;
+mod hostile;
 mod kdump;
 mod klog;
 mod libkdumpfile;
