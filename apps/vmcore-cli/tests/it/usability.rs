@@ -367,3 +367,38 @@ fn cpus_names_the_crashing_cpu_from_the_kernel_log() {
     assert_eq!(v["cpus"][0]["cpu"], 0);
     assert_eq!(v["cpus"][0]["pid"], 874);
 }
+
+#[test]
+fn completions_man_pages_and_color() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = vmcore(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let s = stdout(&o);
+        assert!(s.contains("vmcore") && s.contains("elfcorehdr"), "{shell}");
+    }
+    let o = vmcore(&["man"]);
+    assert!(stdout(&o).contains(".TH vmcore 1"), "{}", stdout(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let o = vmcore(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for page in ["vmcore.1", "vmcore-check.1", "vmcore-elfcorehdr-watch.1"] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+    // Colors: `always` even into a pipe and with NO_COLOR set; `never` and `auto` into a
+    // pipe never.
+    let hdr = real("steps/elfcorehdr-06-cpu3-online.bin");
+    let run = |when: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_vmcore"))
+            .args(["--color", when, "check", &hdr])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        String::from_utf8(o.stdout).unwrap()
+    };
+    assert!(run("always").contains("\x1b[32mok\x1b[0m"));
+    assert!(!run("never").contains('\x1b'));
+    assert!(!run("auto").contains('\x1b'));
+    let o = vmcore(&["check", &hdr, "--color", "never"]);
+    assert_eq!(o.status.code(), Some(0), "--color after the subcommand");
+}
