@@ -40,7 +40,7 @@ impl ColorWhen {
 static COLOR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// Decide once whether output is colored: `always`, `never`, or for `auto` a terminal on
-/// standard output without `NO_COLOR` (https://no-color.org: any non-empty value) and with a
+/// standard output without `NO_COLOR` (<https://no-color.org>: any non-empty value) and with a
 /// `TERM` other than `dumb`.
 pub fn set_color(when: ColorWhen) {
     use std::io::IsTerminal;

@@ -82,7 +82,7 @@ enum Command {
     },
     /// Print the man page (roff), or write one page per command into a directory.
     Man {
-        /// Write vmcore.1 and vmcore-<command>.1 here instead of printing vmcore.1.
+        /// Write vmcore.1 and vmcore-COMMAND.1 here instead of printing vmcore.1.
         #[arg(long, value_name = "DIR")]
         dir: Option<std::path::PathBuf>,
     },
