@@ -1,5 +1,90 @@
 //! Small text-formatting helpers shared by the renderers.
 
+/// `--color`: when to color the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[allow(missing_docs)] // Plain comments: doc comments would turn every help into the long layout.
+pub enum ColorWhen {
+    // When standard output is a terminal and NO_COLOR is not set (to anything but empty).
+    Auto,
+    // Always, even into a pipe or with NO_COLOR set.
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// The last `--color WHEN` / `--color=WHEN` of the command line (auto when absent or not
+    /// one of the three: clap reports that one).
+    pub fn from_args(args: impl Iterator<Item = std::ffi::OsString>) -> ColorWhen {
+        let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+        let mut when = ColorWhen::Auto;
+        for (i, a) in args.iter().enumerate() {
+            let v = if a == "--color" {
+                args.get(i + 1).map(String::as_str)
+            } else {
+                a.strip_prefix("--color=")
+            };
+            match v {
+                Some("always") => when = ColorWhen::Always,
+                Some("never") => when = ColorWhen::Never,
+                Some("auto") => when = ColorWhen::Auto,
+                _ => {}
+            }
+            if a == "--" {
+                break;
+            }
+        }
+        when
+    }
+}
+
+static COLOR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Decide once whether output is colored: `always`, `never`, or for `auto` a terminal on
+/// standard output without `NO_COLOR` (<https://no-color.org>: any non-empty value) and with a
+/// `TERM` other than `dumb`.
+pub fn set_color(when: ColorWhen) {
+    use std::io::IsTerminal;
+    let on = match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    };
+    let _ = COLOR.set(on);
+}
+
+/// Whether output is colored (false until [`set_color`]).
+pub fn color_enabled() -> bool {
+    COLOR.get().copied().unwrap_or(false)
+}
+
+/// What a colored word means.
+#[derive(Debug, Clone, Copy)]
+pub enum Paint {
+    /// Errors and failed checks (red, bold).
+    Error,
+    /// Warnings and inconclusive checks (yellow).
+    Warning,
+    /// Passed checks (green).
+    Ok,
+}
+
+/// `text` in the color of `p` when color is on, else `text` unchanged.
+pub fn paint(text: &str, p: Paint) -> String {
+    if !color_enabled() {
+        return text.to_string();
+    }
+    let code = match p {
+        Paint::Error => "1;31",
+        Paint::Warning => "33",
+        Paint::Ok => "32",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
 /// `YYYY-MM-DD HH:MM:SS UTC` for seconds since the epoch (proleptic Gregorian).
 pub fn utc(secs: i64) -> String {
     let (y, m, d, hh, mm, ss) = vmcore::civil_utc(secs);

@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod cmd;
 mod fmt;
@@ -29,6 +29,9 @@ pub enum Outcome {
 #[derive(Debug, Parser)]
 #[command(name = "vmcore", version, propagate_version = true)]
 struct Cli {
+    /// When to color the output: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = fmt::ColorWhen::Auto, global = true)]
+    color: fmt::ColorWhen,
     #[command(subcommand)]
     cmd: Option<Command>,
 }
@@ -82,6 +85,17 @@ enum Command {
         #[command(subcommand)]
         cmd: cmd::elfcorehdr::ElfcorehdrCmd,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man {
+        /// Write vmcore.1 and vmcore-COMMAND.1 here instead of printing vmcore.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
@@ -108,11 +122,62 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Ksyms(a) => cmd::sym::run_ksyms(&a, out),
         Command::Ps(a) => cmd::task::run_ps(&a, out),
         Command::Modules(a) => cmd::task::run_modules(&a, out),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "vmcore", out);
+            Ok(Outcome::Clean)
+        }
+        Command::Man { dir } => man(dir.as_deref(), out),
     }
 }
 
+/// `vmcore man`: the page of `vmcore`, or with a directory every command's page.
+fn man(dir: Option<&std::path::Path>, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    use anyhow::Context as _;
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        clap_mangen::Man::new(cmd).render(out)?;
+        return Ok(Outcome::Clean);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut pages = vec![("vmcore".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        pages.push((format!("vmcore-{}", sub.get_name()), sub.clone()));
+        for subsub in sub.get_subcommands() {
+            pages.push((
+                format!("vmcore-{}-{}", sub.get_name(), subsub.get_name()),
+                subsub.clone(),
+            ));
+        }
+    }
+    for (name, c) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        // clap names commands with &'static str (without its `string` feature); this runs
+        // once per page of a short-lived process.
+        let title: &'static str = Box::leak(name.clone().into_boxed_str());
+        clap_mangen::Man::new(c.name(title)).render(&mut buf)?;
+        std::fs::write(&path, buf).with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(out, "{}", path.display())?;
+    }
+    Ok(Outcome::Clean)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // --color and NO_COLOR decide clap's own colors (help, usage errors) too, so they are
+    // known before parsing.
+    let color = fmt::ColorWhen::from_args(std::env::args_os());
+    fmt::set_color(color);
+    let matches = Cli::command()
+        .color(if fmt::color_enabled() {
+            clap::ColorChoice::Always
+        } else {
+            clap::ColorChoice::Never
+        })
+        .get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = run(cli, &mut out).and_then(|o| {
@@ -128,7 +193,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let _ = out.flush();
-            eprintln!("vmcore: error: {e:#}");
+            eprintln!("vmcore: {}: {e:#}", fmt::paint("error", fmt::Paint::Error));
             ExitCode::from(2)
         }
     }

@@ -11,7 +11,7 @@ use crate::raw::ElfHeader;
 /// Checks, without allocating, that `bytes` start with a complete header in the kernel's layout
 /// with `expected_phnum` program headers: ELF header exactly as the kernel writes it, every
 /// phdr PT_NOTE or PT_LOAD with `p_offset == p_paddr` and `p_filesz == p_memsz`, notes before
-/// loads. The update path applies the same rules ([`check_kernel_ehdr`], [`PhdrLayoutCheck`])
+/// loads. The update path applies the same rules (`check_kernel_ehdr`, `PhdrLayoutCheck`)
 /// to its scratch buffer, batch by batch, before it touches the target.
 pub fn validate_kernel_layout(bytes: &[u8], expected_phnum: u16) -> Result<()> {
     let (h, table) = read_header(bytes)?;

@@ -19,7 +19,7 @@
 //! - [`Updater::update_in_place`] / [`update_in_place`]: apply a hotplug [`Event`] the way the
 //!   kernel decides ([`decide`]), all or nothing.
 //! - [`verify::compare`]: differences between a header and a state.
-//! - [`live`]: the running kernel's header via `/proc/kcore`, and uevents; [`file`]: atomic
+//! - [`live`]: the running kernel's header via `/proc/kcore`, and uevents; [`mod@file`]: atomic
 //!   file replacement.
 //!
 //! ```no_run
@@ -40,7 +40,7 @@
 //! ```
 //!
 //! The core (`build`, `parse`, `update`) works on byte slices and does no I/O; `from_root`,
-//! [`live`] and [`file`] are the only parts that touch the filesystem. No feature flags.
+//! [`live`] and [`mod@file`] are the only parts that touch the filesystem. No feature flags.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 

@@ -11,7 +11,7 @@
 //!   the crash by default.
 //! - [`identity`]: which CPU wrote each register note of a kernel dump, by finding the note's
 //!   bytes in each CPU's `crash_notes` buffer inside the dump, without debug info.
-//! - [`diff`]: the topology against a dump or raw elfcorehdr ([`DumpContent`]) →
+//! - [`diff()`]: the topology against a dump or raw elfcorehdr ([`DumpContent`]) →
 //!   [`HotplugFinding`]s with stable codes ([`diff::CODES`]), severities and subjects.
 //! - [`scan`]: structural findings and the parallel page-by-page deep scan of `vmcore check`.
 //!

@@ -289,7 +289,7 @@ pub struct QemuCpuState {
 
 impl QemuCpuState {
     /// Decode an x86_64 `QEMUCPUState`: version, size, 18 GPRs + rip/rflags (8-byte each, from
-    /// offset 8), 10 segments of 24 bytes from offset 152, cr[5] at 392, kernel_gs_base at 432.
+    /// offset 8), 10 segments of 24 bytes from offset 152, `cr[5]` at 392, kernel_gs_base at 432.
     pub fn parse(desc: &[u8]) -> Option<Self> {
         if desc.len() < 432 {
             return None;

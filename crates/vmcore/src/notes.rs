@@ -147,7 +147,7 @@ pub struct Prpsinfo {
 
 impl Prpsinfo {
     /// Decode a 64-bit `elf_prpsinfo` (136 bytes: state, sname, zomb, nice, flag u64, uid, gid,
-    /// pid, ppid, pgrp, sid (u32 each), fname[16], psargs[80]).
+    /// pid, ppid, pgrp, sid (u32 each), `fname[16]`, `psargs[80]`).
     pub fn parse64(desc: &[u8]) -> Option<Self> {
         if desc.len() < 136 {
             return None;

@@ -24,6 +24,9 @@ use crate::dump::{Dump, DumpData, Format, detect, map_file};
 use crate::error::{Error, Result};
 use crate::kdump::MDF_HEADER_SIZE;
 
+/// The largest image a stream may describe (1 PiB): records beyond are refused (FLAT002).
+pub const MAX_IMAGE_LEN: i64 = 1 << 50;
+
 /// Largest record copied through memory at once; bigger records are copied in pieces.
 const COPY_CHUNK: usize = 1 << 20;
 
@@ -130,15 +133,17 @@ impl Dump {
                 // What follows the end record is not read: a pipe may carry more.
                 break;
             }
-            if off < 0 || size < 0 || off.checked_add(size).is_none() {
+            // A sparse temp file could take any offset (tmpfs allows exabytes), but no real
+            // image is near a pebibyte, and mapping one would fail anyway.
+            if off < 0 || size < 0 || off.checked_add(size).is_none_or(|e| e > MAX_IMAGE_LEN) {
                 findings.push(Finding::new(
                     "FLAT002",
                     "flat-record-bad",
                     Severity::Error,
                     Some(at),
                     format!(
-                        "flat record header has offset {off} and buf_size {size}: the stream \
-                         cannot be followed past it"
+                        "flat record header has offset {off} and buf_size {size} (the image \
+                         may not end past 1 PiB): the stream cannot be followed past it"
                     ),
                 ));
                 break;
@@ -149,7 +154,7 @@ impl Dump {
                 let want = left.min(COPY_CHUNK as u64) as usize;
                 let k = input.fill(&mut buf[..want]).map_err(io)?;
                 image.write_all(&buf[..k]).map_err(|e| Error::Io {
-                    path: std::env::temp_dir(),
+                    path: std::env::temp_dir().join("(anonymous file of the rebuilt image)"),
                     source: e,
                 })?;
                 left -= k as u64;

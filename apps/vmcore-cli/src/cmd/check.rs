@@ -510,9 +510,10 @@ fn write_text(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> a
         }
         for c in &r.checks {
             let status = match status(c, threshold) {
-                "failed" => "FAILED",
-                "passed" => "ok",
-                other => other,
+                "failed" => crate::fmt::paint("FAILED", crate::fmt::Paint::Error),
+                "passed" => crate::fmt::paint("ok", crate::fmt::Paint::Ok),
+                "inconclusive" => crate::fmt::paint("inconclusive", crate::fmt::Paint::Warning),
+                other => other.to_string(),
             };
             write!(out, "{}: {status}", c.name)?;
             if let Some(s) = c.skipped.as_ref().or(c.summary.as_ref()) {
@@ -520,7 +521,13 @@ fn write_text(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> a
             }
             writeln!(out)?;
             for (f, subject) in &c.findings {
-                write!(out, "  {:<7} {} {}", f.severity.as_str(), f.code, f.name)?;
+                let sev = format!("{:<7}", f.severity.as_str());
+                let sev = match f.severity {
+                    Severity::Error => crate::fmt::paint(&sev, crate::fmt::Paint::Error),
+                    Severity::Warning => crate::fmt::paint(&sev, crate::fmt::Paint::Warning),
+                    Severity::Info => sev,
+                };
+                write!(out, "  {sev} {} {}", f.code, f.name)?;
                 if let Some(s) = subject {
                     write!(out, " [{s}]")?;
                 }

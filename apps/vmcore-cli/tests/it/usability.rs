@@ -372,3 +372,114 @@ fn cpus_names_each_note_s_cpu_from_the_dump_itself() {
     assert_eq!(v["cpus"][0]["cpu"], 0);
     assert_eq!(v["cpus"][0]["pid"], 874);
 }
+
+#[test]
+fn completions_man_pages_and_color() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = vmcore(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let s = stdout(&o);
+        assert!(s.contains("vmcore") && s.contains("elfcorehdr"), "{shell}");
+    }
+    let o = vmcore(&["man"]);
+    assert!(stdout(&o).contains(".TH vmcore 1"), "{}", stdout(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let o = vmcore(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for page in ["vmcore.1", "vmcore-check.1", "vmcore-elfcorehdr-watch.1"] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+    // Colors: `always` even into a pipe and with NO_COLOR set; `never` and `auto` into a
+    // pipe never.
+    let hdr = real("steps/elfcorehdr-06-cpu3-online.bin");
+    let run = |when: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_vmcore"))
+            .args(["--color", when, "check", &hdr])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        String::from_utf8(o.stdout).unwrap()
+    };
+    assert!(run("always").contains("\x1b[32mok\x1b[0m"));
+    assert!(!run("never").contains('\x1b'));
+    assert!(!run("auto").contains('\x1b'));
+    let o = vmcore(&["check", &hdr, "--color", "never"]);
+    assert_eq!(o.status.code(), Some(0), "--color after the subcommand");
+}
+
+#[test]
+fn convert_into_a_directory_fails_before_converting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = vmcore(&["convert", &real("kdump/makedumpfile-c-d31.kdump"), "-o", d]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("-o {d} is a directory")), "{err}");
+    // Nothing was written next to it or in it.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let parent = dir.path().parent().unwrap();
+    let name = dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(!std::fs::read_dir(parent).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(&format!("{name}.partial"))
+    }));
+}
+
+#[test]
+fn an_installed_binary_finds_the_sample_without_the_build_tree() {
+    // A copy of the binary outside the source tree, run without cargo's environment, is what
+    // `cargo install` leaves.
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join("vmcore");
+    std::fs::copy(env!("CARGO_BIN_EXE_vmcore"), &bin).unwrap();
+    let run = |envs: &[(&str, &std::ffi::OsStr)]| {
+        let mut c = Command::new(&bin);
+        c.arg("info")
+            .env_remove("CARGO")
+            .env_remove("VMCORE_SAMPLE")
+            .env_remove("VMCORE_DATA_DIR")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .env("HOME", home.path());
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("no sample dump found"), "{err}");
+    assert!(err.contains("VMCORE_SAMPLE"), "{err}");
+    assert!(err.contains(".local/share/vmcore-tools"), "{err}");
+    assert!(
+        !err.contains("testdata/real/kdump/proc-vmcore.elf.zst ("),
+        "{err}"
+    );
+    // VMCORE_SAMPLE names any dump.
+    let hdr = real("steps/elfcorehdr-06-cpu3-online.bin");
+    let o = run(&[("VMCORE_SAMPLE", hdr.as_ref())]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("elfcorehdr-06-cpu3-online.bin"));
+    // The sample copied into the data folder, compressed, is decompressed into the cache.
+    let data = home.path().join(".local/share/vmcore-tools");
+    std::fs::create_dir_all(&data).unwrap();
+    let zst = real_data::root().join("kdump/proc-vmcore.elf.zst");
+    std::fs::copy(&zst, data.join("proc-vmcore.elf.zst")).unwrap();
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("kernel:      6.12.111+deb12-amd64"));
+    assert!(
+        home.path()
+            .join(".cache/vmcore-tools/proc-vmcore.elf")
+            .is_file()
+    );
+}

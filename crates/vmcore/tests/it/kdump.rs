@@ -678,3 +678,84 @@ fn big_endian_kdump_is_named_by_its_byte_order() {
         "{msg}"
     );
 }
+
+/// A reader that hands out at most 7 bytes a call, as a pipe may.
+struct Trickle<'a>(&'a [u8]);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(7).min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_flattened_stream_from_a_pipe_reads_like_the_file() {
+    for compression in Compression::ALL {
+        let s = spec(6, compression, mixed_pages(300));
+        let image = kdump_bytes(&s);
+        let flat = flatten(
+            &image,
+            &FlatSpec {
+                record_size: 1000,
+                shuffle_seed: Some(11),
+                rewrite_header: true,
+                ..FlatSpec::default()
+            },
+        );
+        let d = Dump::from_stream(Trickle(&flat), "-").unwrap();
+        assert_eq!(d.format(), Format::Flattened);
+        assert_eq!(d.path(), Some(std::path::Path::new("-")));
+        let info = d.kdump_info().expect("info");
+        assert!(info.flattened);
+        let file = Dump::from_bytes(flat.clone()).unwrap();
+        assert_eq!(info, file.kdump_info().unwrap(), "{compression:?}");
+        check_pages(&d, &s);
+    }
+}
+
+#[test]
+fn a_cut_or_hostile_stream_from_a_pipe_is_a_finding_or_an_error() {
+    let s = spec(6, Compression::Zstd, vec![PageKind::Data; 50]);
+    let flat = flatten(&kdump_bytes(&s), &FlatSpec::default());
+    // Cut inside the last record, and right before the end record.
+    for cut in [flat.len() - 16 - 1000, flat.len() - 16] {
+        let d = Dump::from_stream(Trickle(&flat[..cut]), "-").expect("opens");
+        assert!(
+            d.findings().iter().any(|f| f.code == "FLAT001"),
+            "cut {cut}: {:?}",
+            d.findings()
+        );
+        let mut buf = [0u8; 4096];
+        d.read_phys(PhysAddr(0), &mut buf).expect("early page");
+        assert_eq!(buf.to_vec(), page_content(0, 4096));
+    }
+    // A record with a negative size stops the stream with a finding.
+    let mut bad = flat[..flat.len() - 16].to_vec();
+    bad.extend_from_slice(&flat_record_header(0, -5));
+    let d = Dump::from_stream(Trickle(&bad), "-").expect("opens");
+    assert!(d.findings().iter().any(|f| f.code == "FLAT002"));
+    // So does one that would put the image past a pebibyte (no huge sparse file is made).
+    let mut far = flat[..flat.len() - 16].to_vec();
+    far.extend_from_slice(&flat_record_header(1 << 55, 16));
+    far.extend_from_slice(&[0xaa; 16]);
+    let d = Dump::from_stream(Trickle(&far), "-").expect("opens");
+    assert!(d.findings().iter().any(|f| f.code == "FLAT002"));
+    // ELF and kdump-compressed need a seekable file; empty input is no dump.
+    let elf = testgen::elf_bytes(&testgen::ElfSpec::default());
+    for (what, bytes) in [("elf64", elf), ("kdump-compressed", kdump_bytes(&s))] {
+        let e = Dump::from_stream(Trickle(&bytes), "-")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(what) && e.contains("needs a seekable file"),
+            "{e}"
+        );
+    }
+    let e = Dump::from_stream(Trickle(&[]), "-")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "the input is empty (0 bytes): not a crash dump");
+}
