@@ -481,11 +481,17 @@ fn expand_names(
         }
         ends.push(arena.len() as u32);
     }
-    // Names are ASCII in every kernel; anything else is replaced rather than trusted.
-    let arena = match String::from_utf8(arena) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    };
+    // Names are ASCII in every kernel; any other byte becomes '?', one byte for one, so the
+    // name ends recorded above stay on character boundaries (a lossy UTF-8 conversion would
+    // widen each bad byte to three and make them slice mid-character: found by fuzzing).
+    for b in arena.iter_mut().filter(|b| !b.is_ascii()) {
+        *b = b'?';
+    }
+    let arena = String::from_utf8(arena).map_err(|_| Error::Corrupt {
+        what: "kallsyms_names",
+        addr: t.names,
+        detail: "names are not ASCII after replacement".into(),
+    })?;
     Ok((arena, ends, kinds))
 }
 

@@ -3,6 +3,7 @@
 
 mod bt;
 mod btf;
+mod fuzz_regressions;
 mod kallsyms;
 mod support;
 mod task;
