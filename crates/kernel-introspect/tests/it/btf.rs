@@ -299,3 +299,37 @@ fn missing_or_broken_kernel_btf_is_named() {
     .unwrap_err();
     assert!(e.to_string().contains("not a BTF blob"), "{e}");
 }
+
+/// Every named member of every struct and union of the real kernel's BTF is found by name at
+/// the offset its record gives (first of equal names), and lies inside its container: the
+/// bounds checks that reject absurd offsets never reject a real layout.
+#[test]
+fn every_member_of_the_real_kernel_resolves() {
+    let dump = support::proc_vmcore();
+    let kernel = Kernel::new(&dump).expect("kernel");
+    let btf = kernel.btf().expect("btf");
+    let mut checked = 0;
+    for t in btf.types() {
+        if !matches!(t.kind(), Kind::Struct | Kind::Union) {
+            continue;
+        }
+        let mut names = std::collections::HashSet::new();
+        for m in t.members() {
+            let name = t.member_name(&m);
+            if name.is_empty() || !names.insert(name) {
+                continue;
+            }
+            let f = btf
+                .member_at(t.id(), name)
+                .unwrap_or_else(|e| panic!("{}.{name}: {e}", btf.describe(t.id())));
+            assert_eq!(
+                f.bit_offset,
+                m.bit_offset,
+                "{}.{name}",
+                btf.describe(t.id())
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 50_000, "{checked} members");
+}
