@@ -150,6 +150,8 @@ pub struct Kallsyms {
     /// Open-addressing hash table of symbol indices by name (`u32::MAX` = empty), built on the
     /// first lookup by name.
     by_name: OnceLock<Vec<u32>>,
+    /// [`name_hash`] of each name (low 32 bits), computed while the names were expanded.
+    hashes: Vec<u32>,
 }
 
 impl std::fmt::Debug for Kallsyms {
@@ -186,6 +188,25 @@ impl<M: KernelMemory + ?Sized> Stream<'_, M> {
         let b = self.buf[(self.pos - self.buf_start) as usize];
         self.pos += 1;
         Ok(b)
+    }
+
+    /// The next `n` bytes (at most one chunk), refilling once when the buffer ends inside
+    /// them.
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        let rel = (self.pos - self.buf_start) as usize;
+        if rel + n > self.buf.len() {
+            self.refill()?;
+        }
+        let rel = (self.pos - self.buf_start) as usize;
+        let Some(bytes) = self.buf.get(rel..rel + n) else {
+            return Err(Error::Corrupt {
+                what: "kallsyms_names",
+                addr: self.base.wrapping_add(self.pos),
+                detail: format!("a {n}-byte name runs past the readable memory"),
+            });
+        };
+        self.pos += n as u64;
+        Ok(bytes)
     }
 
     fn refill(&mut self) -> Result<()> {
@@ -229,7 +250,7 @@ impl Kallsyms {
             });
         }
         let tokens = read_tokens(t, mem)?;
-        let (arena, ends, kinds) = expand_names(t, count, &tokens, mem)?;
+        let (arena, ends, kinds, hashes) = expand_names(t, count, &tokens, mem)?;
         let (addrs, encoding) = decode_addresses(t, count, &arena, &ends, mem)?;
 
         let mut by_addr: Vec<u32> = (0..count).collect();
@@ -244,6 +265,7 @@ impl Kallsyms {
             by_addr,
             encoding,
             span: (0, 0),
+            hashes,
             by_name: OnceLock::new(),
         };
         let start = k.find_first("_stext").map(|s| s.addr).unwrap_or(t.stext);
@@ -293,7 +315,11 @@ impl Kallsyms {
     }
 
     fn find_first(&self, name: &str) -> Option<Symbol<'_>> {
-        self.iter().find(|s| s.name == name)
+        // Hashes first: a sequential scan of u32s, names compared only on a hash match.
+        let hash = name_hash(name) as u32;
+        let i = (0..self.hashes.len())
+            .find(|&i| self.hashes[i] == hash && self.name_of(i as u32) == name)?;
+        self.get(i as u32)
     }
 
     fn name_of(&self, i: u32) -> &str {
@@ -307,7 +333,8 @@ impl Kallsyms {
             let slots = (self.addrs.len() * 2).next_power_of_two().max(2);
             let mut table = vec![u32::MAX; slots];
             for i in 0..self.addrs.len() as u32 {
-                let mut h = name_hash(self.name_of(i)) as usize & (slots - 1);
+                let hash = self.hashes[i as usize];
+                let mut h = hash as usize & (slots - 1);
                 loop {
                     let slot = table[h];
                     if slot == u32::MAX {
@@ -315,7 +342,7 @@ impl Kallsyms {
                         break;
                     }
                     // Keep the first of equal names (kallsyms order), as kallsyms_lookup_name.
-                    if self.name_of(slot) == self.name_of(i) {
+                    if self.hashes[slot as usize] == hash && self.name_of(slot) == self.name_of(i) {
                         break;
                     }
                     h = (h + 1) & (slots - 1);
@@ -329,13 +356,14 @@ impl Kallsyms {
     pub fn lookup(&self, name: &str) -> Option<Symbol<'_>> {
         let table = self.name_table();
         let mask = table.len() - 1;
-        let mut h = name_hash(name) as usize & mask;
+        let hash = name_hash(name) as u32;
+        let mut h = hash as usize & mask;
         loop {
             let slot = *table.get(h)?;
             if slot == u32::MAX {
                 return None;
             }
-            if self.name_of(slot) == name {
+            if self.hashes[slot as usize] == hash && self.name_of(slot) == name {
                 return self.get(slot);
             }
             h = (h + 1) & mask;
@@ -388,7 +416,11 @@ impl Kallsyms {
 
 /// FNV-1a: names are short ASCII, and the table is built once per dump.
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+    name_hash_bytes(name.as_bytes())
+}
+
+fn name_hash_bytes(name: &[u8]) -> u64 {
+    name.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     })
 }
@@ -427,7 +459,8 @@ fn read_tokens(t: &KallsymsTables, mem: &(impl KernelMemory + ?Sized)) -> Result
         .collect()
 }
 
-type Names = (String, Vec<u32>, Vec<u8>);
+/// Names back to back, their ends, type characters and name hashes ([`name_hash`]).
+type Names = (String, Vec<u32>, Vec<u8>, Vec<u32>);
 
 fn expand_names(
     t: &KallsymsTables,
@@ -445,6 +478,7 @@ fn expand_names(
     let mut arena: Vec<u8> = Vec::with_capacity((count as usize).min(1 << 20) * 16);
     let mut ends = Vec::with_capacity((count as usize).min(1 << 20));
     let mut kinds = Vec::with_capacity((count as usize).min(1 << 20));
+    let mut hashes = Vec::with_capacity((count as usize).min(1 << 20));
     for n in 0..count {
         let at = t.names + s.pos;
         let mut len = s.byte()? as usize;
@@ -459,19 +493,34 @@ fn expand_names(
             });
         }
         let start = arena.len();
-        for _ in 0..len {
-            arena.extend_from_slice(&tokens[s.byte()? as usize]);
+        let codes = s.take(len)?;
+        // The first expanded byte is the type character, kept apart from the name.
+        let mut kind = None;
+        for &c in codes {
+            let tok = tokens[c as usize].as_slice();
+            match (kind, tok.split_first()) {
+                (None, Some((&k, rest))) => {
+                    kind = Some(k);
+                    arena.extend_from_slice(rest);
+                }
+                _ => arena.extend_from_slice(tok),
+            }
         }
-        // The first expanded byte is the type character; move it out of the name.
-        let Some(&kind) = arena.get(start) else {
+        let Some(kind) = kind else {
             return Err(Error::Corrupt {
                 what: "kallsyms_names",
                 addr: at,
                 detail: format!("symbol {n} expands to nothing"),
             });
         };
-        arena.remove(start);
         kinds.push(kind);
+        // Names are ASCII in every kernel; any other byte becomes '?', one byte for one, so the
+        // name ends stay on character boundaries (a lossy UTF-8 conversion would widen each
+        // bad byte to three and make them slice mid-character: found by fuzzing).
+        for b in arena[start..].iter_mut().filter(|b| !b.is_ascii()) {
+            *b = b'?';
+        }
+        hashes.push(name_hash_bytes(&arena[start..]) as u32);
         if arena.len() > u32::MAX as usize {
             return Err(Error::Corrupt {
                 what: "kallsyms_names",
@@ -481,18 +530,12 @@ fn expand_names(
         }
         ends.push(arena.len() as u32);
     }
-    // Names are ASCII in every kernel; any other byte becomes '?', one byte for one, so the
-    // name ends recorded above stay on character boundaries (a lossy UTF-8 conversion would
-    // widen each bad byte to three and make them slice mid-character: found by fuzzing).
-    for b in arena.iter_mut().filter(|b| !b.is_ascii()) {
-        *b = b'?';
-    }
     let arena = String::from_utf8(arena).map_err(|_| Error::Corrupt {
         what: "kallsyms_names",
         addr: t.names,
         detail: "names are not ASCII after replacement".into(),
     })?;
-    Ok((arena, ends, kinds))
+    Ok((arena, ends, kinds, hashes))
 }
 
 fn decode_addresses(

@@ -170,7 +170,10 @@ fn ps_on_a_makedumpfile_twin_names_the_left_out_tasks() {
         .collect();
     assert_eq!(warnings.len(), 3, "{text}");
     assert!(warnings[0].starts_with("warning: task list: 0xffff88bf41958000: "));
-    assert!(warnings[0].ends_with("excluded from the dump (makedumpfile dump level)"));
+    assert!(
+        warnings[0].ends_with("was excluded from the dump by its dump level"),
+        "{text}"
+    );
     assert!(
         text.contains(">    874       1    0  ffff88bf41eb48c0  R   sh\n"),
         "{text}"
