@@ -44,11 +44,22 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
             return;
         }
     };
-    let block = Block::bordered().title(format!(
+    let mut block = Block::bordered().title(format!(
         " Tasks ({}) · by {} · p pid · s state · c CPU · Enter stack ",
         tasks.len(),
         app.task_sort.name()
     ));
+    // What cut the task walk short (a cyclic list, an unreadable task) is not hidden: the
+    // list may be incomplete.
+    if let Some(first) = kernel.task_findings.first() {
+        block = block.title_bottom(
+            Line::from(format!(
+                " {} task-list problem(s), the list may be incomplete: {first} ",
+                kernel.task_findings.len()
+            ))
+            .fg(Color::Yellow),
+        );
+    }
     let rows_h = area.height.saturating_sub(3) as usize;
     let vis = app.tasks.visible(app.task_rows.len(), rows_h);
     let first = vis.start;

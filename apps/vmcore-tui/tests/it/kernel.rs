@@ -247,3 +247,37 @@ fn goto_a_symbol_and_the_hex_view_names_it() {
         "{screen}"
     );
 }
+
+#[test]
+fn qemu_dump_cpus_are_numbered_by_the_kernel_and_nothing_panicked() {
+    let oracle: serde_json::Value = {
+        let path = real_data::path("oracles/drgn-crash-qemu-dump-06-cpu3-online.json")
+            .expect("drgn oracle");
+        serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json")
+    };
+    let path = real_data::path("qemu-dumps/dump-06-cpu3-online.elf").expect("QEMU dump");
+    let mut app = vmcore_tui::App::open(&path).expect("open the QEMU dump");
+    vmcore_tui::jobs::run_pending(&mut app);
+    // drgn: panic_cpu is -1; the overview says so instead of naming a CPU.
+    assert_eq!(oracle["panic_cpu"].as_i64(), Some(-1));
+    let screen = render(&app, 120, 30);
+    assert!(
+        screen.contains("Crashed     no CPU panicked (panic_cpu is -1)"),
+        "{screen}"
+    );
+    update(&mut app, Action::ShowView(View::Cpus));
+    let screen = render(&app, 120, 30);
+    let rows: Vec<&str> = screen.lines().skip(3).take(app.dump.cpus().len()).collect();
+    for want in oracle["cpus"].as_array().expect("cpus") {
+        let n = want["cpu"].as_u64().expect("cpu").to_string();
+        let top = drgn_frame(&want["frames"][0]);
+        assert!(
+            rows.iter().any(|r| {
+                let cols: Vec<&str> = r.trim_matches(['│', '"', ' ']).split_whitespace().collect();
+                cols.get(1) == Some(&n.as_str()) && r.contains(&top)
+            }),
+            "no row of CPU {n} in {top}:\n{screen}"
+        );
+    }
+    assert_snapshot!("cpus_qemu_dump_06_120x30", screen);
+}
