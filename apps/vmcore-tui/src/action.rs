@@ -5,7 +5,7 @@
 use vmcore::{PhysAddr, VirtAddr};
 
 use crate::jobs::JobEvent;
-use crate::state::{PromptKind, View};
+use crate::state::{PromptKind, TaskSort, View};
 
 /// An address the hex view can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub enum Action {
     WheelUp,
     /// Mouse wheel down.
     WheelDown,
-    /// Enter: open the selected CPU, jump to the selected range or finding.
+    /// Enter: open the selected CPU or task, jump to the selected range or finding.
     Open,
     /// Open a text prompt.
     Prompt(PromptKind),
@@ -77,6 +77,8 @@ pub enum Action {
     GotoStack,
     /// In the CPU detail: show the code (RIP) in the hex view.
     GotoCode,
+    /// Order the tasks view.
+    SortTasks(TaskSort),
     /// A background job reported.
     Job(JobEvent),
 }

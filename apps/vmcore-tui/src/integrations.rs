@@ -8,6 +8,8 @@
 //!   addresses as the fallback.
 //! - [`load_history`]: the `hotplug` crate (wired in) — history replay and diff against the
 //!   dump.
+//! - [`kernel_model`]: the `kernel-introspect` crate (wired in) — symbols, per-CPU backtraces,
+//!   the crash site, tasks and their stacks.
 
 use std::path::{Path, PathBuf};
 
@@ -221,4 +223,101 @@ pub fn load_histories(
         hotplugged,
         findings,
     })
+}
+
+/// One task of the tasks view, with its stack.
+#[derive(Debug, Clone)]
+pub struct TaskEntry {
+    /// The task.
+    pub task: kernel_introspect::task::Task,
+    /// A per-CPU idle task (`swapper/N`, pid 0), listed first as crash's `ps` does.
+    pub idle: bool,
+    /// Its stack ([`kernel_introspect::Kernel::task_backtrace`]), or why there is none.
+    pub trace: Result<kernel_introspect::Backtrace, String>,
+}
+
+impl TaskEntry {
+    /// The CPU to show: an idle task's is its run queue's (swapper/N), else `task_cpu()`.
+    pub fn cpu(&self) -> u32 {
+        match (self.idle, self.task.running_on) {
+            (true, Some(c)) => c,
+            _ => self.task.cpu,
+        }
+    }
+}
+
+/// What the kernel views show, decoded once from the dump alone by `kernel-introspect`.
+#[derive(Debug)]
+pub struct KernelModel {
+    /// Kernel and module symbols (hex view, goto by name).
+    pub symbols: kernel_introspect::SymbolTables,
+    /// Each register note's CPU number and backtrace, in dump order; or why there are none.
+    pub cpus: Option<Vec<kernel_introspect::CpuBacktrace>>,
+    /// Why there are no backtraces, when `cpus` is `None`.
+    pub cpus_error: Option<String>,
+    /// The crash line of `vmcore info`, or why it cannot be told.
+    pub crash: Option<Result<kernel_introspect::CrashSummary, String>>,
+    /// Idle tasks then every task by pid; or why there are none (no BTF names
+    /// CONFIG_DEBUG_INFO_BTF).
+    pub tasks: Result<Vec<TaskEntry>, String>,
+    /// What the task walk noticed (cyclic lists, unreadable tasks).
+    pub task_findings: Vec<String>,
+}
+
+/// The kernel's symbols, backtraces, crash site and tasks, for the CPU, tasks, overview and
+/// hex views. Runs on the worker thread (the real 6.12 dump's kallsyms + ORC + BTF decode and
+/// every task's stack take tens of milliseconds). Never fails: what cannot be read is an
+/// `Err` (or `None`) naming why, per part.
+pub fn kernel_model(dump: &Dump) -> KernelModel {
+    let kernel = match dump.vmcoreinfo().ok_or_else(|| {
+        "the dump has no VMCOREINFO note: no kernel symbols, backtraces or tasks".to_string()
+    }) {
+        Ok(_) => kernel_introspect::Kernel::new(dump).map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    let kernel = match kernel {
+        Ok(k) => k,
+        Err(why) => {
+            return KernelModel {
+                symbols: kernel_introspect::SymbolTables::default(),
+                cpus: None,
+                cpus_error: Some(why.clone()),
+                crash: None,
+                tasks: Err(why),
+                task_findings: Vec::new(),
+            };
+        }
+    };
+    let (cpus, cpus_error) = match kernel.backtraces() {
+        Ok(b) => (Some(b), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let crash = Some(kernel.crash_summary());
+    let mut task_findings = Vec::new();
+    let tasks = kernel.tasks().map_err(|e| e.to_string()).map(|list| {
+        task_findings = list.findings.iter().map(ToString::to_string).collect();
+        // One unwinder (module ORC included) for every task.
+        let unwinder = kernel.unwinder_with_modules();
+        list.idle
+            .iter()
+            .map(|t| (t, true))
+            .chain(list.tasks.iter().map(|t| (t, false)))
+            .map(|(t, idle)| TaskEntry {
+                task: t.clone(),
+                idle,
+                trace: match &unwinder {
+                    Ok(u) => kernel.task_backtrace_with(u, t).map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                },
+            })
+            .collect()
+    });
+    KernelModel {
+        symbols: kernel.into_symbol_tables(),
+        cpus,
+        cpus_error,
+        crash,
+        tasks,
+        task_findings,
+    }
 }

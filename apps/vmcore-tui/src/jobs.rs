@@ -1,6 +1,7 @@
-//! Slow work that must not block input: kernel-log decoding and memory searches. The event
-//! loop hands [`Job`]s to a worker thread, which reports [`JobEvent`]s back through the same
-//! channel as key presses; tests run the same jobs inline with [`run_pending`].
+//! Slow work that must not block input: kernel-log and kernel-symbol decoding, memory
+//! searches. The event loop hands [`Job`]s to a worker thread, which reports [`JobEvent`]s
+//! back through the same channel as key presses; tests run the same jobs inline with
+//! [`run_pending`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +20,11 @@ pub enum Job {
         /// Job id.
         id: u64,
     },
+    /// Decode the kernel's symbols, backtraces and tasks.
+    DecodeKernel {
+        /// Job id.
+        id: u64,
+    },
     /// Search physical memory for `needle`, starting at `from`.
     Search {
         /// Job id.
@@ -31,6 +37,17 @@ pub enum Job {
         cancel: Arc<AtomicBool>,
     },
 }
+
+/// The decoded kernel model, shared with the app (compared by identity: it is decoded once).
+#[derive(Debug, Clone)]
+pub struct KernelReady(pub Arc<integrations::KernelModel>);
+
+impl PartialEq for KernelReady {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+impl Eq for KernelReady {}
 
 /// A report from the worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +67,13 @@ pub enum JobEvent {
         id: u64,
         /// Lines, or the reason there are none.
         result: Result<DecodedLog, String>,
+    },
+    /// The kernel model is decoded.
+    KernelDone {
+        /// Job id.
+        id: u64,
+        /// The model.
+        model: KernelReady,
     },
     /// A search finished: the address of the first match, `None` when there is none, or
     /// `Err` when it was cancelled.
@@ -73,6 +97,10 @@ pub fn run(job: Job, dump: &Dump, report: &mut dyn FnMut(JobEvent)) {
                 report(JobEvent::Progress { id, done, total });
             });
             report(JobEvent::LogDone { id, result });
+        }
+        Job::DecodeKernel { id } => {
+            let model = KernelReady(Arc::new(integrations::kernel_model(dump)));
+            report(JobEvent::KernelDone { id, model });
         }
         Job::Search {
             id,

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use crate::action::Action;
-use crate::state::{App, PromptKind, View};
+use crate::state::{App, PromptKind, TaskSort, View};
 
 /// Where a binding applies. Lookup tries the innermost context first (see [`contexts`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub enum Ctx {
     Help,
     /// The CPU detail popup is open.
     CpuDetail,
+    /// A task's stack is open.
+    TaskDetail,
     /// A finding is open in full.
     FindingDetail,
     /// A view.
@@ -31,6 +33,7 @@ impl Ctx {
             Ctx::Prompt => "Prompt",
             Ctx::Help => "Help",
             Ctx::CpuDetail => "CPU detail",
+            Ctx::TaskDetail => "Task stack",
             Ctx::FindingDetail => "Finding detail",
             Ctx::View(v) => v.title(),
         }
@@ -126,8 +129,9 @@ macro_rules! bind {
     };
 }
 
-use Ctx::{CpuDetail, FindingDetail, Global, Help, Prompt};
+use Ctx::{CpuDetail, FindingDetail, Global, Help, Prompt, TaskDetail};
 const CPUS: Ctx = Ctx::View(View::Cpus);
+const TASKS: Ctx = Ctx::View(View::Tasks);
 const MEMORY: Ctx = Ctx::View(View::Memory);
 const HEX: Ctx = Ctx::View(View::Hex);
 const VMCI: Ctx = Ctx::View(View::Vmcoreinfo);
@@ -202,7 +206,41 @@ pub static BINDINGS: &[Binding] = &[
         CPUS,
         [code(KeyCode::Enter)],
         Action::Open,
-        "open registers and QEMU state"
+        "open the backtrace, registers and QEMU state"
+    ),
+    bind!(
+        TaskDetail,
+        [
+            code(KeyCode::Esc),
+            code(KeyCode::Enter),
+            code(KeyCode::Backspace)
+        ],
+        Action::Back,
+        "close the stack"
+    ),
+    bind!(
+        TASKS,
+        [code(KeyCode::Enter)],
+        Action::Open,
+        "show the task's stack"
+    ),
+    bind!(
+        TASKS,
+        [k('p')],
+        Action::SortTasks(TaskSort::Pid),
+        "sort by pid"
+    ),
+    bind!(
+        TASKS,
+        [k('s')],
+        Action::SortTasks(TaskSort::State),
+        "sort by state (R, D, S, …)"
+    ),
+    bind!(
+        TASKS,
+        [k('c')],
+        Action::SortTasks(TaskSort::Cpu),
+        "sort by CPU"
     ),
     bind!(
         MEMORY,
@@ -214,7 +252,7 @@ pub static BINDINGS: &[Binding] = &[
         HEX,
         [k('g')],
         Action::Prompt(PromptKind::Goto),
-        "go to an address (v: virtual, p: physical)"
+        "go to an address (v: virtual, p: physical) or a symbol"
     ),
     bind!(
         HEX,
@@ -287,28 +325,29 @@ pub static BINDINGS: &[Binding] = &[
         "Overview"
     ),
     bind!(Global, [k('2')], Action::ShowView(View::Cpus), "CPUs"),
+    bind!(Global, [k('3')], Action::ShowView(View::Tasks), "Tasks"),
     bind!(
         Global,
-        [k('3')],
+        [k('4')],
         Action::ShowView(View::Memory),
         "Memory map"
     ),
-    bind!(Global, [k('4')], Action::ShowView(View::Hex), "Hex view"),
+    bind!(Global, [k('5')], Action::ShowView(View::Hex), "Hex view"),
     bind!(
         Global,
-        [k('5')],
+        [k('6')],
         Action::ShowView(View::Vmcoreinfo),
         "vmcoreinfo"
     ),
     bind!(
         Global,
-        [k('6')],
+        [k('7')],
         Action::ShowView(View::KernelLog),
         "Kernel log"
     ),
     bind!(
         Global,
-        [k('7')],
+        [k('8')],
         Action::ShowView(View::Findings),
         "Findings"
     ),
@@ -352,6 +391,8 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
     let mut v = Vec::with_capacity(3);
     if app.cpu_detail.is_some() && app.view == View::Cpus {
         v.push(Ctx::CpuDetail);
+    } else if app.task_detail.is_some() && app.view == View::Tasks {
+        v.push(Ctx::TaskDetail);
     } else if app.finding_detail && app.view == View::Findings {
         v.push(Ctx::FindingDetail);
         v.push(Ctx::View(app.view));

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use vmcore::{Dump, Finding, RangeKind};
 
-use crate::integrations::{HistoryOverlay, LogLine};
+use crate::integrations::{HistoryOverlay, KernelModel, LogLine, TaskEntry};
 use crate::jobs::Job;
 
 /// The views, in tab order.
@@ -19,6 +19,8 @@ pub enum View {
     Overview,
     /// CPU contexts.
     Cpus,
+    /// Tasks (from the dump's BTF).
+    Tasks,
     /// Memory map.
     Memory,
     /// Hex dump of memory.
@@ -33,9 +35,10 @@ pub enum View {
 
 impl View {
     /// Every view in tab order; number key `n` selects `ALL[n - 1]`.
-    pub const ALL: [View; 7] = [
+    pub const ALL: [View; 8] = [
         View::Overview,
         View::Cpus,
+        View::Tasks,
         View::Memory,
         View::Hex,
         View::Vmcoreinfo,
@@ -47,6 +50,7 @@ impl View {
         match self {
             View::Overview => "Overview",
             View::Cpus => "CPUs",
+            View::Tasks => "Tasks",
             View::Memory => "Memory",
             View::Hex => "Hex",
             View::Vmcoreinfo => "vmcoreinfo",
@@ -137,7 +141,7 @@ impl PromptKind {
     /// The prompt label.
     pub fn label(self) -> &'static str {
         match self {
-            PromptKind::Goto => "goto (hex; v0x…: virtual, p0x…: physical)",
+            PromptKind::Goto => "goto (hex; v0x…: virtual, p0x…: physical; or a symbol)",
             PromptKind::HexSearch => "search (text, or x: hex bytes)",
             PromptKind::LogSearch => "search log",
             PromptKind::Filter => "filter",
@@ -208,6 +212,29 @@ pub enum LogState {
     Unavailable(String),
     /// Decoded lines, oldest first.
     Ready(Vec<LogLine>),
+}
+
+/// The order of the tasks view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskSort {
+    /// Idle tasks first, then by pid (as `vmcore ps` and crash's `ps`).
+    #[default]
+    Pid,
+    /// By state letter (R before S…), then pid.
+    State,
+    /// By CPU, then pid.
+    Cpu,
+}
+
+impl TaskSort {
+    /// How the view's title names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskSort::Pid => "pid",
+            TaskSort::State => "state",
+            TaskSort::Cpu => "CPU",
+        }
+    }
 }
 
 /// A background job in progress.
@@ -324,6 +351,18 @@ pub struct App {
     pub status: Option<(StatusKind, String)>,
     /// The running background job.
     pub job: Option<JobStatus>,
+    /// Symbols, backtraces, crash site and tasks; `None` while the background decode runs.
+    pub kernel: Option<Arc<KernelModel>>,
+    /// Id of the kernel decode job.
+    pub kernel_job: u64,
+    /// Tasks list (over `task_rows`).
+    pub tasks: ListCursor,
+    /// Order of the tasks view.
+    pub task_sort: TaskSort,
+    /// Indexes into the kernel model's tasks, in the chosen order.
+    pub task_rows: Vec<usize>,
+    /// Task whose stack popup is open (index into the kernel model's tasks).
+    pub task_detail: Option<usize>,
     pending: Vec<Job>,
     next_job_id: u64,
 }
@@ -382,10 +421,17 @@ impl App {
             input: None,
             status: None,
             job: None,
+            kernel: None,
+            kernel_job: 0,
+            tasks: ListCursor::default(),
+            task_sort: TaskSort::default(),
+            task_rows: Vec::new(),
+            task_detail: None,
             pending: Vec::new(),
             next_job_id: 1,
         };
         app.queue_log_decode();
+        app.queue_kernel_decode();
         app
     }
 
@@ -411,6 +457,37 @@ impl App {
         self.log = LogState::Loading { done: 0, total: 0 };
         self.log_job = id;
         self.pending.push(Job::DecodeLog { id });
+    }
+
+    fn queue_kernel_decode(&mut self) {
+        let id = self.fresh_job_id();
+        self.kernel_job = id;
+        self.pending.push(Job::DecodeKernel { id });
+    }
+
+    /// The tasks of the kernel model (empty while decoding or without BTF).
+    pub fn task_list(&self) -> &[TaskEntry] {
+        self.kernel
+            .as_deref()
+            .and_then(|k| k.tasks.as_deref().ok())
+            .unwrap_or(&[])
+    }
+
+    /// Order `task_rows` by `task_sort`, keeping the selected task selected.
+    pub fn sort_tasks(&mut self) {
+        let selected = self.task_rows.get(self.tasks.selected).copied();
+        let tasks = self.task_list();
+        let mut rows: Vec<usize> = (0..tasks.len()).collect();
+        // Stable sorts over the pid order the list comes in (idle tasks first).
+        match self.task_sort {
+            TaskSort::Pid => {}
+            TaskSort::State => rows.sort_by_key(|&i| state_rank(tasks[i].task.state)),
+            TaskSort::Cpu => rows.sort_by_key(|&i| tasks[i].cpu()),
+        }
+        self.task_rows = rows;
+        if let Some(pos) = selected.and_then(|s| self.task_rows.iter().position(|&i| i == s)) {
+            self.tasks.selected = pos;
+        }
     }
 
     /// A new job id; results carrying older ids are stale.
@@ -454,4 +531,10 @@ impl App {
     pub fn error(&mut self, msg: impl Into<String>) {
         self.status = Some((StatusKind::Error, msg.into()));
     }
+}
+
+/// Where a state letter sorts: running first, then the blocked states a crash reader looks
+/// for (uninterruptible `D` before sleeping `S`), then idle, stopped and dead.
+fn state_rank(state: char) -> usize {
+    "RDSItTPZX".find(state).unwrap_or(usize::MAX)
 }

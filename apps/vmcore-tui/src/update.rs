@@ -122,6 +122,11 @@ pub fn update(app: &mut App, action: Action) {
                 None => app.error("this CPU has no saved registers"),
             }
         }
+        Action::SortTasks(order) => {
+            app.task_sort = order;
+            app.sort_tasks();
+            app.info(format!("tasks by {}", order.name()));
+        }
         Action::Job(ev) => job_event(app, ev),
     }
 }
@@ -129,6 +134,7 @@ pub fn update(app: &mut App, action: Action) {
 fn show(app: &mut App, v: View) {
     app.view = v;
     app.cpu_detail = None;
+    app.task_detail = None;
     app.finding_detail = false;
 }
 
@@ -138,9 +144,10 @@ fn back(app: &mut App) {
     }
     if app.help {
         app.help = false;
-    } else if app.cpu_detail.is_some() || app.finding_detail {
+    } else if app.cpu_detail.is_some() || app.finding_detail || app.task_detail.is_some() {
         app.cpu_detail = None;
         app.finding_detail = false;
+        app.task_detail = None;
     } else if app.job.is_some() {
         app.cancel_job();
         app.info("search cancelled");
@@ -164,7 +171,9 @@ enum Move {
 fn step(app: &mut App, m: Move) {
     let popup = if app.help {
         Some(&mut app.help_scroll)
-    } else if app.cpu_detail.is_some() && app.view == View::Cpus {
+    } else if (app.cpu_detail.is_some() && app.view == View::Cpus)
+        || (app.task_detail.is_some() && app.view == View::Tasks)
+    {
         Some(&mut app.detail_scroll)
     } else {
         None
@@ -185,6 +194,7 @@ fn step(app: &mut App, m: Move) {
         View::Overview => return,
         View::Hex => return hex_step(app, m),
         View::Cpus => app.dump.cpus().len(),
+        View::Tasks => app.task_rows.len(),
         View::Memory => app.dump.memory().len(),
         View::Vmcoreinfo => app.vmcoreinfo_rows.len(),
         View::KernelLog => app.log_len(),
@@ -192,6 +202,7 @@ fn step(app: &mut App, m: Move) {
     };
     let cur = match app.view {
         View::Cpus => &mut app.cpus,
+        View::Tasks => &mut app.tasks,
         View::Memory => &mut app.ranges,
         View::Vmcoreinfo => &mut app.vmcoreinfo,
         View::KernelLog => &mut app.log_cursor,
@@ -244,6 +255,14 @@ fn open(app: &mut App) {
             app.cpu_detail = Some(app.cpus.selected);
             app.detail_scroll = 0;
         }
+        View::Tasks => match app.task_rows.get(app.tasks.selected) {
+            Some(&i) => {
+                app.task_detail = Some(i);
+                app.detail_scroll = 0;
+            }
+            None if app.kernel.is_none() => app.info("still reading the task list"),
+            None => {}
+        },
         View::Memory => {
             let start = app
                 .dump
@@ -307,7 +326,10 @@ fn submit(app: &mut App) {
     match input.kind {
         PromptKind::Goto => match parse_target(&text) {
             Ok(t) => goto(app, t),
-            Err(e) => app.error(e),
+            Err(e) => match parse_symbol(&text) {
+                Some((name, off)) => goto_symbol(app, name, off),
+                None => app.error(e),
+            },
         },
         PromptKind::HexSearch => match parse_needle(&text) {
             Ok(n) => update(app, Action::SearchBytes(n)),
@@ -348,11 +370,11 @@ pub fn parse_target(s: &str) -> Result<Target, String> {
             .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && digits.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            && digits
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
         if looks_like_symbol {
-            format!(
-                "{s:?}: goto takes an address, not a symbol name yet (hex, v0x… virtual, p0x… physical)"
-            )
+            format!("{s:?} is a symbol name, not an address")
         } else {
             format!("not a hex address: {s:?} (hex, v0x… virtual, p0x… physical)")
         }
@@ -366,6 +388,60 @@ pub fn parse_target(s: &str) -> Result<Target, String> {
         AddrSpace::Phys => Target::Phys(PhysAddr(a)),
         AddrSpace::Virt => Target::Virt(VirtAddr(a)),
     })
+}
+
+/// Parse a goto symbol: `name` or `name+0xoff` (a kernel or module symbol, as `vmcore sym`
+/// takes it). `None` when it is not shaped like one.
+pub fn parse_symbol(s: &str) -> Option<(&str, u64)> {
+    let (name, off) = match s.split_once('+') {
+        Some((n, o)) => {
+            let o = o.trim();
+            let off = match o.strip_prefix("0x").or_else(|| o.strip_prefix("0X")) {
+                Some(h) => u64::from_str_radix(h, 16).ok()?,
+                None => o.parse().ok()?,
+            };
+            (n.trim(), off)
+        }
+        None => (s.trim(), 0),
+    };
+    let shaped = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$');
+    shaped.then_some((name, off))
+}
+
+/// Show symbol `name` (+`off`) in the hex view, resolved through kallsyms and module symbols.
+fn goto_symbol(app: &mut App, name: &str, off: u64) {
+    let Some(kernel) = app.kernel.clone() else {
+        app.error("the kernel symbols are still being decoded: try again in a moment");
+        return;
+    };
+    if kernel.symbols.kallsyms.is_none() {
+        app.error(format!(
+            "{name}: this dump's kernel symbols (kallsyms) could not be read, so goto takes addresses only"
+        ));
+        return;
+    }
+    match kernel.symbols.lookup(name) {
+        Some(addr) => {
+            let a = addr.wrapping_add(off);
+            goto(app, Target::Virt(VirtAddr(a)));
+            // Keep the translation's error if there was one; else say what the name resolved to.
+            if !matches!(app.status, Some((crate::state::StatusKind::Error, _))) {
+                let shown = if off == 0 {
+                    name.to_string()
+                } else {
+                    format!("{name}+{off:#x}")
+                };
+                app.info(format!("{shown} = virtual {a:#x}"));
+            }
+        }
+        None => app.error(format!("{name}: no such kernel or module symbol")),
+    }
 }
 
 /// Parse a search: `x:` followed by hex bytes (`x:de ad be ef`, `x:deadbeef`), else the text
@@ -540,6 +616,13 @@ fn job_event(app: &mut App, ev: JobEvent) {
             // Start at the end: the crash is at the bottom of the log.
             app.log_cursor.selected = app.log_len().saturating_sub(1);
         }
+        JobEvent::KernelDone { id, model } => {
+            if id != app.kernel_job {
+                return;
+            }
+            app.kernel = Some(model.0);
+            app.sort_tasks();
+        }
         JobEvent::SearchDone { id, result } => {
             if app.job.as_ref().is_none_or(|j| j.id != id) {
                 return;
@@ -589,8 +672,13 @@ mod tests {
         assert!(
             parse_target("linux_banner")
                 .unwrap_err()
-                .contains("not a symbol name yet")
+                .contains("is a symbol name")
         );
+        assert_eq!(parse_symbol("linux_banner"), Some(("linux_banner", 0)));
+        assert_eq!(parse_symbol("panic+0x10"), Some(("panic", 0x10)));
+        assert_eq!(parse_symbol("panic+16"), Some(("panic", 16)));
+        assert_eq!(parse_symbol("0x1000"), None);
+        assert_eq!(parse_symbol("panic+zz"), None);
         assert!(parse_target("zz").is_err());
         assert!(parse_target("").is_err());
     }

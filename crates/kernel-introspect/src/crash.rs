@@ -313,3 +313,71 @@ pub fn site_frame(frames: &[Frame]) -> Option<&Frame> {
             .is_none_or(|s| !PANIC_PATH.contains(&s.name.as_str()))
     })
 }
+
+/// The one-line answer to "what crashed", as `vmcore info` prints it and the TUI's overview
+/// shows it: `CPU 5, pid 2892 (sh) in sysrq_handle_crash+0x1a`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrashSummary {
+    /// The CPU that panicked.
+    pub cpu: u32,
+    /// The task running there, when known.
+    pub pid: Option<u32>,
+    /// Its command (needs BTF: the run queue's current task), when known.
+    pub comm: Option<String>,
+    /// `function+0xoff` of the crash site ([`site_frame`]).
+    pub site: Option<String>,
+    /// The top frames of the crashed CPU (at most four), innermost first, as `function+0xoff`.
+    pub frames: Vec<String>,
+}
+
+impl std::fmt::Display for CrashSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CPU {}", self.cpu)?;
+        if let Some(p) = self.pid {
+            write!(f, ", pid {p}")?;
+            if let Some(c) = &self.comm {
+                write!(f, " ({c})")?;
+            }
+        }
+        if let Some(s) = &self.site {
+            write!(f, " in {s}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Kernel<'_> {
+    /// Which CPU crashed, in which task and function, summarized; `Err` says why nothing can
+    /// be told (nothing panicked, no kallsyms or ORC).
+    pub fn crash_summary(&self) -> std::result::Result<CrashSummary, String> {
+        let site = match self.crash_site() {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err("no CPU panicked (panic_cpu is -1)".to_string()),
+            Err(e) => return Err(format!("unknown ({e})")),
+        };
+        let short = |f: &Frame| match &f.symbol {
+            Some(s) => format!("{}+{:#x}", s.name, s.offset),
+            None => f.location(),
+        };
+        // The task's name needs BTF; without it the line is shorter, never wrong.
+        let comm = self
+            .cpu_tasks(site.cpu)
+            .and_then(|c| {
+                let layout = self.task_layout()?;
+                self.read_task(&layout, c.curr)
+            })
+            .ok()
+            .filter(|t| site.pid.is_none_or(|p| i64::from(p) == i64::from(t.pid)))
+            .map(|t| t.comm);
+        Ok(CrashSummary {
+            cpu: site.cpu,
+            pid: site.pid,
+            comm,
+            site: site.frame.as_ref().map(short),
+            frames: site
+                .trace
+                .map(|t| t.frames.iter().take(4).map(short).collect())
+                .unwrap_or_default(),
+        })
+    }
+}

@@ -32,9 +32,10 @@ pub mod unwind;
 
 use std::sync::OnceLock;
 
-pub use crash::{CpuBacktrace, CrashSite};
+pub use crash::{CpuBacktrace, CrashSite, CrashSummary};
 pub use kallsyms::{AddressEncoding, Kallsyms, Symbol, SymbolOffset};
 pub use mem::KernelMemory;
+pub use module::SymbolTables;
 pub use percpu::CpuMask;
 pub use unwind::{Backtrace, Frame, FrameKind, StackKind, StartRegs, StopReason, Unwinder};
 

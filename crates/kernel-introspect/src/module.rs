@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use crate::btf::{Btf, Kind};
 use crate::mem::KernelMemory;
-use crate::{Error, Kernel, Result};
+use crate::{Error, Kallsyms, Kernel, Result};
 
 /// More modules than a kernel loads (each needs a page of text at least); a longer list is
 /// corrupt.
@@ -453,20 +453,71 @@ impl Kernel<'_> {
     /// what `%pS` prints. Modules are read on first use; a dump without BTF resolves kernel
     /// addresses only.
     pub fn symbolize_any(&self, addr: u64) -> Option<SymbolAt<'_>> {
-        if let Some(s) = self.symbols().ok().and_then(|k| k.symbolize(addr)) {
-            return Some(SymbolAt {
-                name: s.symbol.name,
-                addr: s.symbol.addr,
-                offset: s.offset,
-                size: s.size,
-                module: None,
-            });
+        let kallsyms = self.symbols().ok();
+        if let Some(s) = kallsyms.and_then(|k| kernel_symbol_at(k, addr)) {
+            return Some(s);
         }
         self.modules().ok()?.symbolize(addr)
+    }
+
+    /// The decoded kernel and module symbol tables, owned, for a caller that keeps them
+    /// longer than the dump borrow of a [`Kernel`] (an interactive viewer). Decodes what was
+    /// not decoded yet; a table that cannot be read is `None`.
+    pub fn into_symbol_tables(self) -> SymbolTables {
+        // Decode both before taking them out.
+        let _ = self.symbols();
+        let _ = self.modules();
+        SymbolTables {
+            kallsyms: self.kallsyms.into_inner().and_then(|r| r.ok()),
+            modules: self.modules.into_inner().and_then(|r| r.ok()),
+        }
     }
 
     /// The module whose memory holds `addr` (`None` also when modules cannot be read).
     pub fn module_at(&self, addr: u64) -> Option<&Module> {
         self.modules().ok()?.module_at(addr)
+    }
+}
+
+fn kernel_symbol_at(k: &Kallsyms, addr: u64) -> Option<SymbolAt<'_>> {
+    k.symbolize(addr).map(|s| SymbolAt {
+        name: s.symbol.name,
+        addr: s.symbol.addr,
+        offset: s.offset,
+        size: s.size,
+        module: None,
+    })
+}
+
+/// The kernel's and the modules' symbols, owned ([`Kernel::into_symbol_tables`]).
+#[derive(Debug, Default)]
+pub struct SymbolTables {
+    /// kallsyms, when it decoded.
+    pub kallsyms: Option<Kallsyms>,
+    /// The loaded modules, when the dump has BTF.
+    pub modules: Option<Modules>,
+}
+
+impl SymbolTables {
+    /// `addr` as `symbol+offset/size`, in the kernel image or a module's text, as
+    /// [`Kernel::symbolize_any`].
+    pub fn symbolize(&self, addr: u64) -> Option<SymbolAt<'_>> {
+        if let Some(s) = self
+            .kallsyms
+            .as_ref()
+            .and_then(|k| kernel_symbol_at(k, addr))
+        {
+            return Some(s);
+        }
+        self.modules.as_ref()?.symbolize(addr)
+    }
+
+    /// The address of the symbol `name`: the kernel image's first, else the first defined
+    /// module symbol of that name.
+    pub fn lookup(&self, name: &str) -> Option<u64> {
+        if let Some(a) = self.kallsyms.as_ref().and_then(|k| k.lookup_addr(name)) {
+            return Some(a);
+        }
+        self.modules.as_ref()?.lookup(name).map(|(_, s)| s.addr)
     }
 }

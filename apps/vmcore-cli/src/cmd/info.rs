@@ -56,40 +56,13 @@ struct CrashJson {
     frames: Vec<String>,
 }
 
-/// The crashed CPU from the dump alone; `Err` says why nothing can be told (no panic, no
-/// kallsyms); `None` when the dump has no kernel to ask (no vmcoreinfo).
-fn crash_summary(d: &vmcore::Dump) -> Option<Result<CrashJson, String>> {
+/// The crashed CPU from the dump alone ([`kernel_introspect::Kernel::crash_summary`]); `Err`
+/// says why nothing can be told (no panic, no kallsyms); `None` when the dump has no kernel to
+/// ask (no vmcoreinfo).
+fn crash_summary(d: &vmcore::Dump) -> Option<Result<kernel_introspect::CrashSummary, String>> {
     d.vmcoreinfo()?;
     let kernel = kernel_introspect::Kernel::new(d).ok()?;
-    let site = match kernel.crash_site() {
-        Ok(Some(s)) => s,
-        Ok(None) => return Some(Err("no CPU panicked (panic_cpu is -1)".to_string())),
-        Err(e) => return Some(Err(format!("unknown ({e})"))),
-    };
-    let short = |f: &kernel_introspect::Frame| match &f.symbol {
-        Some(s) => format!("{}+{:#x}", s.name, s.offset),
-        None => f.location(),
-    };
-    // The task's name needs BTF; without it the line is shorter, never wrong.
-    let comm = kernel
-        .cpu_tasks(site.cpu)
-        .and_then(|c| {
-            let layout = kernel.task_layout()?;
-            kernel.read_task(&layout, c.curr)
-        })
-        .ok()
-        .filter(|t| site.pid.is_none_or(|p| i64::from(p) == i64::from(t.pid)))
-        .map(|t| t.comm);
-    Some(Ok(CrashJson {
-        cpu: site.cpu,
-        pid: site.pid,
-        comm,
-        site: site.frame.as_ref().map(short),
-        frames: site
-            .trace
-            .map(|t| t.frames.iter().take(4).map(short).collect())
-            .unwrap_or_default(),
-    }))
+    Some(kernel.crash_summary())
 }
 
 #[derive(Serialize)]
@@ -167,7 +140,13 @@ fn run_one(args: &InfoArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Re
                 zero_pages: k.pages_counted.then_some(k.zero_pages),
                 incomplete: k.incomplete,
             }),
-            crash: crash.and_then(Result::ok),
+            crash: crash.clone().and_then(Result::ok).map(|c| CrashJson {
+                cpu: c.cpu,
+                pid: c.pid,
+                comm: c.comm,
+                site: c.site,
+                frames: c.frames,
+            }),
             findings: findings.iter().copied().map(FindingJson::from).collect(),
         };
         json::write(out, &j)?;
@@ -263,21 +242,7 @@ fn run_one(args: &InfoArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Re
     )?;
     match &crash {
         Some(Ok(c)) => {
-            let comm = c
-                .comm
-                .as_deref()
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default();
-            let pid = c
-                .pid
-                .map(|p| format!(", pid {p}{comm}"))
-                .unwrap_or_default();
-            let at = c
-                .site
-                .as_deref()
-                .map(|s| format!(" in {s}"))
-                .unwrap_or_default();
-            writeln!(out, "crashed:     CPU {}{pid}{at}", c.cpu)?;
+            writeln!(out, "crashed:     {c}")?;
             let top: Vec<String> = c
                 .frames
                 .iter()

@@ -76,9 +76,27 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(lines), rows_area);
     let status = match first_err {
         Some(e) => Line::from(format!("?? unreadable: {e}")).fg(Color::Red),
-        None => Line::from(location(app, top)).dim(),
+        None => match symbol_line(app, top) {
+            Some(sym) => Line::from(vec![
+                Span::raw(location(app, top)).dim(),
+                Span::raw(" · "),
+                Span::styled(sym, Style::new().fg(Color::Cyan)),
+            ]),
+            None => Line::from(location(app, top)).dim(),
+        },
     };
     frame.render_widget(Paragraph::new(status), status_area);
+}
+
+/// The kernel or module symbol at the cursor line (the goto target or search match when
+/// there is one, else the top row), in the virtual view once the symbols are decoded.
+fn symbol_line(app: &App, top: u64) -> Option<String> {
+    if app.hex.space != AddrSpace::Virt {
+        return None;
+    }
+    let at = app.hex.highlight.map_or(top, |(a, _)| a);
+    let s = app.kernel.as_deref()?.symbols.symbolize(at)?;
+    Some(format!("{at:#x} = {s}"))
 }
 
 /// Which range the top of the view is in.

@@ -1,6 +1,7 @@
 //! Rendering: one module per view, each drawing from `&App` only. Nothing here changes state
 //! except the scroll offsets kept in `Cell`s (see [`crate::state::ListCursor`]).
 
+mod backtrace;
 mod cpus;
 mod findings;
 mod help;
@@ -8,6 +9,7 @@ mod hex;
 mod klog;
 mod memmap;
 mod overview;
+mod tasks;
 mod vmcoreinfo;
 
 use ratatui::Frame;
@@ -33,6 +35,7 @@ pub fn render(frame: &mut Frame, app: &App) {
     match app.view {
         View::Overview => overview::render(frame, body, app),
         View::Cpus => cpus::render(frame, body, app),
+        View::Tasks => tasks::render(frame, body, app),
         View::Memory => memmap::render(frame, body, app),
         View::Hex => hex::render(frame, body, app),
         View::Vmcoreinfo => vmcoreinfo::render(frame, body, app),
@@ -83,7 +86,7 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App) {
         Line::from(format!("decoding the kernel log {}", progress(done, total)))
             .style(Style::new().fg(Color::Yellow))
     } else {
-        Line::from("Tab/1-7 views · Enter open")
+        Line::from("Tab/1-8 views · Enter open")
     };
     let right_w = (right.chars().count() as u16).min(area.width / 2);
     let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(right_w)]).areas(area);

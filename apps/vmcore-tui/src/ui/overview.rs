@@ -79,6 +79,33 @@ fn facts(app: &App) -> Vec<Line<'static>> {
         Span::styled(format!("{:<12}", "Panic"), Style::new().bold()),
         Span::styled(panic, Style::new().fg(Color::Red)),
     ]));
+    // The crash line of `vmcore info` (kallsyms + ORC, and BTF for the command), then the
+    // crashed CPU's top frames as `vmcore info` prints them below it.
+    let mut top_frames = None;
+    let crashed = match app.kernel.as_deref() {
+        None if vi.is_some() => Some("reading kernel symbols…".to_string()),
+        None => None,
+        Some(k) => match &k.crash {
+            Some(Ok(c)) => {
+                let top: Vec<String> = c
+                    .frames
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| format!("#{i} {f}"))
+                    .collect();
+                top_frames = (!top.is_empty()).then(|| top.join("  "));
+                Some(c.to_string())
+            }
+            Some(Err(why)) => Some(why.clone()),
+            None => None,
+        },
+    };
+    if let Some(c) = crashed {
+        v.push(row("Crashed", c));
+    }
+    if let Some(t) = top_frames {
+        v.push(row("", t));
+    }
 
     let cpus = d.cpus();
     let with_regs = cpus.iter().filter(|c| c.regs.is_some()).count();

@@ -119,21 +119,29 @@ fn binary_visits_every_view_and_restores_the_terminal() {
     t.keys(&["2"]);
     t.wait_for("RIP");
     t.keys(&["Enter"]);
+    t.wait_for("Backtrace");
     t.wait_for("Registers");
     t.keys(&["Escape"]);
     // An Escape followed at once by a key reads as Alt+key; let it stand alone.
     sleep(Duration::from_millis(300));
     t.keys(&["3"]);
-    t.wait_for("Physical address space");
+    t.wait_for("Tasks (");
+    // The first task's stack (the idle task of CPU 0), then back to the list.
+    t.keys(&["Enter"]);
+    t.wait_for("stop: ");
+    t.keys(&["Escape"]);
+    sleep(Duration::from_millis(300));
     t.keys(&["4"]);
+    t.wait_for("Physical address space");
+    t.keys(&["5"]);
     t.wait_for("Hex ·");
     t.keys(&["g", "1", "0", "0", "0", "0", "0", "Enter"]);
     t.wait_for("0000000000100000");
-    t.keys(&["5"]);
-    t.wait_for("OSRELEASE");
     t.keys(&["6"]);
-    t.wait_for("Kernel log ·");
+    t.wait_for("OSRELEASE");
     t.keys(&["7"]);
+    t.wait_for("Kernel log ·");
+    t.keys(&["8"]);
     t.wait_for("Findings (");
     t.keys(&["?"]);
     t.wait_for("Everywhere");

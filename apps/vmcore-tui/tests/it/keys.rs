@@ -21,8 +21,12 @@ fn navigate_views_and_quit() {
     press(&mut app, &[key(KeyCode::Char('k')), key(KeyCode::Home)]);
     assert_eq!(app.cpus.selected, 0);
     press(&mut app, &[key(KeyCode::Tab)]);
+    assert_eq!(app.view, View::Tasks, "Tasks come after CPUs");
+    press(&mut app, &[key(KeyCode::Tab)]);
     assert_eq!(app.view, View::Memory);
     press(&mut app, &[key(KeyCode::BackTab), key(KeyCode::Left)]);
+    assert_eq!(app.view, View::Cpus);
+    press(&mut app, &[key(KeyCode::Left)]);
     assert_eq!(app.view, View::Overview);
     press(&mut app, &[key(KeyCode::Left)]);
     assert_eq!(app.view, View::Findings, "wraps around");
@@ -36,7 +40,7 @@ fn ctrl_c_quits_even_from_a_prompt() {
     let mut app = real_app();
     press(
         &mut app,
-        &[key(KeyCode::Char('4')), key(KeyCode::Char('g'))],
+        &[key(KeyCode::Char('5')), key(KeyCode::Char('g'))],
     );
     type_text(&mut app, "q");
     assert!(app.running, "q types into the prompt");
@@ -60,7 +64,11 @@ fn open_a_cpu_and_close_it() {
         ],
     );
     assert_eq!(app.cpu_detail, Some(1));
+    // The backtrace comes first, the registers below it.
     let screen = render(&app, 80, 24);
+    assert!(screen.contains("Backtrace"), "{screen}");
+    assert!(screen.contains(" #0 ["), "{screen}");
+    let screen = render(&app, 160, 60);
     assert!(screen.contains("Registers"), "{screen}");
     assert!(screen.contains("rip"), "{screen}");
     press(&mut app, &[key(KeyCode::Down), key(KeyCode::Down)]);
@@ -93,7 +101,7 @@ fn cpu_detail_jumps_to_the_stack() {
 #[test]
 fn goto_a_physical_address_and_page() {
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('4'))]);
+    press(&mut app, &[key(KeyCode::Char('5'))]);
     render(&app, 80, 24); // the hex view learns its geometry (8 bytes a row at 80 columns)
     press(&mut app, &[key(KeyCode::Char('g'))]);
     type_text(&mut app, "0x100000");
@@ -119,7 +127,7 @@ fn goto_a_virtual_address_reads_through_the_page_tables() {
         .expect("symbol");
     press(
         &mut app,
-        &[key(KeyCode::Char('4')), key(KeyCode::Char('g'))],
+        &[key(KeyCode::Char('5')), key(KeyCode::Char('g'))],
     );
     type_text(&mut app, &format!("v:{uts:x}"));
     press(&mut app, &[key(KeyCode::Enter)]);
@@ -133,7 +141,7 @@ fn goto_a_virtual_address_reads_through_the_page_tables() {
 #[test]
 fn goto_garbage_is_an_error_not_a_move() {
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('4'))]);
+    press(&mut app, &[key(KeyCode::Char('5'))]);
     let top = app.hex.top;
     press(&mut app, &[key(KeyCode::Char('g'))]);
     type_text(&mut app, "12 zz");
@@ -141,13 +149,16 @@ fn goto_garbage_is_an_error_not_a_move() {
     assert_eq!(app.hex.top, top);
     let screen = render(&app, 80, 24);
     assert!(screen.contains("not a hex address"), "{screen}");
-    // A symbol name is not taken yet, and the message says so.
+    // A name that is no symbol is an error too, and does not move.
     press(&mut app, &[key(KeyCode::Char('g'))]);
-    type_text(&mut app, "linux_banner");
+    type_text(&mut app, "no_such_symbol_here");
     press(&mut app, &[key(KeyCode::Enter)]);
     assert_eq!(app.hex.top, top);
     let screen = render(&app, 120, 24);
-    assert!(screen.contains("not a symbol name yet"), "{screen}");
+    assert!(
+        screen.contains("no_such_symbol_here: no such kernel or module symbol"),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -155,7 +166,7 @@ fn goto_takes_p0x_for_physical_and_v0x_for_virtual() {
     let mut app = real_app();
     press(
         &mut app,
-        &[key(KeyCode::Char('4')), key(KeyCode::Char('g'))],
+        &[key(KeyCode::Char('5')), key(KeyCode::Char('g'))],
     );
     type_text(&mut app, "p0x100000");
     press(&mut app, &[key(KeyCode::Enter)]);
@@ -171,13 +182,13 @@ fn goto_takes_p0x_for_physical_and_v0x_for_virtual() {
 #[test]
 fn shift_tab_as_terminals_send_it_goes_to_the_previous_view() {
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('3'))]);
+    press(&mut app, &[key(KeyCode::Char('4'))]);
     // crossterm reports Shift-Tab as BackTab with the Shift modifier held.
     press(
         &mut app,
         &[KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)],
     );
-    assert_eq!(app.view, View::Cpus);
+    assert_eq!(app.view, View::Tasks);
 }
 
 #[test]
@@ -185,7 +196,7 @@ fn unreadable_bytes_show_as_question_marks() {
     let mut app = real_app();
     press(
         &mut app,
-        &[key(KeyCode::Char('4')), key(KeyCode::Char('g'))],
+        &[key(KeyCode::Char('5')), key(KeyCode::Char('g'))],
     );
     type_text(&mut app, "0"); // below the first PT_LOAD (0x100000)
     press(&mut app, &[key(KeyCode::Enter)]);
@@ -199,7 +210,7 @@ fn search_ascii_then_next_then_hex() {
     let mut app = real_app();
     press(
         &mut app,
-        &[key(KeyCode::Char('4')), key(KeyCode::Char('/'))],
+        &[key(KeyCode::Char('5')), key(KeyCode::Char('/'))],
     );
     type_text(&mut app, "OSRELEASE=");
     press(&mut app, &[key(KeyCode::Enter)]);
@@ -234,7 +245,7 @@ fn search_can_be_cancelled() {
     let mut app = real_app();
     press(
         &mut app,
-        &[key(KeyCode::Char('4')), key(KeyCode::Char('/'))],
+        &[key(KeyCode::Char('5')), key(KeyCode::Char('/'))],
     );
     type_text(&mut app, "x:01 02");
     // Submit without running the job: it is queued, as the event loop would hand it over.
@@ -256,7 +267,7 @@ fn kernel_log_search() {
     press(
         &mut app,
         &[
-            key(KeyCode::Char('6')),
+            key(KeyCode::Char('7')),
             key(KeyCode::Home),
             key(KeyCode::Char('/')),
         ],
@@ -292,7 +303,7 @@ fn vmcoreinfo_filter() {
     let all = app.vmcoreinfo_rows.len();
     press(
         &mut app,
-        &[key(KeyCode::Char('5')), key(KeyCode::Char('/'))],
+        &[key(KeyCode::Char('6')), key(KeyCode::Char('/'))],
     );
     type_text(&mut app, "printk_info");
     press(&mut app, &[key(KeyCode::Enter)]);
@@ -323,7 +334,7 @@ fn finding_jumps_to_its_cpu() {
         .iter()
         .position(|f| f.code == "CPU001")
         .expect("CPU001");
-    press(&mut app, &[key(KeyCode::Char('7'))]);
+    press(&mut app, &[key(KeyCode::Char('8'))]);
     for _ in 0..idx {
         press(&mut app, &[key(KeyCode::Down)]);
     }
@@ -349,7 +360,7 @@ fn a_long_finding_is_shown_in_full() {
         None,
         long,
     ));
-    press(&mut app, &[key(KeyCode::Char('7')), key(KeyCode::End)]);
+    press(&mut app, &[key(KeyCode::Char('8')), key(KeyCode::End)]);
     let table = render(&app, 80, 24);
     assert!(
         !table.contains("the end of a long finding"),
@@ -369,7 +380,7 @@ fn memory_range_opens_in_hex() {
     press(
         &mut app,
         &[
-            key(KeyCode::Char('3')),
+            key(KeyCode::Char('4')),
             key(KeyCode::End),
             key(KeyCode::Enter),
         ],
@@ -405,7 +416,7 @@ fn eight_thousand_cpus_scroll_to_the_end() {
     assert!(screen.contains("8191"), "{screen}");
     press(
         &mut app,
-        &[key(KeyCode::Char('3')), key(KeyCode::Char('G'))],
+        &[key(KeyCode::Char('4')), key(KeyCode::Char('G'))],
     );
     assert_eq!(app.ranges.selected, 8191);
     assert!(render(&app, 160, 48).contains("8191"));
@@ -415,7 +426,7 @@ fn eight_thousand_cpus_scroll_to_the_end() {
 fn mouse_wheel_scrolls() {
     use crossterm::event::{MouseEvent, MouseEventKind};
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('6'))]);
+    press(&mut app, &[key(KeyCode::Char('7'))]);
     let end = app.log_cursor.selected;
     let wheel = MouseEvent {
         kind: MouseEventKind::ScrollUp,
@@ -445,7 +456,7 @@ fn help_lists_every_binding() {
 #[test]
 fn resize_keeps_the_selection_visible() {
     let mut app = real_app();
-    press(&mut app, &[key(KeyCode::Char('6')), key(KeyCode::End)]);
+    press(&mut app, &[key(KeyCode::Char('7')), key(KeyCode::End)]);
     let big = render(&app, 160, 48);
     let small = render(&app, 80, 24);
     let LogState::Ready(lines) = &app.log else {

@@ -2,6 +2,7 @@
 //! binary in a pseudo-terminal. One binary, as the workspace's testing conventions ask.
 
 mod e2e;
+mod kernel;
 mod keys;
 mod views;
 

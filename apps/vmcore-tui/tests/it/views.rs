@@ -13,6 +13,7 @@ fn name(v: View) -> &'static str {
     match v {
         View::Overview => "overview",
         View::Cpus => "cpus",
+        View::Tasks => "tasks",
         View::Memory => "memory",
         View::Hex => "hex",
         View::Vmcoreinfo => "vmcoreinfo",
