@@ -553,3 +553,87 @@ mod hostile {
         assert_eq!(list.findings[0].addr, at(0) + 0x10);
     }
 }
+
+#[test]
+fn owned_symbol_tables_answer_as_the_kernel_does() {
+    let dump = support::proc_vmcore();
+    let oracle = support::drgn_oracle("proc-vmcore");
+    let map = support::system_map();
+    let kernel = Kernel::new(&dump).expect("kernel");
+    let m = kernel.modules().expect("modules").modules[0].clone();
+    let module_sym = m
+        .symbols
+        .iter()
+        .find(|s| !s.undefined && matches!(s.kind, 't' | 'T') && m.contains(s.addr))
+        .expect("a module text symbol")
+        .clone();
+    let pc = oracle["task_traces"][0]["frames"][0]["pc"]
+        .as_u64()
+        .expect("pc");
+    let banner = kernel.symbol_addr("linux_banner", "test").expect("banner");
+    let tables = kernel.into_symbol_tables();
+    // Kernel text: drgn's frame (pid 1's first) names __schedule+1275.
+    let at = tables.symbolize(pc).expect("kernel symbol");
+    assert_eq!((at.name, at.offset, at.module), ("__schedule", 1275, None));
+    // Module text: named with the module, as drgn lists it.
+    let at = tables
+        .symbolize(module_sym.addr + 1)
+        .expect("module symbol");
+    assert_eq!(
+        (at.addr, at.offset, at.module),
+        (module_sym.addr, 1, Some("qemu_fw_cfg"))
+    );
+    assert_eq!(tables.lookup(&module_sym.name), Some(module_sym.addr));
+    // Names resolve to the run-time address System.map + KERNELOFFSET gives.
+    let offset = dump
+        .vmcoreinfo()
+        .and_then(|v| v.kernel_offset())
+        .expect("KERNELOFFSET");
+    let linked = map
+        .iter()
+        .find(|(_, _, n)| n == "linux_banner")
+        .map(|(a, _, _)| *a)
+        .expect("System.map has linux_banner");
+    assert_eq!(tables.lookup("linux_banner"), Some(linked + offset));
+    assert_eq!(tables.lookup("linux_banner"), Some(banner));
+    assert_eq!(tables.lookup("no_such_symbol_anywhere"), None);
+}
+
+#[test]
+fn crash_summary_names_drgns_crashed_cpu_and_task() {
+    let dump = support::proc_vmcore();
+    let oracle = support::drgn_oracle("proc-vmcore");
+    let kernel = Kernel::new(&dump).expect("kernel");
+    let s = kernel.crash_summary().expect("summary");
+    assert_eq!(u64::from(s.cpu), oracle["panic_cpu"].as_u64().expect("cpu"));
+    assert_eq!(
+        s.pid.map(u64::from),
+        oracle["crashed_tid"].as_u64(),
+        "crashed task"
+    );
+    assert_eq!(s.comm.as_deref(), oracle["cpus"][0]["comm"].as_str());
+    // drgn's frames #0-#3 of the crashed CPU, as `function+0xoff`.
+    let want: Vec<String> = oracle["cpus"][0]["frames"]
+        .as_array()
+        .expect("frames")
+        .iter()
+        .take(4)
+        .map(|f| {
+            format!(
+                "{}+{:#x}",
+                f["symbol"].as_str().expect("symbol"),
+                f["offset"].as_u64().expect("offset")
+            )
+        })
+        .collect();
+    assert_eq!(s.frames, want);
+    assert_eq!(
+        s.to_string(),
+        format!(
+            "CPU {}, pid {} ({}) in sysrq_handle_crash+0x1a",
+            s.cpu,
+            s.pid.expect("pid"),
+            s.comm.as_deref().expect("comm")
+        )
+    );
+}
