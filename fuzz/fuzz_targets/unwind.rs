@@ -61,7 +61,12 @@ fuzz_target!(|data: &[u8]| {
     });
     assert!(bt.frames.len() <= kernel_introspect::unwind::MAX_FRAMES);
     for f in &bt.frames {
-        let _ = (f.location(), f.interrupted(), f.stack.name(), f.method.name());
+        let _ = (
+            f.location(),
+            f.interrupted(),
+            f.stack.name(),
+            f.method.name(),
+        );
     }
     let _ = bt.stop.to_string();
 });

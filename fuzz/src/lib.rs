@@ -119,7 +119,10 @@ pub fn exercise_dump(d: &Dump) {
     for r in d.memory().ranges().iter().take(LIMIT) {
         let mut at = r.phys.start.0;
         let _ = d.for_each_extent(r, &mut |x, kind| {
-            assert!(x.start.0 == at && x.end.0 > x.start.0, "{x} after {at:#x} in {r:?}");
+            assert!(
+                x.start.0 == at && x.end.0 > x.start.0,
+                "{x} after {at:#x} in {r:?}"
+            );
             assert!(x.end.0 <= r.phys.end.0, "{x} past {r:?}");
             at = x.end.0;
             // read_phys serves an address from one range; with overlapping ranges that may be
@@ -129,7 +132,8 @@ pub fn exercise_dump(d: &Dump) {
                 .find_phys(x.start)
                 .is_some_and(|f| std::ptr::eq(f, r));
             if kind == vmcore::Extent::Stored && d.kdump_info().is_none() && served_here {
-                d.read_phys(x.start, &mut [0u8; 1]).expect("a stored byte reads");
+                d.read_phys(x.start, &mut [0u8; 1])
+                    .expect("a stored byte reads");
             }
             std::ops::ControlFlow::Continue(())
         });

@@ -293,7 +293,7 @@ impl<'d> Kernel<'d> {
 }
 
 /// The frame that names a crash: the faulting kernel instruction when an exception entry
-/// (`asm_exc_*`) saved registers, else the first frame outside [`PANIC_PATH`].
+/// (`asm_exc_*`) saved registers, else the first frame outside `PANIC_PATH`.
 pub fn site_frame(frames: &[Frame]) -> Option<&Frame> {
     for w in frames.windows(2).skip(1) {
         let entry_is_exception = w[0]

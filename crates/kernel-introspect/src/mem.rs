@@ -1,5 +1,5 @@
 //! Kernel virtual memory as this crate reads it: one small trait, so that the decoders run over a
-//! dump ([`vmcore::VirtReader`]) in production and over a map of bytes in tests and fuzzing.
+//! dump ([`vmcore::paging::VirtReader`]) in production and over a map of bytes in tests and fuzzing.
 
 use crate::{Error, Result};
 
