@@ -2,7 +2,8 @@
 # Run every cargo-fuzz target for SECONDS each (default 300), one at a time, on stable Rust:
 # `cargo fuzz run --sanitizer none -a` (no AddressSanitizer, which needs nightly; the code
 # under test is safe Rust, and -a keeps debug assertions so integer overflow panics).
-# Inputs: fuzz/corpus/<target> (grown by libFuzzer) and fuzz/seeds/<target> (from
+# Inputs: fuzz/corpus/<target> (grown by libFuzzer; unpacked from the committed
+# fuzz/corpus/<target>.tar.zst when missing) and fuzz/seeds/<target> (from
 # scripts/fuzz-seed.sh, run first when missing). Logs: fuzz/logs/<target>.log; crashes:
 # fuzz/artifacts/<target>/. Prints one summary line per target and exits 1 if any crashed.
 # Needs `cargo install cargo-fuzz`.
@@ -20,6 +21,10 @@ mkdir -p fuzz/logs
 (cd fuzz && cargo fuzz build --sanitizer none -a) || exit 2
 failed=0
 for t in "${targets[@]}"; do
+  # The committed, minimised corpus of the last session (scripts/fuzz-corpus-pack.sh).
+  if [ ! -d "fuzz/corpus/$t" ] && [ -f "fuzz/corpus/$t.tar.zst" ]; then
+    zstd -dc "fuzz/corpus/$t.tar.zst" | tar -C fuzz/corpus -xf -
+  fi
   mkdir -p "fuzz/corpus/$t" "fuzz/seeds/$t"
   log="fuzz/logs/$t.log"
   (cd fuzz && cargo fuzz run --sanitizer none -a "$t" "corpus/$t" "seeds/$t" -- \

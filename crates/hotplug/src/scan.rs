@@ -167,7 +167,10 @@ pub fn deep_scan(dump: &Dump, progress: &(dyn Fn(u64) + Sync)) -> DeepReport {
     let split = |r: PhysRange| {
         let (s, e) = (r.start.0, r.end.0);
         (0..(e - s).div_ceil(CHUNK))
-            .map(move |i| PhysRange::new(s + i * CHUNK, (s + (i + 1) * CHUNK).min(e)))
+            // A range can end at 2^64 - 1: the last chunk's end must not overflow.
+            .map(move |i| {
+                PhysRange::new(s + i * CHUNK, (s + i * CHUNK).saturating_add(CHUNK).min(e))
+            })
     };
     for r in dump
         .memory()

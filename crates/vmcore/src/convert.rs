@@ -299,7 +299,7 @@ pub fn write_elf<W: Write>(
         let mut runs: Vec<(u64, u64)> = Vec::new();
         let mut alias = None;
         let note_failure = |report: &mut ConvertReport, pfn: u64, err: Error| {
-            report.pages_failed += 1;
+            report.pages_failed = report.pages_failed.saturating_add(1);
             if report.failures.len() < MAX_FAILURES {
                 report.failures.push((pfn * ps, err.to_string()));
             }
@@ -319,22 +319,29 @@ pub fn write_elf<W: Write>(
                                     Some(last) if last.1 == p => last.1 = p + 1,
                                     _ => runs.push((p, p + 1)),
                                 },
-                                Err(Error::PageExcluded { .. }) => report.pages_excluded += 1,
+                                Err(Error::PageExcluded { .. }) => {
+                                    report.pages_excluded = report.pages_excluded.saturating_add(1)
+                                }
                                 Err(Error::PageLost { .. }) => report.pages_lost += 1,
                                 Err(err) => note_failure(&mut report, p, err),
                             }
                         }
                         pfn += m;
                         done += m;
-                        progress(done, 2 * total);
+                        progress(done, total.saturating_mul(2));
                     }
                     return;
                 }
                 Extent::Alias => {
-                    alias.get_or_insert((r.phdr_index, first * ps, end * ps));
+                    alias.get_or_insert((
+                        r.phdr_index,
+                        first.saturating_mul(ps),
+                        end.saturating_mul(ps),
+                    ));
                 }
-                Extent::Zero => report.pages_zero += n,
-                Extent::Excluded => report.pages_excluded += n,
+                // Sums over many ranges of up to 2^52 pages each can pass 2^64.
+                Extent::Zero => report.pages_zero = report.pages_zero.saturating_add(n),
+                Extent::Excluded => report.pages_excluded = report.pages_excluded.saturating_add(n),
                 Extent::Missing | Extent::OtherPart => {
                     // Name the first few pages with the reader's own error, count the rest.
                     let named = (MAX_FAILURES.saturating_sub(report.failures.len()) as u64).min(n);
@@ -347,11 +354,11 @@ pub fn write_elf<W: Write>(
                             }
                         }
                     }
-                    report.pages_failed += n - named;
+                    report.pages_failed = report.pages_failed.saturating_add(n - named);
                 }
             }
-            done += n;
-            progress(done, 2 * total);
+            done = done.saturating_add(n);
+            progress(done, total.saturating_mul(2));
         });
         written.push(runs);
         if let Some((index, a, b)) = alias {
@@ -468,11 +475,11 @@ pub fn write_elf<W: Write>(
             report.bytes += m * ps;
             k += m;
             done2 += m;
-            progress(total + done2, 2 * total);
+            progress(total.saturating_add(done2), total.saturating_mul(2));
         }
-        done2 += (l.memsz - l.filesz) / ps;
+        done2 = done2.saturating_add((l.memsz - l.filesz) / ps);
     }
-    progress(2 * total, 2 * total);
+    progress(total.saturating_mul(2), total.saturating_mul(2));
     out.flush().map_err(io)?;
     Ok(report)
 }

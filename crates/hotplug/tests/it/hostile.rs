@@ -89,3 +89,33 @@ fn histories_past_the_cpu_cap_are_refused_by_name() {
         t.unresolved
     );
 }
+
+/// elf_open (issue #16 session, the first fuzzing of the deep scan): the scan cut a stored
+/// range into 8 MiB chunks with `start + (i + 1) * CHUNK`, which overflows for a range at the
+/// top of the address space (a panic in debug builds, a wrapped chunk in release).
+#[test]
+fn fuzz_deep_scan_of_a_range_at_the_top_of_the_address_space_overflowed() {
+    use testgen::{ElfSpec, Fill, LoadSpec, elf_bytes};
+    let top = u64::MAX - 0xfff;
+    let s = ElfSpec {
+        loads: vec![LoadSpec {
+            paddr: top,
+            vaddr: 0,
+            memsz: 0x10000,
+            filesz: 0x10000,
+            fill: Fill::Hole,
+        }],
+        truncate_to: Some(0x1800),
+        ..ElfSpec::default()
+    };
+    let d = vmcore::Dump::from_bytes(elf_bytes(&s)).unwrap();
+    let rep = hotplug::scan::deep_scan(&d, &|_| {});
+    assert_eq!(rep.bytes_read, 0x800);
+    assert_eq!(
+        rep.unreadable,
+        vec![(
+            PhysRange::new(top + 0x800, u64::MAX),
+            "past the end of the file (truncated dump)"
+        )]
+    );
+}

@@ -68,3 +68,25 @@ fn fuzz_klog_unreadable_last_page_of_the_address_space_overflowed() {
         "{e}"
     );
 }
+
+/// elf_open (issue #16 session, from the hostile seed `elf-loads-size-max`): a PT_LOAD at the
+/// top of the address space whose file bytes alias an earlier PT_LOAD's made the conversion
+/// compute the alias's end address as `end_pfn * page_size` = 2^64 (a panic in debug
+/// builds); page counts summed over many huge ranges could pass 2^64 too. They saturate now.
+#[test]
+fn fuzz_convert_alias_at_the_top_of_the_address_space_overflowed() {
+    use testgen::hostile::{RawElf, RawPhdr, raw_elf_bytes};
+    let e = RawElf {
+        phdrs: vec![
+            RawPhdr::load(0, 0, 0x2000),
+            // Its file bytes 0x100..0x10ff lie inside the first PT_LOAD's.
+            RawPhdr::load(u64::MAX - 0xfff, 0x100, 0x1000),
+        ],
+        ..RawElf::default()
+    };
+    let mut bytes = raw_elf_bytes(&e);
+    bytes.resize(0x4000, 0);
+    let d = Dump::from_bytes(bytes).expect("opens with findings");
+    let err = vmcore::convert::write_elf(&d, &mut std::io::sink(), |_, _| {}).unwrap_err();
+    assert!(err.to_string().contains("ELF009"), "{err}");
+}
