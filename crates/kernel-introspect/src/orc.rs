@@ -337,11 +337,12 @@ impl OrcTable {
 
     /// The layout of a kernel with an `.orc_header` hash we do not know, from its entries: the
     /// register code of RSP is 5 before 7.x and 3 since, and RSP-based plain function frames
-    /// (CALL, BP register undefined) are the bulk of every kernel's table (62% of 6.12.111's and
-    /// 7.2.13's entries). Up to [`EVIDENCE_SAMPLES`] entries spread over the table are read; the
-    /// layout is decided only when at least half of them are such frames with one of the two
-    /// codes and the other code has less than a hundredth of their count. Anything else is an
-    /// error naming the hash: an unknown format is not guessed.
+    /// (CALL, BP register undefined) are the bulk of every kernel's table (53% of 6.12.111's and
+    /// 56% of 7.2.13's entries, none with the other numbering's code). Up to
+    /// [`EVIDENCE_SAMPLES`] entries spread over the table are read; the layout is decided only
+    /// when at least a quarter of them are such frames with one of the two codes and the other
+    /// code has less than a hundredth of their count. Anything else is an error naming the
+    /// hash: an unknown format is not guessed.
     pub fn layout_by_evidence(
         &self,
         mem: &(impl KernelMemory + ?Sized),
@@ -363,7 +364,7 @@ impl OrcTable {
                 }
             }
         }
-        let decided = |hit: u64, other: u64| 2 * hit >= samples && other * 100 < hit;
+        let decided = |hit: u64, other: u64| 4 * hit >= samples && other * 100 < hit;
         if decided(code5, code3) {
             Ok(OrcLayout::V6_4)
         } else if decided(code3, code5) {

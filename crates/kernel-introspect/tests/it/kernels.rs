@@ -265,3 +265,38 @@ fn task_traces_equal_drgn_where_pages_are_present() {
         assert_eq!((compared, refused), expect, "{k}: (compared, refused)");
     }
 }
+
+/// A table whose entries do not show one numbering clearly is an error naming the hash, not a
+/// guess: a mix of both RSP codes, and a table of nothing but undefined entries.
+#[test]
+fn unclear_evidence_is_an_error() {
+    use kernel_introspect::mem::MemoryMap;
+    use kernel_introspect::orc::OrcTable;
+    const BASE: u64 = 0xffff_ffff_8100_0000;
+    // `count` CALL entries (sp = RSP + 8), the i-th with RSP's code `code(i)`.
+    let layout_of = |count: u64, code: &dyn Fn(u64) -> u8| {
+        let bytes: Vec<u8> = (0..count)
+            .flat_map(|i| [8, 0, 0, 0, code(i), 0x02])
+            .collect();
+        let mut mem = MemoryMap::new();
+        mem.insert(BASE, bytes);
+        let table = OrcTable {
+            ip_table: BASE,
+            count,
+            entries: BASE,
+            layout: OrcLayout::V6_4,
+            header_hash: None,
+            text: vec![(BASE, BASE + 1)],
+        };
+        table.layout_by_evidence(&mem, BASE - 20, "0123abcd")
+    };
+    assert_eq!(layout_of(100, &|_| 5).expect("6.4"), OrcLayout::V6_4);
+    assert_eq!(layout_of(100, &|_| 3).expect("v4"), OrcLayout::V7);
+    // One RSP code in ten of the other numbering: no decision.
+    let mixed = layout_of(100, &|i| if i % 10 == 0 { 3 } else { 5 });
+    let e = mixed.expect_err("mixed").to_string();
+    assert!(e.contains("0123abcd"), "{e}");
+    // Undefined entries only.
+    let e = layout_of(100, &|_| 0).expect_err("empty").to_string();
+    assert!(e.contains("unknown .orc_header hash"), "{e}");
+}
