@@ -44,12 +44,11 @@ pub enum OrcLayout {
     /// UNDEFINED=0, END_OF_STACK=1, CALL=2, REGS=3, REGS_PARTIAL=4.
     V6_4,
     /// Linux 7.x ("ORC v4", with `.orc_header`): the bit fields and types of 6.4, but the
-    /// `ORC_REG_*` codes renumbered: UNDEFINED=0, DX=2, SP=3, BP=4, R10=6, R13=7, PREV_SP=8,
-    /// SP_INDIRECT=9, BP_INDIRECT=10. Established from the 7.2.13 dump's own table (see
-    /// docs/KERNELS.md): its entries are those of 6.12 with SP 5→3, PREV_SP 1→8 and
-    /// BP_INDIRECT 8→10, and unwinding with these codes gives drgn's frames. RDI's new code
-    /// is not known (no entry of 7.2.13 uses it), so codes 1 and 5 are [`OrcReg::Unknown`]
-    /// and stop an unwind with an error rather than guess.
+    /// `ORC_REG_*` codes renumbered: UNDEFINED=0, AX=1, DX=2, SP=3, BP=4, DI=5, R10=6, R13=7,
+    /// PREV_SP=8, SP_INDIRECT=9, BP_INDIRECT=10. Read from 7.2.13's own machine code (the
+    /// `sp_reg`/`bp_reg` switches of `unwind_next_frame`, which `pt_regs` slot or state field
+    /// each code reads) and its table (the entries of 6.12 with SP 5→3, PREV_SP 1→8,
+    /// BP_INDIRECT 8→10); see docs/KERNELS.md.
     V7,
 }
 
@@ -87,6 +86,8 @@ pub enum OrcReg {
     Undefined,
     /// The caller's SP (DWARF's CFA).
     PrevSp,
+    /// RAX (a base only in the 7.x numbering).
+    Ax,
     /// RDX.
     Dx,
     /// RDI.
@@ -112,9 +113,11 @@ impl OrcReg {
     fn from_bits_v7(v: u8) -> Self {
         match v {
             0 => OrcReg::Undefined,
+            1 => OrcReg::Ax,
             2 => OrcReg::Dx,
             3 => OrcReg::Sp,
             4 => OrcReg::Bp,
+            5 => OrcReg::Di,
             6 => OrcReg::R10,
             7 => OrcReg::R13,
             8 => OrcReg::PrevSp,
@@ -565,7 +568,11 @@ mod tests {
         let e = OrcEntry::decode([0, 0, 0, 0, 0x03, 0x02], OrcLayout::V6_4).expect("v6.4");
         assert_eq!(e.sp_reg, OrcReg::Di);
         let e = OrcEntry::decode([0, 0, 0, 0, 0x05, 0x02], OrcLayout::V7).expect("v7");
-        assert_eq!(e.sp_reg, OrcReg::Unknown(5));
+        assert_eq!(e.sp_reg, OrcReg::Di);
+        let e = OrcEntry::decode([0, 0, 0, 0, 0x01, 0x02], OrcLayout::V7).expect("v7");
+        assert_eq!(e.sp_reg, OrcReg::Ax);
+        let e = OrcEntry::decode([0, 0, 0, 0, 0x0b, 0x02], OrcLayout::V7).expect("v7");
+        assert_eq!(e.sp_reg, OrcReg::Unknown(11));
         // Types no kernel defines are errors.
         assert!(OrcEntry::decode([0, 0, 0, 0, 0x05, 0x7], OrcLayout::V6_4).is_err());
         assert!(OrcEntry::decode([0, 0, 0, 0, 0x03, 0x5], OrcLayout::V7).is_err());
