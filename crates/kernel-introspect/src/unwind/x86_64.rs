@@ -316,6 +316,7 @@ impl<'a, M: KernelMemory + ?Sized> OrcUnwinder<'a, M> {
             OrcReg::R13 => reg(2, "R13")?,
             OrcReg::Di => reg(14, "RDI")?,
             OrcReg::Dx => reg(12, "RDX")?,
+            OrcReg::Ax => reg(10, "RAX")?,
             other => {
                 return Err(StopReason::Corrupt {
                     addr: lookup,

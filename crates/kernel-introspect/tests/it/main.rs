@@ -5,6 +5,7 @@ mod bt;
 mod btf;
 mod fuzz_regressions;
 mod kallsyms;
+mod kernels;
 mod support;
 mod task;
 mod unwind_hostile;

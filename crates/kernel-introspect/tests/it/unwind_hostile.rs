@@ -289,7 +289,7 @@ proptest::proptest! {
     #[test]
     fn random_tables_and_stacks_always_end(
         data in proptest::collection::vec(proptest::prelude::any::<u8>(), 64..2048),
-        layout in 0u8..3,
+        layout in 0u8..4,
         count in 1u64..64,
         with_regs in proptest::prelude::any::<bool>(),
     ) {
@@ -301,7 +301,7 @@ proptest::proptest! {
             ip_table: BASE + (q(4) % len) / 4 * 4,
             count,
             entries: BASE + q(5) % len,
-            layout: [OrcLayout::V4_14, OrcLayout::V6_3, OrcLayout::V6_4][layout as usize],
+            layout: [OrcLayout::V4_14, OrcLayout::V6_3, OrcLayout::V6_4, OrcLayout::V7][layout as usize],
             header_hash: None,
             text: vec![(BASE, BASE + len)],
         };
