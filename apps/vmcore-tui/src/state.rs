@@ -267,7 +267,6 @@ pub enum StatusKind {
 pub fn open_dump(path: &Path) -> anyhow::Result<Dump> {
     use anyhow::Context as _;
     use std::io::IsTerminal as _;
-    use std::os::unix::fs::FileTypeExt as _;
     let context = || format!("cannot open {}", path.display());
     if path.as_os_str() == "-" {
         let stdin = std::io::stdin();
@@ -285,11 +284,7 @@ pub fn open_dump(path: &Path) -> anyhow::Result<Dump> {
             path.display()
         );
     }
-    if meta.is_some_and(|m| m.file_type().is_fifo() || m.file_type().is_socket()) {
-        let f = std::fs::File::open(path).with_context(context)?;
-        return Dump::from_stream(f, path).with_context(context);
-    }
-    Dump::open(path).with_context(context)
+    Dump::open_input(path).with_context(context)
 }
 
 /// The whole app.

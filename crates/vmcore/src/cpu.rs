@@ -92,7 +92,9 @@ pub const X86_64_REG_NAMES: [&str; 27] = [
 ];
 
 impl X86_64Regs {
-    fn from_words(w: &[u64; 27]) -> Self {
+    /// The registers of a kernel `struct pt_regs` (x86_64): its 21 words are the first 21 of
+    /// `user_regs_struct` (r15 … ss); the segment bases and selectors stay 0.
+    pub fn from_pt_regs(w: &[u64; 21]) -> Self {
         X86_64Regs {
             r15: w[0],
             r14: w[1],
@@ -115,12 +117,21 @@ impl X86_64Regs {
             eflags: w[18],
             rsp: w[19],
             ss: w[20],
+            ..X86_64Regs::default()
+        }
+    }
+
+    fn from_words(w: &[u64; 27]) -> Self {
+        let mut pt = [0u64; 21];
+        pt.copy_from_slice(&w[..21]);
+        X86_64Regs {
             fs_base: w[21],
             gs_base: w[22],
             ds: w[23],
             es: w[24],
             fs: w[25],
             gs: w[26],
+            ..Self::from_pt_regs(&pt)
         }
     }
     /// The registers in kernel order, with their names.

@@ -29,6 +29,15 @@ pub enum Error {
         /// What it is instead ("a directory", "a FIFO (named pipe)", …).
         kind: &'static str,
     },
+    /// A named FIFO that no process writes to: reading it would block forever.
+    #[error(
+        "{} is a FIFO that no process is writing to: start the writer first, or pipe the stream to standard input (makedumpfile -F … | vmcore info -)",
+        path.display()
+    )]
+    FifoWithoutWriter {
+        /// The path.
+        path: PathBuf,
+    },
     /// The first bytes match no format we read.
     #[error("{}", unknown_format(magic))]
     UnknownFormat {

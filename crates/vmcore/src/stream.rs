@@ -213,3 +213,50 @@ fn check_flat_header(header: &[u8]) -> Result<()> {
         .into()),
     }
 }
+
+impl Dump {
+    /// Open a dump named by a user, as both apps do: `-` is standard input and a pipe, FIFO or
+    /// socket is read as a stream ([`Dump::from_stream`]: only the flattened format can be), a
+    /// directory or device is refused by name, anything else is opened and mapped
+    /// ([`Dump::open`]).
+    ///
+    /// A named FIFO is opened without blocking first: one that no process writes to is
+    /// [`Error::FifoWithoutWriter`] at once instead of a read that never returns; one with a
+    /// writer is then read blocking, in one pass. Standard input is the caller's to check
+    /// (a terminal there is a usage error the apps word themselves).
+    pub fn open_input(path: impl AsRef<std::path::Path>) -> Result<Dump> {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        let path = path.as_ref();
+        if path.as_os_str() == "-" {
+            return Dump::from_stream(std::io::stdin().lock(), "-");
+        }
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        let t = meta.file_type();
+        if !(t.is_fifo() || t.is_socket()) {
+            // Regular files are mapped; directories and devices are refused by Dump::open.
+            return Dump::open(path);
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(path)
+            .map_err(io)?;
+        let mut first = [0u8; 4096];
+        let got = match f.read(&mut first) {
+            Ok(0) => {
+                return Err(Error::FifoWithoutWriter {
+                    path: path.to_path_buf(),
+                });
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(io(e)),
+        };
+        rustix::fs::fcntl_setfl(&f, rustix::fs::OFlags::empty()).map_err(|e| io(e.into()))?;
+        Dump::from_stream(std::io::Cursor::new(first[..got].to_vec()).chain(f), path)
+    }
+}

@@ -124,7 +124,6 @@ impl DumpsArg {
 /// format can be (`vmcore::stream`), other formats get an error saying they need a seekable
 /// file. Everything else is opened and mapped as a file.
 pub fn open_dump(path: &Path) -> anyhow::Result<Dump> {
-    use std::os::unix::fs::FileTypeExt;
     let context = || format!("cannot open {}", path.display());
     if path.as_os_str() == "-" {
         let stdin = std::io::stdin();
@@ -137,44 +136,13 @@ pub fn open_dump(path: &Path) -> anyhow::Result<Dump> {
         return Dump::from_stream(stdin.lock(), "-")
             .map_err(|e| anyhow::Error::new(e).context("cannot open - (standard input)"));
     }
-    let meta = std::fs::metadata(path).ok();
-    if meta.as_ref().is_some_and(|m| m.is_dir()) {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
         anyhow::bail!(
             "cannot open {}: it is a directory, not a dump file",
             path.display()
         );
     }
-    let is_stream = meta.is_some_and(|m| m.file_type().is_fifo() || m.file_type().is_socket());
-    if is_stream {
-        return open_fifo(path).with_context(context);
-    }
-    Dump::open(path).with_context(context)
-}
-
-/// A named FIFO or socket read as a stream. Opening a FIFO for reading blocks until some
-/// process opens it for writing, so it is opened without blocking first: a FIFO nobody writes to
-/// is an error at once (it used to hang `info` forever), one with a writer is then read
-/// blocking, in one pass.
-fn open_fifo(path: &Path) -> anyhow::Result<Dump> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    let mut first = [0u8; 4096];
-    let got = match f.read(&mut first) {
-        Ok(0) => anyhow::bail!(
-            "it is a FIFO that no process is writing to; start the writer first, or pipe the \
-             stream to standard input (makedumpfile -F … | vmcore info -)"
-        ),
-        Ok(n) => n,
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
-        Err(e) => return Err(e.into()),
-    };
-    rustix::fs::fcntl_setfl(&f, rustix::fs::OFlags::empty())?;
-    let stream = std::io::Cursor::new(first[..got].to_vec()).chain(f);
-    Ok(Dump::from_stream(stream, path)?)
+    Dump::open_input(path).with_context(context)
 }
 
 /// The sample dump (`real_data::sample_path`: the source tree's, or an installed copy).

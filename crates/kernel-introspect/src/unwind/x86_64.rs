@@ -427,30 +427,7 @@ impl<'a, M: KernelMemory + ?Sized> OrcUnwinder<'a, M> {
 }
 
 fn regs_of(w: &[u64; PT_REGS_WORDS]) -> X86_64Regs {
-    X86_64Regs {
-        r15: w[0],
-        r14: w[1],
-        r13: w[2],
-        r12: w[3],
-        rbp: w[4],
-        rbx: w[5],
-        r11: w[6],
-        r10: w[7],
-        r9: w[8],
-        r8: w[9],
-        rax: w[10],
-        rcx: w[11],
-        rdx: w[12],
-        rsi: w[13],
-        rdi: w[14],
-        orig_rax: w[15],
-        rip: w[16],
-        cs: w[17],
-        eflags: w[18],
-        rsp: w[19],
-        ss: w[20],
-        ..X86_64Regs::default()
-    }
+    X86_64Regs::from_pt_regs(w)
 }
 
 fn words_of(r: &X86_64Regs) -> [u64; PT_REGS_WORDS] {
