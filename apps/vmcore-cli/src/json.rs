@@ -225,3 +225,38 @@ pub fn write<T: Serialize>(out: &mut dyn std::io::Write, v: &T) -> anyhow::Resul
     writeln!(out)?;
     Ok(())
 }
+
+/// Which CPU crashed and where, from the dump alone (kallsyms + ORC; the task's command through
+/// BTF). `vmcore info --json` and `vmcore check --format json` carry it.
+#[derive(Serialize, Clone)]
+pub struct CrashJson {
+    pub cpu: u32,
+    pub pid: Option<u32>,
+    /// The command of the task running on that CPU (BTF: the run queue's current task).
+    pub comm: Option<String>,
+    /// `function+0xoff` of the crash site.
+    pub site: Option<String>,
+    /// The top frames of the crashed CPU, innermost first.
+    pub frames: Vec<String>,
+}
+
+impl From<kernel_introspect::CrashSummary> for CrashJson {
+    fn from(c: kernel_introspect::CrashSummary) -> Self {
+        CrashJson {
+            cpu: c.cpu,
+            pid: c.pid,
+            comm: c.comm,
+            site: c.site,
+            frames: c.frames,
+        }
+    }
+}
+
+/// The crashed CPU from the dump alone ([`kernel_introspect::Kernel::crash_summary`]); `Err`
+/// says why nothing can be told (no panic, no kallsyms); `None` when the dump has no kernel to
+/// ask (no vmcoreinfo).
+pub fn crash_summary(d: &Dump) -> Option<Result<kernel_introspect::CrashSummary, String>> {
+    d.vmcoreinfo()?;
+    let kernel = kernel_introspect::Kernel::new(d).ok()?;
+    Some(kernel.crash_summary())
+}

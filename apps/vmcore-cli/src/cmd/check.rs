@@ -267,6 +267,8 @@ struct Report {
     kind: Option<&'static str>,
     error: Option<String>,
     checks: Vec<CheckResult>,
+    /// The crash site, for JSON reports of dumps whose kernel says it.
+    crash: Option<crate::json::CrashJson>,
 }
 
 fn kind_of(dump: &Dump) -> &'static str {
@@ -296,6 +298,7 @@ fn check_one(
                 // The whole chain: the OS error is the useful part ("No such file…").
                 error: Some(format!("{e:#}")),
                 checks: Vec::new(),
+                crash: None,
             };
         }
     };
@@ -339,6 +342,7 @@ fn check_one(
                 kind: Some(kind_of(&dump)),
                 error: Some(format!("{e:#}")),
                 checks,
+                crash: None,
             };
         }
     };
@@ -372,12 +376,20 @@ fn check_one(
             summary: None,
         }
     });
+    // What crashed, for the JSON report (a CI job files it with the failure); the text and
+    // JUnit reports stay about the dump's health.
+    let crash = (args.json || matches!(args.format, CheckFormat::Json))
+        .then(|| crate::json::crash_summary(&dump))
+        .flatten()
+        .and_then(Result::ok)
+        .map(crate::json::CrashJson::from);
     Report {
         file,
         format: Some(dump.format().name()),
         kind: Some(kind_of(&dump)),
         error: None,
         checks,
+        crash,
     }
 }
 
@@ -591,6 +603,9 @@ struct DumpJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     checks: Vec<CheckJson<'a>>,
+    /// Which CPU crashed and where (absent when the dump's kernel cannot say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crash: Option<&'a crate::json::CrashJson>,
 }
 
 #[derive(Serialize)]
@@ -615,6 +630,7 @@ fn write_json(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> a
                 format: r.format,
                 kind: r.kind,
                 error: r.error.as_deref(),
+                crash: r.crash.as_ref(),
                 checks: r
                     .checks
                     .iter()

@@ -40,29 +40,8 @@ struct InfoJson {
     kdump: Option<KdumpJson>,
     /// Which CPU crashed and where (kallsyms + ORC); null when it cannot be told (no
     /// vmcoreinfo, no kallsyms) or nothing panicked.
-    crash: Option<CrashJson>,
+    crash: Option<json::CrashJson>,
     findings: Vec<FindingJson>,
-}
-
-#[derive(Serialize)]
-struct CrashJson {
-    cpu: u32,
-    pid: Option<u32>,
-    /// The command of the task running on that CPU (BTF: the run queue's current task).
-    comm: Option<String>,
-    /// `function+0xoff` of the crash site.
-    site: Option<String>,
-    /// The top frames of the crashed CPU, innermost first.
-    frames: Vec<String>,
-}
-
-/// The crashed CPU from the dump alone ([`kernel_introspect::Kernel::crash_summary`]); `Err`
-/// says why nothing can be told (no panic, no kallsyms); `None` when the dump has no kernel to
-/// ask (no vmcoreinfo).
-fn crash_summary(d: &vmcore::Dump) -> Option<Result<kernel_introspect::CrashSummary, String>> {
-    d.vmcoreinfo()?;
-    let kernel = kernel_introspect::Kernel::new(d).ok()?;
-    Some(kernel.crash_summary())
 }
 
 #[derive(Serialize)]
@@ -98,7 +77,7 @@ fn run_one(args: &InfoArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Re
         .as_ref()
         .and_then(|l| l.panic_record())
         .map(|r| r.text_lossy().into_owned());
-    let crash = crash_summary(d);
+    let crash = json::crash_summary(d);
     // The dump's findings and the kernel-log decoder's, as the TUI lists them.
     let findings: Vec<&vmcore::Finding> = d
         .findings()
@@ -140,13 +119,10 @@ fn run_one(args: &InfoArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Re
                 zero_pages: k.pages_counted.then_some(k.zero_pages),
                 incomplete: k.incomplete,
             }),
-            crash: crash.clone().and_then(Result::ok).map(|c| CrashJson {
-                cpu: c.cpu,
-                pid: c.pid,
-                comm: c.comm,
-                site: c.site,
-                frames: c.frames,
-            }),
+            crash: crash
+                .clone()
+                .and_then(Result::ok)
+                .map(json::CrashJson::from),
             findings: findings.iter().copied().map(FindingJson::from).collect(),
         };
         json::write(out, &j)?;

@@ -154,3 +154,32 @@ fn info_and_cpus_json_name_the_crash() {
     let v: Value = serde_json::from_slice(&vmcore(&["info", "--json", &q]).stdout).expect("json");
     assert!(v["crash"].is_null());
 }
+
+/// `vmcore check --format json` carries the crash site with each dump, as drgn (full debug
+/// info) names it: the crashed thread and `panic_cpu`; the text report does not.
+#[test]
+fn check_json_names_the_crash_as_drgn_does() {
+    let oracle: Value = serde_json::from_slice(
+        &std::fs::read(real_data::root().join("oracles/drgn-crash-proc-vmcore.json")).unwrap(),
+    )
+    .unwrap();
+    for dump in ["kdump/proc-vmcore.elf", "kdump/makedumpfile-c-d31.kdump"] {
+        let o = vmcore(&["check", "--format", "json", &real(dump)]);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let crash = &v["dumps"][0]["crash"];
+        assert_eq!(crash["cpu"], oracle["panic_cpu"], "{dump}");
+        assert_eq!(crash["pid"], oracle["crashed_tid"], "{dump}");
+        assert_eq!(crash["comm"], "sh", "{dump}");
+        assert_eq!(crash["site"], "sysrq_handle_crash+0x1a", "{dump}");
+    }
+    // A QEMU dump of a running machine: nothing panicked, no crash object.
+    let o = vmcore(&[
+        "check",
+        "--json",
+        &real("qemu-dumps/dump-06-cpu3-online.elf"),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["dumps"][0].get("crash").is_none(), "{v}");
+    let o = vmcore(&["check", &real("kdump/proc-vmcore.elf")]);
+    assert!(!stdout(&o).contains("sysrq_handle_crash"));
+}
