@@ -475,10 +475,13 @@ fn expand_names(
         buf_start: 0,
         pos: 0,
     };
-    let mut arena: Vec<u8> = Vec::with_capacity((count as usize).min(1 << 20) * 16);
-    let mut ends = Vec::with_capacity((count as usize).min(1 << 20));
-    let mut kinds = Vec::with_capacity((count as usize).min(1 << 20));
-    let mut hashes = Vec::with_capacity((count as usize).min(1 << 20));
+    // `count` is a header field: reserve only what a small table needs and let the vectors
+    // grow as names actually decode (a false count fails at the first unreadable byte).
+    let reserve = (count as usize).min(1 << 16);
+    let mut arena: Vec<u8> = Vec::with_capacity(reserve * 16);
+    let mut ends = Vec::with_capacity(reserve);
+    let mut kinds = Vec::with_capacity(reserve);
+    let mut hashes = Vec::with_capacity(reserve);
     for n in 0..count {
         let at = t.names + s.pos;
         let mut len = s.byte()? as usize;
