@@ -10,7 +10,7 @@
 #   5. run the drgn oracles and eu-readelf on both dumps;
 #   6. with --freeze, compress and copy into testdata/kernels/arm64-6.12/.
 # Usage: scripts/vm-arm64.sh [--freeze]     (env: ARM64LAB_DIR, ARM64LAB_KERNEL_VERSION)
-# Needs root for apt; takes ~N minutes here (docs/VMLAB.md). Not run in CI.
+# Needs root for apt. About 4 min here after the downloads (docs/VMLAB.md); not run in CI.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 lab=${ARM64LAB_DIR:-$here/target/arm64lab}
@@ -93,8 +93,19 @@ echo "vm-arm64: guest run took $(( $(date +%s) - t_run )) s"
 # --- oracles -------------------------------------------------------------------------------
 t_or=$(date +%s)
 mkdir -p "$out/oracles"
+# QEMU's dump has section headers (none SHT_NOTE), so eu-readelf -n ignores its PT_NOTE: read the
+# notes from a copy of its first 64 KiB with the section header fields zeroed.
+head -c 65536 "$out/kdump/qemu-dump.elf" > "$out/qemu-head-noshdr.elf"
+python3 - "$out/qemu-head-noshdr.elf" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+struct.pack_into("<Q", b, 40, 0)      # e_shoff
+struct.pack_into("<HH", b, 60, 0, 0)  # e_shnum, e_shstrndx
+open(sys.argv[1], "wb").write(b)
+PY
+eu-readelf -n "$out/kdump/vmcore-raw.elf" > "$out/oracles/eu-readelf-n-vmcore-raw.txt"
+eu-readelf -n "$out/qemu-head-noshdr.elf" > "$out/oracles/eu-readelf-n-qemu-dump.txt"
 for d in vmcore-raw qemu-dump; do
-  eu-readelf -n "$out/kdump/$d.elf" > "$out/oracles/eu-readelf-n-$d.txt"
   eu-readelf -l "$out/kdump/$d.elf" > "$out/oracles/eu-readelf-l-$d.txt"
   python3 "$here/scripts/drgn_crash_oracle.py" "$out/kdump/$d.elf" "$out/oracles/drgn-crash-$d.json" \
     --vmlinux "$vmlinux" --possible-cpus
@@ -110,6 +121,9 @@ if [ "$freeze" = --freeze ]; then
     zstd -q -f -19 --long=27 -T2 "$out/kdump/$d.elf" -o "$dest/kdump/$d.elf.zst"
   done
   cp "$out"/oracles/* "$dest/oracles/"
-  cp "$out/console.log" "$out/run-config.json" "$dest/"
+  cp "$out/console.log" "$dest/"
+  # host paths -> LAB/ and RUN/, so the file says what ran, not where
+  sed -e "s|$out/|RUN/|g" -e "s|$lab/|LAB/|g" "$out/run-config.json" > "$dest/run-config.json"
+  sha256sum "$out"/kdump/*.elf
 fi
 echo "vm-arm64: total $(( $(date +%s) - t_start )) s"
