@@ -9,7 +9,8 @@
 #      copies /proc/vmcore to a virtio disk;
 #   5. run the drgn oracles and eu-readelf on both dumps;
 #   6. with --freeze, compress and copy into testdata/kernels/arm64-6.12/.
-# Usage: scripts/vm-arm64.sh [--freeze]     (env: ARM64LAB_DIR, ARM64LAB_KERNEL_VERSION)
+# Usage: scripts/vm-arm64.sh [--freeze]   (env: ARM64LAB_DIR, ARM64LAB_RUN, ARM64LAB_KERNEL_VERSION,
+#        ARM64LAB_MEM, ARM64LAB_CRASHKERNEL, ARM64LAB_TIMEOUT)
 # Needs root for apt. About 4 min here after the downloads (docs/VMLAB.md); not run in CI.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,7 +85,7 @@ cp "$img" Image
 echo "vm-arm64: built $lab/initrd.img ($(stat -c %s initrd.img) bytes) in $(( $(date +%s) - t_start )) s"
 
 # --- run -----------------------------------------------------------------------------------
-out=$lab/run
+out=${ARM64LAB_RUN:-$lab/run}
 rm -rf "$out"; mkdir -p "$out"
 t_run=$(date +%s)
 python3 "$here/scripts/vm-arm64-run.py" "$lab" "$out"
