@@ -194,6 +194,8 @@ pub struct Dump {
     /// Per ELF program header index: bytes at the start of its stored part that an earlier
     /// PT_LOAD (in file order) already stores.
     aliased: Vec<u64>,
+    /// The other parts of a makedumpfile `--split` set ([`Dump::open_split_set`]).
+    parts: Vec<crate::split::SplitPart>,
 }
 
 /// Page granularity of partial-page reads: a page the dump covers only in part reads as its
@@ -304,6 +306,7 @@ impl Dump {
             data,
             extents,
             aliased,
+            parts: Vec::new(),
         })
     }
 
@@ -359,6 +362,7 @@ impl Dump {
             data,
             extents,
             aliased: Vec::new(),
+            parts: Vec::new(),
         })
     }
 
@@ -372,6 +376,25 @@ impl Dump {
         }
         findings.append(&mut self.findings);
         self.findings = findings;
+    }
+
+    /// The other parts of a `--split` set (empty for any other dump).
+    pub(crate) fn parts(&self) -> &[crate::split::SplitPart] {
+        &self.parts
+    }
+
+    pub(crate) fn install_parts(&mut self, parts: Vec<crate::split::SplitPart>) {
+        self.parts = parts;
+    }
+
+    pub(crate) fn findings_mut(&mut self) -> &mut Vec<Finding> {
+        &mut self.findings
+    }
+
+    /// The file bytes and kdump reader of a kdump-compressed dump, to become a part of a set.
+    pub(crate) fn into_kdump_parts(self) -> Option<(DumpData, KdumpFile)> {
+        let Dump { data, kdump, .. } = self;
+        Some((data, kdump?))
     }
 
     /// The file this dump was opened from.
@@ -527,6 +550,9 @@ impl Dump {
     /// incomplete kdump-compressed dump.
     pub fn read_phys(&self, addr: PhysAddr, buf: &mut [u8]) -> Result<()> {
         if let Some(kd) = &self.kdump {
+            if !self.parts.is_empty() {
+                return self.read_split_phys(kd, addr, buf);
+            }
             if self.excluded_as_zero {
                 return self.read_kdump_excluded_as_zero(kd, addr, buf);
             }
@@ -631,6 +657,11 @@ impl Dump {
             let shift = kd.page_size().trailing_zeros();
             let addr = |pfn: u64| pfn.checked_shl(shift).unwrap_or(u64::MAX).clamp(s, end);
             let (from, to) = (s >> shift, end.div_ceil(kd.page_size()));
+            if !self.parts.is_empty() {
+                return self.split_extents(kd, from, to, &mut |a, b, x| {
+                    f(PhysRange::new(addr(a), addr(b)), x)
+                });
+            }
             return kd.for_each_extent(&self.data, from, to, &mut |a, b, x| {
                 f(PhysRange::new(addr(a), addr(b)), x)
             });

@@ -419,7 +419,8 @@ impl KdumpFile {
                     Some(layout.file_pos(bs + 12)),
                     format!(
                         "this file is one part of a --split set and holds PFNs \
-                         [{start:#x}, {end:#x}) only"
+                         [{start:#x}, {end:#x}) only (open the directory of all its parts, \
+                         or Dump::open_split_set, to read the whole set)"
                     ),
                 ));
                 Some((start, end.max(start)))

@@ -199,7 +199,7 @@ fn real_qemu_kdump_zlib_equals_its_elf_twin() {
 
 // ---- synthetic dumps ----
 
-fn spec(version: u32, compression: Compression, pages: Vec<PageKind>) -> KdumpSpec {
+pub(crate) fn spec(version: u32, compression: Compression, pages: Vec<PageKind>) -> KdumpSpec {
     KdumpSpec {
         header_version: version,
         compression,
@@ -215,7 +215,7 @@ fn spec(version: u32, compression: Compression, pages: Vec<PageKind>) -> KdumpSp
 
 /// Check every PFN of `d` against what `s` says it is.
 #[track_caller]
-fn check_pages(d: &Dump, s: &KdumpSpec) {
+pub(crate) fn check_pages(d: &Dump, s: &KdumpSpec) {
     let ps = u64::from(s.block_size);
     let mut buf = vec![0u8; ps as usize];
     for (pfn, kind) in s.pages.iter().enumerate() {
