@@ -244,6 +244,7 @@ impl Dump {
         let format = detect(&data)?;
         match format {
             Format::Elf64 | Format::Elf32 => Self::parse_elf(data, extents),
+            Format::Flattened if flattened_elf(&data) => Self::rebuild_flattened_elf(&data),
             Format::KdumpCompressed | Format::Flattened => Self::parse_kdump(data, extents, format),
             Format::Elfcorehdr => unreachable_format(),
         }
@@ -364,6 +365,14 @@ impl Dump {
             aliased: Vec::new(),
             parts: Vec::new(),
         })
+    }
+
+    /// A flattened stream of an ELF dump (`makedumpfile -E -F`), rebuilt into an anonymous
+    /// temporary file as `makedumpfile -R` would and read as ELF: an ELF dump's headers point
+    /// anywhere in the image, so it is not read through the record index as kdump-compressed
+    /// images are. The temporary file is about the size of the stream (see [`crate::stream`]).
+    fn rebuild_flattened_elf(data: &[u8]) -> Result<Dump> {
+        Dump::from_stream(data, PathBuf::new())
     }
 
     /// A dump rebuilt from a flattened stream ([`Dump::from_stream`]): it reports the
@@ -710,6 +719,17 @@ impl Dump {
     pub fn virt_to_phys_by_segments(&self, addr: VirtAddr) -> Option<PhysAddr> {
         self.memory.virt_to_phys(addr)
     }
+}
+
+/// True when `data` is a flattened stream whose image starts with an ELF header (makedumpfile
+/// `-E -F`). Its records may come in any order (makedumpfile writes the program headers first),
+/// so the image's first bytes are found through the record index.
+fn flattened_elf(data: &[u8]) -> bool {
+    crate::kdump::FlatIndex::build(data).is_ok_and(|(index, _)| {
+        index
+            .read(data, "image start", 0, 4)
+            .is_ok_and(|head| head.starts_with(&kdump_types::elf::ELFMAG))
+    })
 }
 
 fn unreachable_format() -> Result<Dump> {

@@ -1,6 +1,7 @@
 //! One integration-test binary for `vmcore` (one file per area).
 mod elf_real;
 mod elf_synthetic;
+mod flat_elf;
 mod fuzz;
 mod hostile;
 mod kdump;

@@ -15,7 +15,7 @@ use vmcore::{Dump, Error, Extent, PhysAddr, PhysRange};
 
 use super::kdump::{check_pages, spec};
 
-fn makedumpfile_available() -> bool {
+pub(crate) fn makedumpfile_available() -> bool {
     let ok = Command::new("makedumpfile")
         .arg("-v")
         .output()
@@ -30,7 +30,7 @@ fn makedumpfile_available() -> bool {
     ok
 }
 
-fn makedumpfile(args: &[&str], vmcore: &Path, out: &[PathBuf]) {
+pub(crate) fn makedumpfile(args: &[&str], vmcore: &Path, out: &[PathBuf]) {
     let o = Command::new("makedumpfile")
         .args(args)
         .arg(vmcore)
@@ -45,7 +45,7 @@ fn makedumpfile(args: &[&str], vmcore: &Path, out: &[PathBuf]) {
 }
 
 /// Every run of every range by how it is held, in order.
-fn extents(d: &Dump) -> Vec<(PhysRange, Extent)> {
+pub(crate) fn extents(d: &Dump) -> Vec<(PhysRange, Extent)> {
     let mut v = Vec::new();
     for r in d.memory().ranges() {
         let _ = d.for_each_extent(r, &mut |range, x| {
