@@ -277,13 +277,6 @@ pub fn open_dump(path: &Path) -> anyhow::Result<Dump> {
         }
         return Dump::from_stream(stdin.lock(), "-").context("cannot open - (standard input)");
     }
-    let meta = std::fs::metadata(path).ok();
-    if meta.as_ref().is_some_and(|m| m.is_dir()) {
-        anyhow::bail!(
-            "cannot open {}: it is a directory, not a dump file",
-            path.display()
-        );
-    }
     Dump::open_input(path).with_context(context)
 }
 

@@ -103,6 +103,9 @@ impl PageKind {
 pub struct KdumpOverrides {
     /// `max_mapnr` / `max_mapnr_64` written in the headers.
     pub max_mapnr: Option<u64>,
+    /// The 32-bit `disk_dump_header.max_mapnr` alone (honest: `min(max_mapnr_64, 2^32-1)`),
+    /// for headers whose two PFN counts disagree.
+    pub max_mapnr32: Option<u32>,
     /// `bitmap_blocks` written in the header (the bitmaps are laid out honestly).
     pub bitmap_blocks: Option<u32>,
     /// `block_size` written in the header.
@@ -292,7 +295,11 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
         spec.overrides.bitmap_blocks.unwrap_or(bitmap_blocks as u32),
     );
     let mapnr_field = spec.overrides.max_mapnr.unwrap_or(max_mapnr);
-    put_u32(&mut out, 440, mapnr_field.min(u64::from(u32::MAX)) as u32);
+    let mapnr32 = spec
+        .overrides
+        .max_mapnr32
+        .unwrap_or(mapnr_field.min(u64::from(u32::MAX)) as u32);
+    put_u32(&mut out, 440, mapnr32);
     let nr_cpus = spec.notes.cpus.len() as u32;
     put_u32(&mut out, 460, nr_cpus);
 

@@ -194,6 +194,8 @@ pub struct Dump {
     /// Per ELF program header index: bytes at the start of its stored part that an earlier
     /// PT_LOAD (in file order) already stores.
     aliased: Vec<u64>,
+    /// The other parts of a makedumpfile `--split` set ([`Dump::open_split_set`]).
+    parts: Vec<crate::split::SplitPart>,
 }
 
 /// Page granularity of partial-page reads: a page the dump covers only in part reads as its
@@ -242,6 +244,7 @@ impl Dump {
         let format = detect(&data)?;
         match format {
             Format::Elf64 | Format::Elf32 => Self::parse_elf(data, extents),
+            Format::Flattened if flattened_elf(&data) => Self::rebuild_flattened_elf(&data),
             Format::KdumpCompressed | Format::Flattened => Self::parse_kdump(data, extents, format),
             Format::Elfcorehdr => unreachable_format(),
         }
@@ -304,6 +307,7 @@ impl Dump {
             data,
             extents,
             aliased,
+            parts: Vec::new(),
         })
     }
 
@@ -359,7 +363,16 @@ impl Dump {
             data,
             extents,
             aliased: Vec::new(),
+            parts: Vec::new(),
         })
+    }
+
+    /// A flattened stream of an ELF dump (`makedumpfile -E -F`), rebuilt into an anonymous
+    /// temporary file as `makedumpfile -R` would and read as ELF: an ELF dump's headers point
+    /// anywhere in the image, so it is not read through the record index as kdump-compressed
+    /// images are. The temporary file is about the size of the stream (see [`crate::stream`]).
+    fn rebuild_flattened_elf(data: &[u8]) -> Result<Dump> {
+        Dump::from_stream(data, PathBuf::new())
     }
 
     /// A dump rebuilt from a flattened stream ([`Dump::from_stream`]): it reports the
@@ -372,6 +385,25 @@ impl Dump {
         }
         findings.append(&mut self.findings);
         self.findings = findings;
+    }
+
+    /// The other parts of a `--split` set (empty for any other dump).
+    pub(crate) fn parts(&self) -> &[crate::split::SplitPart] {
+        &self.parts
+    }
+
+    pub(crate) fn install_parts(&mut self, parts: Vec<crate::split::SplitPart>) {
+        self.parts = parts;
+    }
+
+    pub(crate) fn findings_mut(&mut self) -> &mut Vec<Finding> {
+        &mut self.findings
+    }
+
+    /// The file bytes and kdump reader of a kdump-compressed dump, to become a part of a set.
+    pub(crate) fn into_kdump_parts(self) -> Option<(DumpData, KdumpFile)> {
+        let Dump { data, kdump, .. } = self;
+        Some((data, kdump?))
     }
 
     /// The file this dump was opened from.
@@ -527,6 +559,9 @@ impl Dump {
     /// incomplete kdump-compressed dump.
     pub fn read_phys(&self, addr: PhysAddr, buf: &mut [u8]) -> Result<()> {
         if let Some(kd) = &self.kdump {
+            if !self.parts.is_empty() {
+                return self.read_split_phys(kd, addr, buf);
+            }
             if self.excluded_as_zero {
                 return self.read_kdump_excluded_as_zero(kd, addr, buf);
             }
@@ -631,6 +666,11 @@ impl Dump {
             let shift = kd.page_size().trailing_zeros();
             let addr = |pfn: u64| pfn.checked_shl(shift).unwrap_or(u64::MAX).clamp(s, end);
             let (from, to) = (s >> shift, end.div_ceil(kd.page_size()));
+            if !self.parts.is_empty() {
+                return self.split_extents(kd, from, to, &mut |a, b, x| {
+                    f(PhysRange::new(addr(a), addr(b)), x)
+                });
+            }
             return kd.for_each_extent(&self.data, from, to, &mut |a, b, x| {
                 f(PhysRange::new(addr(a), addr(b)), x)
             });
@@ -679,6 +719,17 @@ impl Dump {
     pub fn virt_to_phys_by_segments(&self, addr: VirtAddr) -> Option<PhysAddr> {
         self.memory.virt_to_phys(addr)
     }
+}
+
+/// True when `data` is a flattened stream whose image starts with an ELF header (makedumpfile
+/// `-E -F`). Its records may come in any order (makedumpfile writes the program headers first),
+/// so the image's first bytes are found through the record index.
+fn flattened_elf(data: &[u8]) -> bool {
+    crate::kdump::FlatIndex::build(data).is_ok_and(|(index, _)| {
+        index
+            .read(data, "image start", 0, 4)
+            .is_ok_and(|head| head.starts_with(&kdump_types::elf::ELFMAG))
+    })
 }
 
 fn unreachable_format() -> Result<Dump> {

@@ -318,6 +318,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
         }
     }
     overlap_findings(&ranges, &mut findings, &segments);
+    load_extent_findings(machine, &segments, &mut findings);
     Ok(ElfCore {
         class64,
         machine,
@@ -354,6 +355,61 @@ fn overlap_findings(ranges: &[MemoryRange], findings: &mut Vec<Finding>, segment
                     w[0].phys
                 ),
             ));
+        }
+    }
+}
+
+/// The highest physical address bits an architecture has (x86_64 and arm64: 52, their
+/// architectural `MAXPHYADDR` / `PARange` limits); `None` where this reader does not know.
+fn physical_address_bits(machine: Machine) -> Option<u32> {
+    match machine {
+        Machine::X86_64 | Machine::Aarch64 => Some(52),
+        _ => None,
+    }
+}
+
+/// PT_LOADs whose physical range cannot be memory: one that runs past 2^64 (it is read up to
+/// the top of the address space, and says so), or past the architecture's physical address
+/// space (such as a p_memsz of 0xfffffffffffff000, which would make a whole-dump scan read
+/// 16 EiB of excluded pages). libkdumpfile refuses these; here they are errors with the
+/// program header named, so `vmcore check` fails instead of passing on them.
+fn load_extent_findings(machine: Machine, segments: &[Segment], findings: &mut Vec<Finding>) {
+    let limit = physical_address_bits(machine).map(|b| 1u64 << b);
+    for s in segments
+        .iter()
+        .filter(|s| s.p_type == PT_LOAD && s.p_memsz > 0)
+    {
+        // p_paddr -1 is how some kernels mark a segment without a physical address.
+        if s.p_paddr == u64::MAX {
+            continue;
+        }
+        match s.p_paddr.checked_add(s.p_memsz) {
+            None => findings.push(Finding::new(
+                "ELF010",
+                "load-wraps",
+                Severity::Error,
+                Some(s.header_offset),
+                format!(
+                    "PT_LOAD {}: p_paddr {:#x} + p_memsz {:#x} runs past 2^64; its memory is \
+                     read only up to the top of the physical address space",
+                    s.index, s.p_paddr, s.p_memsz
+                ),
+            )),
+            Some(end) if limit.is_some_and(|l| end > l) => findings.push(Finding::new(
+                "ELF011",
+                "load-beyond-physical-space",
+                Severity::Error,
+                Some(s.header_offset),
+                format!(
+                    "PT_LOAD {}: phys {:#x}..{end:#x} (p_memsz {:#x}) ends past the {} \
+                     physical address space (2^52): no machine has that memory",
+                    s.index,
+                    s.p_paddr,
+                    s.p_memsz,
+                    machine.name()
+                ),
+            )),
+            Some(_) => {}
         }
     }
 }

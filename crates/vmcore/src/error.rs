@@ -38,6 +38,30 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// Files that do not form one makedumpfile `--split` set ([`crate::Dump::open_split_set`]).
+    #[error("{}: {detail}", path.display())]
+    SplitSet {
+        /// The file that does not fit.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+    /// A directory is read as the parts of a `--split` set, and one of its files could not be
+    /// opened as a part.
+    #[error(
+        "{} is a directory, read as the parts of a makedumpfile --split set, but {} is not \
+         one: {cause}",
+        dir.display(),
+        file.display()
+    )]
+    SplitSetMember {
+        /// The directory.
+        dir: PathBuf,
+        /// The file of it.
+        file: PathBuf,
+        /// Why it could not be opened as a part.
+        cause: Box<Error>,
+    },
     /// The first bytes match no format we read.
     #[error("{}", unknown_format(magic))]
     UnknownFormat {

@@ -42,6 +42,7 @@ pub mod klog;
 pub mod memmap;
 pub mod notes;
 pub mod paging;
+mod split;
 pub mod stream;
 pub mod vmcoreinfo;
 
@@ -57,4 +58,5 @@ pub use klog::{KernelLog, LogRecord};
 pub use memmap::{MemoryMap, MemoryRange, RangeKind};
 pub use notes::Note;
 pub use paging::{PageTables, Translation};
+pub use split::SplitPartInfo;
 pub use vmcoreinfo::VmcoreInfo;

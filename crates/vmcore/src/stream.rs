@@ -217,8 +217,8 @@ fn check_flat_header(header: &[u8]) -> Result<()> {
 impl Dump {
     /// Open a dump named by a user, as both apps do: `-` is standard input and a pipe, FIFO or
     /// socket is read as a stream ([`Dump::from_stream`]: only the flattened format can be), a
-    /// directory or device is refused by name, anything else is opened and mapped
-    /// ([`Dump::open`]).
+    /// directory is the parts of a makedumpfile `--split` set ([`Dump::open_split_set`]), a
+    /// device is refused by name, anything else is opened and mapped ([`Dump::open`]).
     ///
     /// A named FIFO is opened without blocking first: one that no process writes to is
     /// [`Error::FifoWithoutWriter`] at once instead of a read that never returns; one with a
@@ -236,6 +236,9 @@ impl Dump {
         };
         let meta = std::fs::metadata(path).map_err(io)?;
         let t = meta.file_type();
+        if t.is_dir() {
+            return open_split_dir(path);
+        }
         if !(t.is_fifo() || t.is_socket()) {
             // Regular files are mapped; directories and devices are refused by Dump::open.
             return Dump::open(path);
@@ -259,4 +262,49 @@ impl Dump {
         rustix::fs::fcntl_setfl(&f, rustix::fs::OFlags::empty()).map_err(|e| io(e.into()))?;
         Dump::from_stream(std::io::Cursor::new(first[..got].to_vec()).chain(f), path)
     }
+}
+
+/// The parts of a `--split` set: every regular file of `dir`, by name.
+fn open_split_dir(dir: &std::path::Path) -> Result<Dump> {
+    let io = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        if entry.file_type().map_err(io)?.is_file() {
+            files.push(entry.path());
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::NotRegularFile {
+            path: dir.to_path_buf(),
+            kind: "a directory without files (a directory is read as the parts of a \
+                   makedumpfile --split set)",
+        });
+    }
+    files.sort();
+    // Open each as a part first, so that a directory of other files says which file is not
+    // a part and why, before any set logic.
+    for f in &files {
+        let part = Dump::open(f).and_then(|d| match d.kdump_info().and_then(|i| i.split) {
+            Some(_) => Ok(()),
+            None => Err(Error::SplitSet {
+                path: f.clone(),
+                detail: format!(
+                    "it is a {} dump, not a --split part (kdump_sub_header.split is 0)",
+                    d.format().name()
+                ),
+            }),
+        });
+        if let Err(e) = part {
+            return Err(Error::SplitSetMember {
+                dir: dir.to_path_buf(),
+                file: f.clone(),
+                cause: Box::new(e),
+            });
+        }
+    }
+    Dump::open_split_set(&files)
 }

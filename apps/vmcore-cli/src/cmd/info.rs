@@ -58,6 +58,16 @@ struct KdumpJson {
     /// Null when the dump is too large for the open-time descriptor scan (`pages_counted`).
     zero_pages: Option<u64>,
     incomplete: bool,
+    /// The files of a `--split` set (a directory of parts), by PFN range; absent otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    split_parts: Vec<SplitPartJson>,
+}
+
+#[derive(Serialize)]
+struct SplitPartJson {
+    file: String,
+    start_pfn: u64,
+    end_pfn: u64,
 }
 
 /// Run `vmcore info` on each dump.
@@ -118,6 +128,14 @@ fn run_one(args: &InfoArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Re
                 excluded_pages: k.excluded_pages,
                 zero_pages: k.pages_counted.then_some(k.zero_pages),
                 incomplete: k.incomplete,
+                split_parts: split_set(d)
+                    .iter()
+                    .map(|p| SplitPartJson {
+                        file: crate::fmt::file_name(Some(&p.path)),
+                        start_pfn: p.start_pfn,
+                        end_pfn: p.end_pfn,
+                    })
+                    .collect(),
             }),
             crash: crash
                 .clone()
@@ -129,6 +147,19 @@ fn run_one(args: &InfoArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Re
         return Ok(outcome);
     }
     writeln!(out, "file:        {}", fmt::file_name(d.path()))?;
+    let parts = split_set(d);
+    if !parts.is_empty() {
+        writeln!(out, "split set:   {} parts", parts.len())?;
+        for p in &parts {
+            writeln!(
+                out,
+                "             {} holds PFNs [{:#x}, {:#x})",
+                fmt::file_name(Some(&p.path)),
+                p.start_pfn,
+                p.end_pfn
+            )?;
+        }
+    }
     writeln!(
         out,
         "format:      {} ({}), {} bytes",
@@ -258,4 +289,11 @@ fn run_one(args: &InfoArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Re
         writeln!(out, "  {f}")?;
     }
     Ok(outcome)
+}
+
+/// The parts of a `--split` set read as one dump; empty for one file (a lone part says what
+/// it is in its own finding).
+fn split_set(d: &vmcore::Dump) -> Vec<vmcore::SplitPartInfo> {
+    let parts = d.split_parts();
+    if parts.len() > 1 { parts } else { Vec::new() }
 }

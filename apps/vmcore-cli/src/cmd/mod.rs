@@ -136,12 +136,6 @@ pub fn open_dump(path: &Path) -> anyhow::Result<Dump> {
         return Dump::from_stream(stdin.lock(), "-")
             .map_err(|e| anyhow::Error::new(e).context("cannot open - (standard input)"));
     }
-    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
-        anyhow::bail!(
-            "cannot open {}: it is a directory, not a dump file",
-            path.display()
-        );
-    }
     Dump::open_input(path).with_context(context)
 }
 

@@ -105,7 +105,11 @@ fn everyday_mistakes_get_errors_that_name_the_file_and_the_reason() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o),
-        format!("vmcore: error: cannot open {d}: it is a directory, not a dump file\n")
+        format!(
+            "vmcore: error: cannot open {d}: {d} is a directory, read as the parts of a \
+             makedumpfile --split set, but {e} is not one: the input is empty (0 bytes): not a \
+             crash dump\n"
+        )
     );
     let o = vmcore(&["info", e]);
     assert_eq!(o.status.code(), Some(2));

@@ -367,6 +367,7 @@ impl KdumpFile {
             _ => u64::from(header.max_mapnr),
         };
         let claimed_mapnr = max_mapnr;
+        findings.extend(mapnr_disagreement(&header, &sub, |o| layout.file_pos(o)));
         let bitmap_bits = bitmap_half.saturating_mul(8);
         if max_mapnr > bitmap_bits {
             findings.push(finding(
@@ -419,7 +420,8 @@ impl KdumpFile {
                     Some(layout.file_pos(bs + 12)),
                     format!(
                         "this file is one part of a --split set and holds PFNs \
-                         [{start:#x}, {end:#x}) only"
+                         [{start:#x}, {end:#x}) only (open the directory of all its parts, \
+                         or Dump::open_split_set, to read the whole set)"
                     ),
                 ));
                 Some((start, end.max(start)))
@@ -1052,6 +1054,45 @@ impl KdumpFile {
     pub fn pfn_addr(&self, pfn: u64) -> PhysAddr {
         PhysAddr(pfn.checked_shl(self.page_shift).unwrap_or(u64::MAX))
     }
+}
+
+/// The 32-bit `max_mapnr` of a version-6 header against `max_mapnr_64` and the bitmaps.
+///
+/// makedumpfile and QEMU write `min(max_mapnr_64, 2^32 - 1)` there, and the bitmaps always hold
+/// at least that many bits. A header that says otherwise was not written by either: the 64-bit
+/// value is what this reader uses, but libkdumpfile refuses such a header ("Invalid diskdump
+/// header content"), so it is an error, not silence. `pos` maps image offsets to file offsets.
+fn mapnr_disagreement(
+    header: &DiskDumpHeader,
+    sub: &KdumpSubHeader,
+    pos: impl Fn(u64) -> u64,
+) -> Option<Finding> {
+    let mapnr64 = sub.max_mapnr_64.filter(|_| header.header_version >= 6)?;
+    let mapnr32 = u64::from(header.max_mapnr);
+    let bits = u64::from(header.bitmap_blocks) * u64::from(header.block_size) * 8;
+    let expected = mapnr64.min(u64::from(u32::MAX));
+    if mapnr32 == expected && mapnr32 <= bits {
+        return None;
+    }
+    Some(finding(
+        "KDUMP013",
+        "kdump-max-mapnr-inconsistent",
+        Severity::Error,
+        Some(pos(440)),
+        format!(
+            "disk_dump_header.max_mapnr {mapnr32:#x} disagrees with kdump_sub_header.max_mapnr_64 \
+             {mapnr64:#x} (makedumpfile writes min(max_mapnr_64, 0xffffffff)){}: the header was \
+             not written by makedumpfile or QEMU; max_mapnr_64 is used",
+            if mapnr32 > bits {
+                format!(
+                    " and needs more bits than the {bits:#x} of its {} bitmap blocks",
+                    header.bitmap_blocks
+                )
+            } else {
+                String::new()
+            }
+        ),
+    ))
 }
 
 /// Check that a sub-header region lies inside the image; a finding when it does not.

@@ -328,3 +328,43 @@ fn elf32_i386_and_aarch64_registers_decode_in_kernel_order() {
     assert_eq!(r.sp(), (2u64 << 32) | 31);
     assert_eq!(r.named()[33], ("pstate", (2u64 << 32) | 33));
 }
+
+#[test]
+fn loads_that_wrap_or_leave_the_physical_address_space_are_errors() {
+    let honest =
+        Dump::from_bytes(elf_bytes(&spec(1, vec![load(0x1000, 0x4000, 0x4000)]))).expect("honest");
+    assert!(
+        honest
+            .findings()
+            .iter()
+            .all(|f| f.code != "ELF010" && f.code != "ELF011")
+    );
+    // makedumpfile-style excluded tail of absurd size: 16 EiB of "excluded" pages.
+    let raw = |paddr, memsz| LoadSpec {
+        paddr,
+        vaddr: 0,
+        memsz,
+        filesz: 0x2000,
+        fill: Fill::Pattern,
+    };
+    let d =
+        Dump::from_bytes(elf_bytes(&spec(1, vec![raw(0, 0xffff_ffff_ffff_f000)]))).expect("opens");
+    let f = d
+        .findings()
+        .iter()
+        .find(|f| f.code == "ELF011")
+        .expect("ELF011");
+    assert!(
+        f.message.contains("p_memsz 0xfffffffffffff000"),
+        "{}",
+        f.message
+    );
+    assert!(f.offset.is_some());
+    // A range past 2^64.
+    let d = Dump::from_bytes(elf_bytes(&spec(
+        1,
+        vec![raw(0xffff_ffff_ffff_0000, 0x20000)],
+    )))
+    .expect("opens");
+    assert!(d.findings().iter().any(|f| f.code == "ELF010"));
+}

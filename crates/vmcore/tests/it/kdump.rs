@@ -199,7 +199,7 @@ fn real_qemu_kdump_zlib_equals_its_elf_twin() {
 
 // ---- synthetic dumps ----
 
-fn spec(version: u32, compression: Compression, pages: Vec<PageKind>) -> KdumpSpec {
+pub(crate) fn spec(version: u32, compression: Compression, pages: Vec<PageKind>) -> KdumpSpec {
     KdumpSpec {
         header_version: version,
         compression,
@@ -215,7 +215,7 @@ fn spec(version: u32, compression: Compression, pages: Vec<PageKind>) -> KdumpSp
 
 /// Check every PFN of `d` against what `s` says it is.
 #[track_caller]
-fn check_pages(d: &Dump, s: &KdumpSpec) {
+pub(crate) fn check_pages(d: &Dump, s: &KdumpSpec) {
     let ps = u64::from(s.block_size);
     let mut buf = vec![0u8; ps as usize];
     for (pfn, kind) in s.pages.iter().enumerate() {
@@ -758,4 +758,30 @@ fn a_cut_or_hostile_stream_from_a_pipe_is_a_finding_or_an_error() {
         .unwrap_err()
         .to_string();
     assert_eq!(e, "the input is empty (0 bytes): not a crash dump");
+}
+
+#[test]
+fn a_32bit_max_mapnr_that_disagrees_with_max_mapnr_64_is_an_error_naming_both() {
+    // libkdumpfile: "Invalid diskdump header content" (its bitmap check fails on 0xffffffff).
+    let s = hostile(KdumpOverrides {
+        max_mapnr32: Some(0xffff_ffff),
+        ..KdumpOverrides::default()
+    });
+    let d = Dump::from_bytes(kdump_bytes(&s)).expect("opens: max_mapnr_64 is used");
+    let f = d
+        .findings()
+        .iter()
+        .find(|f| f.code == "KDUMP013")
+        .expect("KDUMP013");
+    assert_eq!(f.offset, Some(440));
+    assert!(f.message.contains("0xffffffff") && f.message.contains("max_mapnr_64 0x20"));
+    assert!(f.message.contains("bitmap blocks"), "{}", f.message);
+    // Pages still read by the 64-bit count.
+    check_pages(&d, &s);
+    // Honest headers, every version: no such finding.
+    for v in 1..=6 {
+        let d = Dump::from_bytes(kdump_bytes(&spec(v, Compression::Zlib, mixed_pages(40))))
+            .expect("honest");
+        assert!(d.findings().iter().all(|f| f.code != "KDUMP013"), "v{v}");
+    }
 }

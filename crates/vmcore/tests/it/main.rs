@@ -2,9 +2,11 @@
 mod arm64_real;
 mod elf_real;
 mod elf_synthetic;
+mod flat_elf;
 mod fuzz;
 mod hostile;
 mod kdump;
 mod klog;
 mod libkdumpfile;
 mod paging;
+mod split;
