@@ -11,8 +11,8 @@ use kdump_types::elf::{EHDR64_SIZE, PF_R, PF_W, PF_X, PHDR64_SIZE, PN_XNUM, PT_L
 
 use crate::error::{Error, Result};
 use crate::profile::ExcludeForm;
-use crate::raw::{ElfHeader, ProgramHeader};
 use crate::state::SystemState;
+use kdump_types::elf::Elf64Phdr;
 
 /// `ELF_CORE_HEADER_ALIGN`: the kernel rounds the header buffer up to this, and copies that many
 /// bytes when it rewrites the header in place.
@@ -229,7 +229,7 @@ impl Builder {
             max: MAX_PHDRS,
         })?;
         if let Ok(h) = <&mut [u8; EHDR64_SIZE]>::try_from(head) {
-            ElfHeader::kernel(e_phnum).encode(h);
+            crate::raw::kernel_ehdr(e_phnum).encode(h);
         }
         self.write_phdrs(
             state,
@@ -265,7 +265,7 @@ impl Builder {
         let kt = state.kernel_text;
         let fixed = [
             note(state.vmcoreinfo.addr.0, state.vmcoreinfo.size),
-            ProgramHeader {
+            Elf64Phdr {
                 p_vaddr: kt.vaddr.0,
                 ..load(kt.paddr.0, kt.size)
             },
@@ -278,7 +278,7 @@ impl Builder {
         let ranges = self.ranges.get(first.saturating_sub(ncpus + 2)..);
         for (&(start, end), slot) in ranges.unwrap_or_default().iter().zip(slots) {
             let len = end.wrapping_sub(start).wrapping_add(1);
-            let ph = ProgramHeader {
+            let ph = Elf64Phdr {
                 p_vaddr: start.wrapping_add(base),
                 ..load(start, len)
             };
@@ -288,27 +288,27 @@ impl Builder {
 }
 
 /// A PT_NOTE of `size` bytes at physical `addr` (`p_offset = p_paddr`), everything else 0.
-fn note(addr: u64, size: u64) -> ProgramHeader {
-    ProgramHeader {
+fn note(addr: u64, size: u64) -> Elf64Phdr {
+    Elf64Phdr {
         p_type: PT_NOTE,
         p_offset: addr,
         p_paddr: addr,
         p_filesz: size,
         p_memsz: size,
-        ..ProgramHeader::default()
+        ..Elf64Phdr::default()
     }
 }
 
 /// A PT_LOAD of `size` bytes at physical `addr`, RWX, `p_align` 0; the caller sets `p_vaddr`.
-fn load(addr: u64, size: u64) -> ProgramHeader {
-    ProgramHeader {
+fn load(addr: u64, size: u64) -> Elf64Phdr {
+    Elf64Phdr {
         p_type: PT_LOAD,
         p_flags: PF_R | PF_W | PF_X,
         p_offset: addr,
         p_paddr: addr,
         p_filesz: size,
         p_memsz: size,
-        ..ProgramHeader::default()
+        ..Elf64Phdr::default()
     }
 }
 

@@ -2,11 +2,11 @@
 //! [`validate_kernel_layout`] on a whole buffer, or [`PhdrLayoutCheck`] fed batch by batch while
 //! the header is being written (same rules, same errors).
 
-use kdump_types::elf::{EHDR64_SIZE, PHDR64_SIZE, PT_LOAD, PT_NOTE};
+use kdump_types::Bytes;
+use kdump_types::elf::{EHDR64_SIZE, Elf64Phdr, PHDR64_SIZE, PT_LOAD, PT_NOTE, ehdr64};
 
 use crate::error::{Error, Result};
 use crate::parse::read_header;
-use crate::raw::ElfHeader;
 
 /// Checks, without allocating, that `bytes` start with a complete header in the kernel's layout
 /// with `expected_phnum` program headers: ELF header exactly as the kernel writes it, every
@@ -15,7 +15,7 @@ use crate::raw::ElfHeader;
 /// to its scratch buffer, batch by batch, before it touches the target.
 pub fn validate_kernel_layout(bytes: &[u8], expected_phnum: u16) -> Result<()> {
     let (h, table) = read_header(bytes)?;
-    if h != ElfHeader::kernel(expected_phnum) {
+    if h != crate::raw::kernel_ehdr(expected_phnum) {
         return Err(bad_ehdr(h.e_phnum));
     }
     let mut check = PhdrLayoutCheck::default();
@@ -28,9 +28,10 @@ pub fn validate_kernel_layout(bytes: &[u8], expected_phnum: u16) -> Result<()> {
 /// bytes, without decoding).
 pub(crate) fn check_kernel_ehdr(ehdr: &[u8], expected_phnum: u16) -> Result<()> {
     let mut want = [0u8; EHDR64_SIZE];
-    ElfHeader::kernel(expected_phnum).encode(&mut want);
+    crate::raw::kernel_ehdr(expected_phnum).encode(&mut want);
     if ehdr != want {
-        return Err(bad_ehdr(kdump_types::le_u16(ehdr, 56)));
+        let e_phnum = Bytes::new(ehdr, 0).read_u16("Elf64_Ehdr.e_phnum", ehdr64::E_PHNUM as u64)?;
+        return Err(bad_ehdr(e_phnum));
     }
     Ok(())
 }
@@ -79,7 +80,14 @@ impl PhdrLayoutCheck {
         }
         for (i, ph) in table.enumerate() {
             let at = base + (i * PHDR64_SIZE) as u64;
-            let p_type = u32_at(ph, 0);
+            let Elf64Phdr {
+                p_type,
+                p_offset,
+                p_paddr,
+                p_filesz,
+                p_memsz,
+                ..
+            } = Elf64Phdr::read(&Bytes::new(ph, at), 0)?;
             let ok_type = match p_type {
                 PT_NOTE => !self.seen_load,
                 PT_LOAD => {
@@ -96,8 +104,6 @@ impl PhdrLayoutCheck {
                     expected: "PT_NOTE before PT_LOAD",
                 });
             }
-            let (p_offset, p_paddr) = (u64_at(ph, 8), u64_at(ph, 24));
-            let (p_filesz, p_memsz) = (u64_at(ph, 32), u64_at(ph, 40));
             if p_offset != p_paddr || p_filesz != p_memsz {
                 return Err(Error::BadField {
                     what: "Elf64_Phdr",
@@ -141,14 +147,6 @@ fn words(ph: &[u8]) -> [u64; 7] {
         }
     }
     out
-}
-
-fn u32_at(ph: &[u8], off: usize) -> u32 {
-    kdump_types::le_u32(ph, off)
-}
-
-fn u64_at(ph: &[u8], off: usize) -> u64 {
-    kdump_types::le_u64(ph, off)
 }
 
 #[cfg(test)]

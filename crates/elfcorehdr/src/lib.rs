@@ -67,7 +67,7 @@ pub use kdump_types::{Finding, PhysAddr, PhysRange, Severity, VirtAddr};
 pub use layout::validate_kernel_layout;
 pub use parse::{Elfcorehdr, LoadSegment, NoteSegment, START_KERNEL_MAP};
 pub use profile::{ExcludeForm, KernelProfile};
-pub use raw::{ElfHeader, ProgramHeader};
+pub use raw::{Elf64Ehdr, Elf64Phdr, ElfHeader, ProgramHeader};
 pub use root::{
     Iomem, crash_kernel_loaded, kernel_text_from_kcore, page_offset_base_from_kcore,
     parse_cma_ranges, parse_cpulist, parse_iomem, parse_kallsyms,

@@ -11,7 +11,7 @@ use kdump_types::{Bytes, Finding, PhysAddr, PhysRange, Severity, VirtAddr};
 
 use crate::build::header_len;
 use crate::error::{Error, Result};
-use crate::raw::{ElfHeader, ProgramHeader};
+use kdump_types::elf::{Elf64Ehdr, Elf64Phdr};
 
 /// Virtual addresses at or above this are the kernel text mapping (`__START_KERNEL_map`).
 pub const START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
@@ -47,9 +47,9 @@ pub struct LoadSegment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Elfcorehdr {
     /// The ELF header.
-    pub header: ElfHeader,
+    pub header: Elf64Ehdr,
     /// Every program header, in file order.
-    pub phdrs: Vec<ProgramHeader>,
+    pub phdrs: Vec<Elf64Phdr>,
     /// Per-CPU notes, in phdr order.
     pub cpu_notes: Vec<NoteSegment>,
     /// The VMCOREINFO note, if there is a PT_NOTE at all.
@@ -79,9 +79,9 @@ fn finding(
 /// Reads and checks the ELF header fields the capture kernel checks; returns it with the
 /// program-header table view. Allocation-free; shared by [`Elfcorehdr::parse`] and the update
 /// path's validation.
-pub(crate) fn read_header<'a>(bytes: &'a [u8]) -> Result<(ElfHeader, Bytes<'a>)> {
+pub(crate) fn read_header<'a>(bytes: &'a [u8]) -> Result<(Elf64Ehdr, Bytes<'a>)> {
     let data = Bytes::new(bytes, 0);
-    let h = ElfHeader::read(&data)?;
+    let h = Elf64Ehdr::read(&data, 0)?;
     let bad = |what, offset, value: u64, expected| Error::BadField {
         what,
         offset,
@@ -226,7 +226,7 @@ impl Elfcorehdr {
         // Bounded: the table was read from `bytes`, so n * 56 <= bytes.len().
         let mut phdrs = Vec::with_capacity(n);
         for i in 0..n {
-            phdrs.push(ProgramHeader::read(&table, (i * PHDR64_SIZE) as u64)?);
+            phdrs.push(Elf64Phdr::read(&table, (i * PHDR64_SIZE) as u64)?);
         }
         let ph_off = |i: usize| h.e_phoff.saturating_add((i * PHDR64_SIZE) as u64);
 

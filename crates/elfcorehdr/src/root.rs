@@ -30,10 +30,10 @@ use kdump_types::{Bytes, PhysAddr, PhysRange, VirtAddr, parse_hex as hex};
 
 use crate::error::{Error, Result};
 use crate::parse::START_KERNEL_MAP;
-use crate::raw::{ElfHeader, ProgramHeader};
 use crate::state::{
     BlockState, CpuState, CrashHotplug, KernelText, MemoryBlock, NoteLocation, SystemState,
 };
+use kdump_types::elf::{Elf64Ehdr, Elf64Phdr};
 
 /// Largest text file we read (a large machine's /proc/iomem is some hundred KiB).
 const MAX_TEXT: u64 = 16 << 20;
@@ -251,11 +251,11 @@ fn kallsyms_text_end(path: &Path, text: &str) -> Result<(VirtAddr, Option<VirtAd
 }
 
 /// The program headers of `/proc/kcore` (only the headers are read).
-fn kcore_phdrs(path: &Path) -> Result<(ElfHeader, Vec<ProgramHeader>)> {
+fn kcore_phdrs(path: &Path) -> Result<(Elf64Ehdr, Vec<Elf64Phdr>)> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = [0u8; EHDR64_SIZE];
     f.read_exact(&mut head).map_err(|e| Error::io(path, e))?;
-    let h = ElfHeader::decode(&head);
+    let h = Elf64Ehdr::decode(&head);
     if h.e_ident[..4] != kdump_types::elf::ELFMAG || usize::from(h.e_phentsize) != PHDR64_SIZE {
         return Err(Error::BadField {
             what: "kcore Elf64_Ehdr",
@@ -275,8 +275,8 @@ fn kcore_phdrs(path: &Path) -> Result<(ElfHeader, Vec<ProgramHeader>)> {
         .map_err(|e| Error::io(path, e))?;
     let data = Bytes::new(&buf, 0);
     let phdrs = (0..u64::from(h.e_phnum))
-        .map(|i| ProgramHeader::read(&data, h.e_phoff + i * PHDR64_SIZE as u64))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|i| Elf64Phdr::read(&data, h.e_phoff + i * PHDR64_SIZE as u64))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok((h, phdrs))
 }
 

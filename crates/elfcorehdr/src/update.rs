@@ -22,7 +22,6 @@ use crate::build::{Builder, ELF_CORE_HEADER_ALIGN, MAX_PHDRS, aligned_header_len
 use crate::error::{Error, Result};
 use crate::layout::{PhdrLayoutCheck, check_kernel_ehdr, validate_kernel_layout};
 use crate::parse::read_header;
-use crate::raw::ElfHeader;
 use crate::state::SystemState;
 
 /// Program headers written, checked and compared at a time: 4088 bytes, about one page.
@@ -384,7 +383,7 @@ impl Updater {
         let mut dirty = DirtyPages::default();
         let (ehdr, rest) = scratch.split_at_mut(EHDR64_SIZE);
         if let Ok(h) = <&mut [u8; EHDR64_SIZE]>::try_from(&mut *ehdr) {
-            ElfHeader::kernel(phnum_after).encode(h);
+            crate::raw::kernel_ehdr(phnum_after).encode(h);
         }
         let (table, tail) = rest.split_at_mut(used - EHDR64_SIZE);
         tail.fill(0);

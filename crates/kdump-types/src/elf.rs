@@ -46,3 +46,6 @@ pub const EHDR32_SIZE: usize = 52;
 pub const PHDR32_SIZE: usize = 32;
 /// `makedumpfile` marks an incomplete ELF dump with this bit in `e_flags`.
 pub const DUMP_ELF_INCOMPLETE: u32 = 0x1;
+
+mod raw;
+pub use raw::*;

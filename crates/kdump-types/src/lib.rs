@@ -5,7 +5,9 @@
 //! - [`PhysRange`]: a half-open physical range `[start, end)`.
 //! - [`Bytes`]: a bounds-checked, little-endian view of untrusted bytes that knows its absolute
 //!   file offset, so every read error says *where* the input was wrong ([`ReadError`]).
-//! - [`elf`]: the ELF constants both crates need.
+//! - [`elf`]: the ELF constants, and the raw ELF layer (`Elf64Ehdr`, `Elf64Phdr`, `Nhdr`
+//!   decoded and encoded with named field offsets) that every reader and writer uses.
+//! - [`kdump`]: field offsets of makedumpfile's kdump-compressed headers.
 //!
 //! This crate has no dependencies and does no I/O.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
@@ -14,6 +16,7 @@
 use std::fmt;
 
 pub mod elf;
+pub mod kdump;
 
 macro_rules! addr_newtype {
     ($(#[$m:meta])* $name:ident) => {
@@ -280,31 +283,6 @@ impl<'a> Bytes<'a> {
     pub fn read_i64_be(&self, what: &'static str, off: u64) -> Result<i64, ReadError> {
         self.array(what, off).map(i64::from_be_bytes)
     }
-}
-
-/// Read little-endian `u64` from a slice the caller already bounds-checked; returns 0 past the end.
-/// For decoding fixed-size structures copied into a local buffer.
-pub fn le_u64(b: &[u8], off: usize) -> u64 {
-    b.get(off..off + 8)
-        .and_then(|s| s.try_into().ok())
-        .map(u64::from_le_bytes)
-        .unwrap_or(0)
-}
-
-/// Read little-endian `u32` from a slice; returns 0 past the end (see [`le_u64`]).
-pub fn le_u32(b: &[u8], off: usize) -> u32 {
-    b.get(off..off + 4)
-        .and_then(|s| s.try_into().ok())
-        .map(u32::from_le_bytes)
-        .unwrap_or(0)
-}
-
-/// Read little-endian `u16` from a slice; returns 0 past the end (see [`le_u64`]).
-pub fn le_u16(b: &[u8], off: usize) -> u16 {
-    b.get(off..off + 2)
-        .and_then(|s| s.try_into().ok())
-        .map(u16::from_le_bytes)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -52,3 +52,111 @@ fn parse_hex_accepts_the_kernels_spellings() {
     assert_eq!(parse_hex("0x"), None);
     assert_eq!(parse_hex("12g"), None);
 }
+
+/// A core header written byte by byte from the gABI tables, not through the encoder.
+fn gabi_core_header() -> Vec<u8> {
+    let mut h = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    h.extend_from_slice(&4u16.to_le_bytes()); // e_type
+    h.extend_from_slice(&62u16.to_le_bytes()); // e_machine
+    h.extend_from_slice(&1u32.to_le_bytes()); // e_version
+    h.extend_from_slice(&0u64.to_le_bytes()); // e_entry
+    h.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
+    h.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    h.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    for v in [64u16, 56, 3, 0, 0, 0] {
+        h.extend_from_slice(&v.to_le_bytes());
+    }
+    h
+}
+
+#[test]
+fn elf64_header_matches_the_gabi_layout() {
+    use elf::*;
+    let want = gabi_core_header();
+    assert_eq!(Elf64Ehdr::core(EM_X86_64, 3).to_bytes().to_vec(), want);
+    let b = Bytes::new(&want, 0);
+    let h = Elf64Ehdr::read(&b, 0).unwrap();
+    assert_eq!(h, Elf64Ehdr::core(EM_X86_64, 3));
+    let id = ident(&b).unwrap();
+    assert!(id.magic_ok && id.is_little_endian() && id.class == ELFCLASS64);
+    let e = Elf64Ehdr::read(&Bytes::new(&want[..60], 0x100), 0).unwrap_err();
+    assert_eq!(e.offset(), 0x100);
+}
+
+#[test]
+fn elf64_phdr_matches_the_gabi_layout() {
+    use elf::*;
+    let p = Elf64Phdr {
+        p_type: PT_LOAD,
+        p_flags: PF_R | PF_W | PF_X,
+        p_offset: 0x1000,
+        p_vaddr: 0xffff_8880_0000_0000,
+        p_paddr: 0x10_0000,
+        p_filesz: 0x2000,
+        p_memsz: 0x3000,
+        p_align: 0x1000,
+    };
+    let mut want = Vec::new();
+    want.extend_from_slice(&1u32.to_le_bytes());
+    want.extend_from_slice(&7u32.to_le_bytes());
+    for v in [
+        0x1000u64,
+        0xffff_8880_0000_0000,
+        0x10_0000,
+        0x2000,
+        0x3000,
+        0x1000,
+    ] {
+        want.extend_from_slice(&v.to_le_bytes());
+    }
+    assert_eq!(p.to_bytes().to_vec(), want);
+    assert_eq!(Elf64Phdr::read(&Bytes::new(&want, 0), 0).unwrap(), p);
+    let e = Elf64Phdr::read(&Bytes::new(&want, 0x40), 8).unwrap_err();
+    assert_eq!(e.offset(), 0x48);
+}
+
+#[test]
+fn elf32_headers_widen() {
+    use elf::*;
+    // Elf32_Phdr: type, offset, vaddr, paddr, filesz, memsz, flags, align.
+    let mut raw = Vec::new();
+    for v in [1u32, 0x100, 0xc000_0000, 0x200, 0x300, 0x400, 6, 0x1000] {
+        raw.extend_from_slice(&v.to_le_bytes());
+    }
+    let p = Elf64Phdr::read_elf32(&Bytes::new(&raw, 0), 0).unwrap();
+    assert_eq!(
+        (
+            p.p_type, p.p_offset, p.p_vaddr, p.p_paddr, p.p_filesz, p.p_memsz, p.p_flags, p.p_align
+        ),
+        (1, 0x100, 0xc000_0000, 0x200, 0x300, 0x400, 6, 0x1000)
+    );
+    let mut h = b"\x7fELF\x01\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    h.extend_from_slice(&4u16.to_le_bytes());
+    h.extend_from_slice(&3u16.to_le_bytes());
+    for v in [1u32, 0, 52, 0, 0] {
+        h.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [52u16, 32, 2, 0, 0, 0] {
+        h.extend_from_slice(&v.to_le_bytes());
+    }
+    let e = Elf64Ehdr::read_elf32(&Bytes::new(&h, 0), 0).unwrap();
+    assert_eq!(
+        (e.e_machine, e.e_phoff, e.e_phentsize, e.e_phnum),
+        (3, 52, 32, 2)
+    );
+}
+
+#[test]
+fn notes_are_written_as_the_kernel_does() {
+    use elf::*;
+    let mut out = Vec::new();
+    push_note(&mut out, "CORE", NT_PRSTATUS, &[1, 2, 3]);
+    assert_eq!(out.len(), 12 + 8 + 4);
+    assert_eq!(&out[12..17], b"CORE\0");
+    let h = Nhdr::read(&Bytes::new(&out, 0), 0).unwrap();
+    assert_eq!((h.n_namesz, h.n_descsz, h.n_type), (5, 3, 1));
+    assert_eq!(
+        Nhdr::read(&Bytes::new(&out, 0), 16).unwrap_err().offset(),
+        16
+    );
+}

@@ -18,7 +18,7 @@
 
 use std::sync::OnceLock;
 
-use kdump_types::{Bytes, le_u32};
+use kdump_types::Bytes;
 
 /// The magic number, as the first two bytes read little-endian.
 pub const BTF_MAGIC: u16 = 0xeb9f;
@@ -719,6 +719,11 @@ fn name_hash(name: &str) -> u64 {
 /// One pass over the type section: bounds and kind of every record, names in range.
 fn index_types(data: &[u8], (start, end): (usize, usize), str_len: u32) -> BResult<Vec<u32>> {
     let section = &data[start..end];
+    let view = Bytes::new(section, start as u64);
+    let word_at = |pos: usize| {
+        view.read_u32("BTF type record", pos as u64)
+            .map_err(|e| malformed(e.offset(), e.to_string()))
+    };
     if end > u32::MAX as usize {
         return Err(malformed(start as u64, "BTF larger than 4 GiB"));
     }
@@ -745,8 +750,8 @@ fn index_types(data: &[u8], (start, end): (usize, usize), str_len: u32) -> BResu
                 ),
             ));
         }
-        let name_off = le_u32(section, pos);
-        let info = le_u32(section, pos + 4);
+        let name_off = word_at(pos)?;
+        let info = word_at(pos + 4)?;
         let raw_kind = (info >> 24) & 0x1f;
         let vlen = info & 0xffff;
         let kind = Kind::from_raw(raw_kind).ok_or_else(|| {
@@ -780,7 +785,7 @@ fn index_types(data: &[u8], (start, end): (usize, usize), str_len: u32) -> BResu
             };
             for i in 0..vlen as usize {
                 let e = pos + RECORD_LEN as usize + i * step;
-                check_name(e, le_u32(section, e))?;
+                check_name(e, word_at(e)?)?;
             }
         }
         offsets.push((start + pos) as u32);
@@ -890,7 +895,16 @@ impl<'b> Type<'b> {
         if self.off == usize::MAX {
             return 0;
         }
-        le_u32(&self.btf.data, self.off + 4 * i)
+        // index_types proved that every record holds its header and trailer words, so this
+        // read stays inside the blob; a failure would be a bug there, shown as a zero word.
+        let read =
+            Bytes::new(&self.btf.data, 0).read_u32("BTF type word", (self.off + 4 * i) as u64);
+        debug_assert!(
+            read.is_ok(),
+            "BTF record {} word {i} past its record",
+            self.id
+        );
+        read.unwrap_or(0)
     }
 
     /// The type id.

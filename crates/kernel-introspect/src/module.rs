@@ -5,6 +5,9 @@
 
 use std::collections::HashSet;
 
+use kdump_types::Bytes;
+use kdump_types::elf::{Elf64Sym, SYM64_SIZE as ELF64_SYM};
+
 use crate::btf::{Btf, Kind};
 use crate::mem::KernelMemory;
 use crate::{Error, Kallsyms, Kernel, Result};
@@ -18,9 +21,6 @@ pub const MAX_MODULE_SYMBOLS: u32 = 1 << 20;
 
 /// `KSYM_NAME_LEN`: the longest symbol name.
 const KSYM_NAME_LEN: usize = 512;
-
-/// `sizeof(Elf64_Sym)`.
-const ELF64_SYM: usize = 24;
 
 /// One symbol of a module's table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -420,16 +420,21 @@ impl Kernel<'_> {
             Some(t) if count > 0 => mem.read_vec(t, count as usize)?,
             _ => Vec::new(),
         };
-        let max_name = raw
-            .chunks_exact(ELF64_SYM)
-            .map(|s| kdump_types::le_u32(s, 0) as usize)
-            .max()
-            .unwrap_or(0);
+        let syms = Bytes::new(&raw, symtab);
+        let syms: Vec<Elf64Sym> = (0..u64::from(count))
+            .map(|i| Elf64Sym::read(&syms, i * ELF64_SYM as u64))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| Error::Corrupt {
+                what: "module symtab",
+                addr: symtab,
+                detail: e.to_string(),
+            })?;
+        let max_name = syms.iter().map(|s| s.st_name as usize).max().unwrap_or(0);
         // One read of the whole string table when it is all mapped, else one per name.
         let table = mem.read_vec(strtab, max_name + KSYM_NAME_LEN).ok();
         let mut out = Vec::with_capacity(count as usize);
-        for (i, s) in raw.chunks_exact(ELF64_SYM).enumerate() {
-            let name_off = kdump_types::le_u32(s, 0) as usize;
+        for (i, s) in syms.iter().enumerate() {
+            let name_off = s.st_name as usize;
             let name = match &table {
                 Some(t) => {
                     let rest = &t[name_off.min(t.len())..];
@@ -440,10 +445,10 @@ impl Kernel<'_> {
             };
             out.push(ModuleSymbol {
                 name,
-                addr: kdump_types::le_u64(s, 8),
+                addr: s.st_value,
                 kind: types.get(i).map_or('?', |&b| b as char),
-                size: kdump_types::le_u64(s, 16),
-                undefined: kdump_types::le_u16(s, 6) == 0,
+                size: s.st_size,
+                undefined: s.st_shndx == 0,
             });
         }
         Ok(out)

@@ -577,8 +577,11 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
                 let Ok(raw) = self.mem.read_vec(node.wrapping_add(off), n as usize * 8) else {
                     continue;
                 };
-                for c in raw.chunks_exact(8) {
-                    let e = kdump_types::le_u64(c, 0);
+                let slots = kdump_types::Bytes::new(&raw, node.wrapping_add(off));
+                for i in 0..n {
+                    let Ok(e) = slots.read_u64("xa_node.slots", i * 8) else {
+                        continue;
+                    };
                     if e != 0 {
                         stack.push((e, depth + 1));
                     }

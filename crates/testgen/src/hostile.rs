@@ -10,52 +10,38 @@
 use std::io;
 use std::path::Path;
 
+use kdump_types::elf::{EHDR64_SIZE, Elf64Ehdr, Elf64Phdr, PHDR64_SIZE, phdr64, shdr64};
+use kdump_types::kdump::disk_dump_header as dh;
+
 use crate::kdump::{Compression, KdumpOverrides, KdumpSpec, PageKind, flatten, kdump_bytes};
 use crate::{CpuSpec, ElfSpec, Fill, LoadSpec, elf_bytes, printk, sample_vmcoreinfo};
 
-/// One program header, written as given.
+/// One program header, written as given (encoded by `kdump_types::elf::Elf64Phdr`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RawPhdr {
-    /// `p_type`.
-    pub p_type: u32,
-    /// `p_flags`.
-    pub p_flags: u32,
-    /// `p_offset`.
-    pub p_offset: u64,
-    /// `p_vaddr`.
-    pub p_vaddr: u64,
-    /// `p_paddr`.
-    pub p_paddr: u64,
-    /// `p_filesz`.
-    pub p_filesz: u64,
-    /// `p_memsz`.
-    pub p_memsz: u64,
-    /// `p_align`.
-    pub p_align: u64,
-}
+pub struct RawPhdr(pub Elf64Phdr);
 
 impl RawPhdr {
     /// A PT_LOAD of `size` bytes (file and memory) at `paddr`, stored at `offset`.
     pub fn load(paddr: u64, offset: u64, size: u64) -> RawPhdr {
-        RawPhdr {
+        RawPhdr(Elf64Phdr {
             p_type: 1,
             p_flags: 7,
             p_offset: offset,
             p_paddr: paddr,
             p_filesz: size,
             p_memsz: size,
-            ..RawPhdr::default()
-        }
+            ..Elf64Phdr::default()
+        })
     }
     /// A PT_NOTE of `size` bytes at `offset`.
     pub fn note(offset: u64, size: u64) -> RawPhdr {
-        RawPhdr {
+        RawPhdr(Elf64Phdr {
             p_type: 4,
             p_offset: offset,
             p_filesz: size,
             p_memsz: size,
-            ..RawPhdr::default()
-        }
+            ..Elf64Phdr::default()
+        })
     }
 }
 
@@ -74,38 +60,23 @@ pub struct RawElf {
 
 /// The bytes of `e`: ELF header, section header 0 when asked, program headers, tail.
 pub fn raw_elf_bytes(e: &RawElf) -> Vec<u8> {
-    let mut h = Vec::new();
-    h.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
-    h.extend_from_slice(&4u16.to_le_bytes()); // ET_CORE
-    h.extend_from_slice(&crate::EM_X86_64.to_le_bytes());
-    h.extend_from_slice(&1u32.to_le_bytes());
-    h.extend_from_slice(&0u64.to_le_bytes()); // e_entry
-    let phoff: u64 = if e.sh_info.is_some() { 128 } else { 64 };
-    h.extend_from_slice(&phoff.to_le_bytes());
-    let shoff: u64 = if e.sh_info.is_some() { 64 } else { 0 };
-    h.extend_from_slice(&shoff.to_le_bytes());
-    h.extend_from_slice(&0u32.to_le_bytes()); // e_flags
-    h.extend_from_slice(&64u16.to_le_bytes());
-    h.extend_from_slice(&56u16.to_le_bytes());
+    let with_sh = e.sh_info.is_some();
     let phnum = e.e_phnum.unwrap_or(e.phdrs.len().min(0xfffe) as u16);
-    h.extend_from_slice(&phnum.to_le_bytes());
-    let shnum: u16 = if e.sh_info.is_some() { 1 } else { 0 };
-    h.extend_from_slice(&(if shnum > 0 { 64u16 } else { 0 }).to_le_bytes());
-    h.extend_from_slice(&shnum.to_le_bytes());
-    h.extend_from_slice(&0u16.to_le_bytes());
+    let ehdr = Elf64Ehdr {
+        e_phoff: EHDR64_SIZE as u64 + if with_sh { shdr64::SIZE as u64 } else { 0 },
+        e_shoff: if with_sh { EHDR64_SIZE as u64 } else { 0 },
+        e_shentsize: if with_sh { shdr64::SIZE as u16 } else { 0 },
+        e_shnum: u16::from(with_sh),
+        ..Elf64Ehdr::core(crate::EM_X86_64, phnum)
+    };
+    let mut h = ehdr.to_bytes().to_vec();
     if let Some(info) = e.sh_info {
-        let mut sh = [0u8; 64];
-        sh[44..48].copy_from_slice(&info.to_le_bytes());
+        let mut sh = [0u8; shdr64::SIZE];
+        sh[shdr64::SH_INFO..shdr64::SH_INFO + 4].copy_from_slice(&info.to_le_bytes());
         h.extend_from_slice(&sh);
     }
     for p in &e.phdrs {
-        h.extend_from_slice(&p.p_type.to_le_bytes());
-        h.extend_from_slice(&p.p_flags.to_le_bytes());
-        for v in [
-            p.p_offset, p.p_vaddr, p.p_paddr, p.p_filesz, p.p_memsz, p.p_align,
-        ] {
-            h.extend_from_slice(&v.to_le_bytes());
-        }
+        h.extend_from_slice(&p.0.to_bytes());
     }
     h.extend_from_slice(&e.tail);
     h
@@ -180,8 +151,12 @@ pub fn kdump_declaring(max_mapnr: u64) -> (Vec<u8>, u64) {
     };
     let bytes = kdump_bytes(&s);
     // Block 0 header, block 1 sub-header + notes: bitmaps start at (1 + sub_hdr_size) blocks.
+    let at = dh::SUB_HDR_SIZE as usize;
     let sub_hdr_size = u64::from(u32::from_le_bytes([
-        bytes[432], bytes[433], bytes[434], bytes[435],
+        bytes[at],
+        bytes[at + 1],
+        bytes[at + 2],
+        bytes[at + 3],
     ]));
     let bitmap_off = (1 + sub_hdr_size) * 4096;
     (bytes, bitmap_off + 2 * half + 4096)
@@ -231,9 +206,9 @@ pub fn printk_elf(head: &[u8], pages: u64) -> Vec<u8> {
     let mut bytes = elf_bytes(&spec);
     // The single PT_LOAD's data starts at the first page boundary after the notes.
     let load_off = {
-        let ph = 64 + 56;
+        let ph = EHDR64_SIZE + PHDR64_SIZE + phdr64::P_OFFSET;
         let mut a = [0u8; 8];
-        a.copy_from_slice(&bytes[ph + 8..ph + 16]);
+        a.copy_from_slice(&bytes[ph..ph + 8]);
         u64::from_le_bytes(a) as usize
     };
     bytes.resize(load_off + (pages * 4096) as usize, 0);

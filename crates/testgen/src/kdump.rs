@@ -11,6 +11,7 @@
 //! Nothing here is shared with the reader in `vmcore`.
 
 use crate::{ElfSpec, note_bytes, pattern_byte};
+use kdump_types::kdump::{disk_dump_header as dh, kdump_sub_header as sub};
 
 /// Page compression of a dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +264,11 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
 
     // disk_dump_header
     out[0..8].copy_from_slice(b"KDUMP   ");
-    put_u32(&mut out, 8, spec.overrides.header_version.unwrap_or(v));
+    put_u32(
+        &mut out,
+        dh::HEADER_VERSION as usize,
+        spec.overrides.header_version.unwrap_or(v),
+    );
     for (i, s) in [
         "Linux",
         "testgen",
@@ -275,23 +280,23 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
     .iter()
     .enumerate()
     {
-        put_str(&mut out, 12 + 65 * i, s);
+        put_str(&mut out, (dh::UTSNAME + dh::UTS_LEN * i as u64) as usize, s);
     }
-    put_u64(&mut out, 408, 1_700_000_000);
+    put_u64(&mut out, dh::TIMESTAMP_SEC as usize, 1_700_000_000);
     let mut status = spec.compression.flag();
     if spec.incomplete {
         status |= 0x8;
     }
-    put_u32(&mut out, 424, status);
+    put_u32(&mut out, dh::STATUS as usize, status);
     put_u32(
         &mut out,
-        428,
+        dh::BLOCK_SIZE as usize,
         spec.overrides.block_size.unwrap_or(spec.block_size),
     );
-    put_u32(&mut out, 432, sub_hdr_size as u32);
+    put_u32(&mut out, dh::SUB_HDR_SIZE as usize, sub_hdr_size as u32);
     put_u32(
         &mut out,
-        436,
+        dh::BITMAP_BLOCKS as usize,
         spec.overrides.bitmap_blocks.unwrap_or(bitmap_blocks as u32),
     );
     let mapnr_field = spec.overrides.max_mapnr.unwrap_or(max_mapnr);
@@ -299,46 +304,46 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
         .overrides
         .max_mapnr32
         .unwrap_or(mapnr_field.min(u64::from(u32::MAX)) as u32);
-    put_u32(&mut out, 440, mapnr32);
+    put_u32(&mut out, dh::MAX_MAPNR as usize, mapnr32);
     let nr_cpus = spec.notes.cpus.len() as u32;
-    put_u32(&mut out, 460, nr_cpus);
+    put_u32(&mut out, dh::NR_CPUS as usize, nr_cpus);
 
     // kdump_sub_header + notes
     let sh = bs as usize;
-    put_u64(&mut out, sh, spec.phys_base);
-    put_u32(&mut out, sh + 8, spec.dump_level);
+    put_u64(&mut out, sh + sub::PHYS_BASE as usize, spec.phys_base);
+    put_u32(&mut out, sh + sub::DUMP_LEVEL as usize, spec.dump_level);
     let note_off = bs + SUB;
     out[note_off as usize..note_off as usize + notes.len()].copy_from_slice(&notes);
     if v >= 2
         && let Some((s, e)) = spec.split
     {
-        put_u32(&mut out, sh + 12, 1);
-        put_u64(&mut out, sh + 16, s);
-        put_u64(&mut out, sh + 24, e);
+        put_u32(&mut out, sh + sub::SPLIT as usize, 1);
+        put_u64(&mut out, sh + sub::START_PFN as usize, s);
+        put_u64(&mut out, sh + sub::END_PFN as usize, e);
     }
     if v >= 3
         && let Some((d, len)) = vmcoreinfo_desc(&notes)
     {
         put_u64(
             &mut out,
-            sh + 32,
+            sh + sub::OFFSET_VMCOREINFO as usize,
             spec.overrides.offset_vmcoreinfo.unwrap_or(note_off + d),
         );
-        put_u64(&mut out, sh + 40, len);
+        put_u64(&mut out, sh + sub::SIZE_VMCOREINFO as usize, len);
     }
     if v >= 4 && !notes.is_empty() {
-        put_u64(&mut out, sh + 48, note_off);
+        put_u64(&mut out, sh + sub::OFFSET_NOTE as usize, note_off);
         put_u64(
             &mut out,
-            sh + 56,
+            sh + sub::SIZE_NOTE as usize,
             spec.overrides.size_note.unwrap_or(notes.len() as u64),
         );
     }
     if v >= 6 {
         let (s, e) = spec.split.unwrap_or((0, max_mapnr));
-        put_u64(&mut out, sh + 80, s);
-        put_u64(&mut out, sh + 88, e);
-        put_u64(&mut out, sh + 96, mapnr_field);
+        put_u64(&mut out, sh + sub::START_PFN_64 as usize, s);
+        put_u64(&mut out, sh + sub::END_PFN_64 as usize, e);
+        put_u64(&mut out, sh + sub::MAX_MAPNR_64 as usize, mapnr_field);
     }
 
     // Bitmaps
@@ -417,8 +422,12 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
     out.extend_from_slice(&data);
     if v >= 5 && !erase.is_empty() {
         let at = out.len() as u64;
-        put_u64(&mut out, sh + 64, at);
-        put_u64(&mut out, sh + 72, erase.len() as u64);
+        put_u64(&mut out, sh + sub::OFFSET_ERASEINFO as usize, at);
+        put_u64(
+            &mut out,
+            sh + sub::SIZE_ERASEINFO as usize,
+            erase.len() as u64,
+        );
         out.extend_from_slice(&erase);
     }
     if let Some(t) = spec.overrides.truncate_to {

@@ -6,10 +6,15 @@
 //! on disk: page data is only written when [`LoadSpec::fill`] asks for it, the rest is a file hole.
 //!
 //! This crate does not depend on `vmcore`, so it cannot copy a parser bug into the fixtures;
-//! byte layouts are written out here from the ELF gABI and the kernel's `struct elf_prstatus`.
+//! ELF64 headers and notes are encoded by the raw ELF layer of `kdump-types` (checked there
+//! against gABI byte literals), the ELF32 core and `struct elf_prstatus` are written out here.
 #![deny(missing_docs)]
 
 use std::io::{self, Seek, SeekFrom, Write};
+
+use kdump_types::elf::{
+    EHDR64_SIZE, Elf64Ehdr, Elf64Phdr, PHDR64_SIZE, PN_XNUM, push_note, shdr64,
+};
 
 pub mod btf;
 pub mod hostile;
@@ -164,19 +169,7 @@ pub fn sparse_loads(n: u64, size: u64, span: u64) -> Vec<LoadSpec> {
 }
 
 fn note(out: &mut Vec<u8>, name: &str, ty: u32, desc: &[u8]) {
-    let mut name_bytes = name.as_bytes().to_vec();
-    name_bytes.push(0);
-    out.extend_from_slice(&(name_bytes.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(desc.len() as u32).to_le_bytes());
-    out.extend_from_slice(&ty.to_le_bytes());
-    out.extend_from_slice(&name_bytes);
-    while out.len() % 4 != 0 {
-        out.push(0);
-    }
-    out.extend_from_slice(desc);
-    while out.len() % 4 != 0 {
-        out.push(0);
-    }
+    push_note(out, name, ty, desc);
 }
 
 /// The note segment bytes of `spec`.
@@ -231,62 +224,50 @@ pub fn write_elf<W: Write + Seek>(spec: &ElfSpec, w: &mut W) -> io::Result<u64> 
     }
     let notes = note_bytes(spec);
     let phnum = spec.loads.len() + 1;
-    let shoff = if spec.pn_xnum { 64u64 } else { 0 };
-    let phoff = 64 + if spec.pn_xnum { 64 } else { 0 };
-    let notes_off = phoff + 56 * phnum as u64;
+    let shoff = if spec.pn_xnum { EHDR64_SIZE as u64 } else { 0 };
+    let phoff = EHDR64_SIZE as u64 + if spec.pn_xnum { shdr64::SIZE as u64 } else { 0 };
+    let notes_off = phoff + (PHDR64_SIZE * phnum) as u64;
     let mut data_off = (notes_off + notes.len() as u64).next_multiple_of(4096);
 
     let mut h = Vec::with_capacity(notes_off as usize);
-    h.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
-    h.extend_from_slice(&4u16.to_le_bytes()); // ET_CORE
-    h.extend_from_slice(&spec.machine.to_le_bytes());
-    h.extend_from_slice(&1u32.to_le_bytes());
-    h.extend_from_slice(&0u64.to_le_bytes()); // e_entry
-    h.extend_from_slice(&phoff.to_le_bytes());
-    h.extend_from_slice(&shoff.to_le_bytes());
-    h.extend_from_slice(&spec.e_flags.to_le_bytes());
-    h.extend_from_slice(&64u16.to_le_bytes());
-    h.extend_from_slice(&56u16.to_le_bytes());
-    let e_phnum = if spec.pn_xnum { 0xffff } else { phnum as u16 };
-    h.extend_from_slice(&e_phnum.to_le_bytes());
-    h.extend_from_slice(&(if spec.pn_xnum { 64u16 } else { 0 }).to_le_bytes());
-    h.extend_from_slice(&(if spec.pn_xnum { 1u16 } else { 0 }).to_le_bytes());
-    h.extend_from_slice(&0u16.to_le_bytes());
+    let e_phnum = if spec.pn_xnum { PN_XNUM } else { phnum as u16 };
+    let ehdr = Elf64Ehdr {
+        e_phoff: phoff,
+        e_shoff: shoff,
+        e_flags: spec.e_flags,
+        e_shentsize: if spec.pn_xnum { shdr64::SIZE as u16 } else { 0 },
+        e_shnum: u16::from(spec.pn_xnum),
+        ..Elf64Ehdr::core(spec.machine, e_phnum)
+    };
+    h.extend_from_slice(&ehdr.to_bytes());
     if spec.pn_xnum {
-        let mut sh = [0u8; 64];
-        sh[44..48].copy_from_slice(&(phnum as u32).to_le_bytes());
+        let mut sh = [0u8; shdr64::SIZE];
+        sh[shdr64::SH_INFO..shdr64::SH_INFO + 4].copy_from_slice(&(phnum as u32).to_le_bytes());
         h.extend_from_slice(&sh);
     }
-    let ph = |h: &mut Vec<u8>,
-              ty: u32,
-              flags: u32,
-              off: u64,
-              va: u64,
-              pa: u64,
-              fsz: u64,
-              msz: u64,
-              al: u64| {
-        h.extend_from_slice(&ty.to_le_bytes());
-        h.extend_from_slice(&flags.to_le_bytes());
-        for v in [off, va, pa, fsz, msz, al] {
-            h.extend_from_slice(&v.to_le_bytes());
-        }
+    let nlen = notes.len() as u64;
+    let note_phdr = Elf64Phdr {
+        p_type: 4,
+        p_offset: notes_off,
+        p_filesz: nlen,
+        p_memsz: nlen,
+        ..Elf64Phdr::default()
     };
-    ph(
-        &mut h,
-        4,
-        0,
-        notes_off,
-        0,
-        0,
-        notes.len() as u64,
-        notes.len() as u64,
-        0,
-    );
+    h.extend_from_slice(&note_phdr.to_bytes());
     let mut placements = Vec::with_capacity(spec.loads.len());
     for l in &spec.loads {
         let filesz = l.filesz.min(l.memsz);
-        ph(&mut h, 1, 7, data_off, l.vaddr, l.paddr, filesz, l.memsz, 0);
+        let load = Elf64Phdr {
+            p_type: 1,
+            p_flags: 7,
+            p_offset: data_off,
+            p_vaddr: l.vaddr,
+            p_paddr: l.paddr,
+            p_filesz: filesz,
+            p_memsz: l.memsz,
+            p_align: 0,
+        };
+        h.extend_from_slice(&load.to_bytes());
         placements.push((data_off, l));
         data_off += filesz;
     }

@@ -25,6 +25,10 @@ use crate::dump::{Dump, Extent};
 use crate::error::{Error, Result};
 use crate::memmap::{MemoryRange, RangeKind, X86_64_START_KERNEL_MAP};
 use crate::notes::NAME_VMCOREINFO;
+use kdump_types::elf::{
+    EHDR64_SIZE, EM_386, EM_AARCH64, EM_X86_64, Elf64Ehdr, Elf64Phdr, PF_R, PF_W, PF_X,
+    PHDR64_SIZE, PT_LOAD, PT_NOTE, push_note,
+};
 use kdump_types::{PhysAddr, PhysRange, VirtAddr};
 
 /// Pages read per parallel batch.
@@ -72,26 +76,16 @@ fn io(source: std::io::Error) -> Error {
 
 fn e_machine(m: Machine) -> u16 {
     match m {
-        Machine::X86_64 => 62,
-        Machine::X86 => 3,
-        Machine::Aarch64 => 183,
+        Machine::X86_64 => EM_X86_64,
+        Machine::X86 => EM_386,
+        Machine::Aarch64 => EM_AARCH64,
         Machine::Other(n) => n,
     }
 }
 
 fn note_blob(dump: &Dump) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut put = |name: &str, ty: u32, desc: &[u8]| {
-        let n = name.len() as u32 + 1;
-        out.extend_from_slice(&n.to_le_bytes());
-        out.extend_from_slice(&(desc.len() as u32).to_le_bytes());
-        out.extend_from_slice(&ty.to_le_bytes());
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        out.resize(out.len().next_multiple_of(4), 0);
-        out.extend_from_slice(desc);
-        out.resize(out.len().next_multiple_of(4), 0);
-    };
+    let mut put = |name: &str, ty: u32, desc: &[u8]| push_note(&mut out, name, ty, desc);
     for n in dump.notes() {
         put(&n.name, n.n_type, &n.desc);
     }
@@ -414,32 +408,32 @@ pub fn write_elf<W: Write>(
             detail: format!("{phnum} program headers need PN_XNUM, which is not written yet"),
         });
     }
-    let note_off = 64 + 56 * phnum as u64;
+    let note_off = (EHDR64_SIZE + PHDR64_SIZE * phnum) as u64;
     let data_off = (note_off + notes.len() as u64).next_multiple_of(ps);
     let mut head = Vec::with_capacity(data_off as usize);
-    head.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
-    head.resize(16, 0);
-    head.extend_from_slice(&4u16.to_le_bytes()); // ET_CORE
-    head.extend_from_slice(&e_machine(dump.machine()).to_le_bytes());
-    head.extend_from_slice(&1u32.to_le_bytes());
-    head.extend_from_slice(&0u64.to_le_bytes()); // e_entry
-    head.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
-    head.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
-    head.extend_from_slice(&0u32.to_le_bytes()); // e_flags
-    for v in [64u16, 56, phnum as u16, 0, 0, 0] {
-        head.extend_from_slice(&v.to_le_bytes());
-    }
-    let mut phdr = |ty: u32, flags: u32, off: u64, va: u64, pa: u64, fsz: u64, msz: u64| {
-        head.extend_from_slice(&ty.to_le_bytes());
-        head.extend_from_slice(&flags.to_le_bytes());
-        for v in [off, va, pa, fsz, msz, if ty == 1 { ps } else { 0 }] {
-            head.extend_from_slice(&v.to_le_bytes());
-        }
+    head.extend_from_slice(&Elf64Ehdr::core(e_machine(dump.machine()), phnum as u16).to_bytes());
+    let note_len = notes.len() as u64;
+    let note_phdr = Elf64Phdr {
+        p_type: PT_NOTE,
+        p_offset: note_off,
+        p_filesz: note_len,
+        p_memsz: note_len,
+        ..Elf64Phdr::default()
     };
-    phdr(4, 0, note_off, 0, 0, notes.len() as u64, notes.len() as u64);
+    head.extend_from_slice(&note_phdr.to_bytes());
     let mut off = data_off;
     for l in &loads {
-        phdr(1, 7, off, l.vaddr, l.paddr, l.filesz, l.memsz);
+        let load = Elf64Phdr {
+            p_type: PT_LOAD,
+            p_flags: PF_R | PF_W | PF_X,
+            p_offset: off,
+            p_vaddr: l.vaddr,
+            p_paddr: l.paddr,
+            p_filesz: l.filesz,
+            p_memsz: l.memsz,
+            p_align: ps,
+        };
+        head.extend_from_slice(&load.to_bytes());
         off += l.filesz;
     }
     head.extend_from_slice(&notes);

@@ -4,7 +4,7 @@
 //! vCPU QEMU never started) is kept as a [`CpuContext`] with `regs: None`: "no registers", not
 //! "registers that are all zero" (rust-minidump's context-validity idea).
 
-use kdump_types::{le_u16, le_u32, le_u64};
+use kdump_types::{Bytes, ReadError};
 
 use crate::notes::{NAME_CORE, NAME_QEMU, Note};
 
@@ -305,34 +305,45 @@ impl QemuCpuState {
         if desc.len() < 432 {
             return None;
         }
-        let seg = |off: usize| QemuSegment {
-            selector: le_u32(desc, off),
-            limit: le_u32(desc, off + 4),
-            flags: le_u32(desc, off + 8),
-            base: le_u64(desc, off + 16),
+        Self::decode(&Bytes::new(desc, 0)).ok()
+    }
+
+    fn decode(b: &Bytes<'_>) -> Result<Self, ReadError> {
+        let seg = |off: u64| -> Result<QemuSegment, ReadError> {
+            Ok(QemuSegment {
+                selector: b.read_u32("QEMUCPUSegment.selector", off)?,
+                limit: b.read_u32("QEMUCPUSegment.limit", off + 4)?,
+                flags: b.read_u32("QEMUCPUSegment.flags", off + 8)?,
+                base: b.read_u64("QEMUCPUSegment.base", off + 16)?,
+            })
         };
-        let size = le_u32(desc, 4);
+        let size = b.read_u32("QEMUCPUState.size", 4)?;
         let mut cr = [0u64; 5];
-        for (i, c) in cr.iter_mut().enumerate() {
-            *c = le_u64(desc, 392 + 8 * i);
+        for (i, c) in (0u64..).zip(cr.iter_mut()) {
+            *c = b.read_u64("QEMUCPUState.cr", 392 + 8 * i)?;
         }
-        Some(QemuCpuState {
-            version: le_u32(desc, 0),
+        let kernel_gs_base = if size >= 440 && b.len() >= 440 {
+            Some(b.read_u64("QEMUCPUState.kernel_gs_base", 432)?)
+        } else {
+            None
+        };
+        Ok(QemuCpuState {
+            version: b.read_u32("QEMUCPUState.version", 0)?,
             size,
-            rip: le_u64(desc, 136),
-            rflags: le_u64(desc, 144),
-            cs: seg(152),
-            ds: seg(176),
-            es: seg(200),
-            fs: seg(224),
-            gs: seg(248),
-            ss: seg(272),
-            ldt: seg(296),
-            tr: seg(320),
-            gdt: seg(344),
-            idt: seg(368),
+            rip: b.read_u64("QEMUCPUState.rip", 136)?,
+            rflags: b.read_u64("QEMUCPUState.rflags", 144)?,
+            cs: seg(152)?,
+            ds: seg(176)?,
+            es: seg(200)?,
+            fs: seg(224)?,
+            gs: seg(248)?,
+            ss: seg(272)?,
+            ldt: seg(296)?,
+            tr: seg(320)?,
+            gdt: seg(344)?,
+            idt: seg(368)?,
             cr,
-            kernel_gs_base: (size as usize >= 440 && desc.len() >= 440).then(|| le_u64(desc, 432)),
+            kernel_gs_base,
         })
     }
 }
@@ -364,11 +375,17 @@ fn parse_prstatus(
     machine: Machine,
     desc: &[u8],
 ) -> Result<(SignalInfo, u32, u32, Registers), String> {
-    let sig = SignalInfo {
-        si_signo: le_u32(desc, 0) as i32,
-        si_code: le_u32(desc, 4) as i32,
-        si_errno: le_u32(desc, 8) as i32,
-        cursig: le_u16(desc, 12),
+    let b = Bytes::new(desc, 0);
+    // Only reached after the length checks below, so a read error is a layout bug here; it
+    // still becomes the note's problem, never a panic.
+    let bug = |e: ReadError| e.to_string();
+    let signal = || -> Result<SignalInfo, ReadError> {
+        Ok(SignalInfo {
+            si_signo: b.read_u32("elf_prstatus.pr_info.si_signo", 0)? as i32,
+            si_code: b.read_u32("elf_prstatus.pr_info.si_code", 4)? as i32,
+            si_errno: b.read_u32("elf_prstatus.pr_info.si_errno", 8)? as i32,
+            cursig: b.read_u16("elf_prstatus.pr_cursig", 12)?,
+        })
     };
     match machine {
         Machine::X86_64 | Machine::Aarch64 => {
@@ -382,24 +399,26 @@ fn parse_prstatus(
                     machine.name()
                 ));
             }
-            let pid = le_u32(desc, 32);
-            let ppid = le_u32(desc, 36);
+            let sig = signal().map_err(bug)?;
+            let pid = b.read_u32("elf_prstatus.pr_pid", 32).map_err(bug)?;
+            let ppid = b.read_u32("elf_prstatus.pr_ppid", 36).map_err(bug)?;
+            let reg = |i: u64| b.read_u64("elf_prstatus.pr_reg", 112 + 8 * i).map_err(bug);
             let regs = if machine == Machine::X86_64 {
                 let mut w = [0u64; 27];
-                for (i, x) in w.iter_mut().enumerate() {
-                    *x = le_u64(desc, 112 + 8 * i);
+                for (i, x) in (0u64..).zip(w.iter_mut()) {
+                    *x = reg(i)?;
                 }
                 Registers::X86_64(X86_64Regs::from_words(&w))
             } else {
                 let mut x = [0u64; 31];
-                for (i, r) in x.iter_mut().enumerate() {
-                    *r = le_u64(desc, 112 + 8 * i);
+                for (i, r) in (0u64..).zip(x.iter_mut()) {
+                    *r = reg(i)?;
                 }
                 Registers::Aarch64(Aarch64Regs {
                     x,
-                    sp: le_u64(desc, 112 + 31 * 8),
-                    pc: le_u64(desc, 112 + 32 * 8),
-                    pstate: le_u64(desc, 112 + 33 * 8),
+                    sp: reg(31)?,
+                    pc: reg(32)?,
+                    pstate: reg(33)?,
                 })
             };
             Ok((sig, pid, ppid, regs))
@@ -413,13 +432,13 @@ fn parse_prstatus(
                 ));
             }
             let mut r = [0u32; 17];
-            for (i, x) in r.iter_mut().enumerate() {
-                *x = le_u32(desc, 72 + 4 * i);
+            for (i, x) in (0u64..).zip(r.iter_mut()) {
+                *x = b.read_u32("elf_prstatus.pr_reg", 72 + 4 * i).map_err(bug)?;
             }
             Ok((
-                sig,
-                le_u32(desc, 24),
-                le_u32(desc, 28),
+                signal().map_err(bug)?,
+                b.read_u32("elf_prstatus.pr_pid", 24).map_err(bug)?,
+                b.read_u32("elf_prstatus.pr_ppid", 28).map_err(bug)?,
                 Registers::X86(X86Regs(r)),
             ))
         }

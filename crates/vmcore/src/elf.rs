@@ -1,13 +1,12 @@
 //! ELF cores: /proc/vmcore copies, QEMU `dump-guest-memory` ELF dumps, makedumpfile `-E`
 //! output, and raw elfcorehdr segments (headers only, `p_offset` = physical address).
 //!
-//! goblin decodes the ELF header and program headers (both classes); every range goblin is asked
-//! to read is bounds-checked here first so errors carry our offsets. PN_XNUM (more than 65534
-//! program headers, which makedumpfile can write) is resolved from section header 0 ourselves,
-//! because goblin takes `e_phnum` literally.
+//! Headers are decoded by the raw ELF layer (`kdump_types::elf`: `Elf64Ehdr`, `Elf64Phdr`, ELF32
+//! widened into them), so every read is bounds-checked and every error names its file offset.
+//! Only little-endian files are read; a big-endian one is refused by name. PN_XNUM (more than
+//! 65534 program headers, which makedumpfile can write) is resolved from section header 0.
 
-use goblin::container::{Container, Ctx, Endian};
-use goblin::elf::{Elf, ProgramHeader};
+use kdump_types::elf::ident as raw_ident;
 use kdump_types::elf::*;
 use kdump_types::{Bytes, FileOffset, Finding, PhysRange, Severity, VirtAddr};
 
@@ -76,131 +75,10 @@ pub(crate) struct ElfCore {
 /// Parse an ELF core from the whole file.
 pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
     let b = Bytes::new(data, 0);
-    let ident = b.slice("ELF identification", 0, 16)?;
-    let class64 = match ident[4] {
-        ELFCLASS64 => true,
-        ELFCLASS32 => false,
-        c => {
-            return Err(Error::bad(
-                "ELF class (EI_CLASS)",
-                4,
-                c.into(),
-                "neither ELFCLASS32 nor ELFCLASS64",
-            ));
-        }
-    };
-    if ident[5] != ELFDATA2LSB {
-        return Err(Error::Unsupported {
-            what: "ELF byte order",
-            offset: 5,
-            detail: format!("EI_DATA = {}, only little-endian dumps are read", ident[5]),
-        });
-    }
-    let ehsize = if class64 { EHDR64_SIZE } else { EHDR32_SIZE };
-    b.slice("ELF header", 0, ehsize as u64)?;
-    let h = Elf::parse_header(data).map_err(|e| Error::Unsupported {
-        what: "ELF header",
-        offset: 0,
-        detail: e.to_string(),
-    })?;
-    if h.e_type != ET_CORE {
-        return Err(Error::bad(
-            "e_type",
-            16,
-            h.e_type.into(),
-            "not ET_CORE: this ELF file is not a core dump",
-        ));
-    }
-    let phentsize = if class64 { PHDR64_SIZE } else { PHDR32_SIZE };
-    let phentsize_off = if class64 { 54 } else { 42 };
-    if usize::from(h.e_phentsize) != phentsize {
-        return Err(Error::bad(
-            "e_phentsize",
-            phentsize_off,
-            h.e_phentsize.into(),
-            "wrong program header size for this ELF class",
-        ));
-    }
-    let mut findings = Vec::new();
-    let phnum_off = if class64 { 56 } else { 44 };
-    let mut phnum = u64::from(h.e_phnum);
-    if h.e_phnum == PN_XNUM {
-        // Extended numbering: the real count is sh_info of section header 0.
-        if h.e_shoff == 0 {
-            return Err(Error::bad(
-                "e_phnum",
-                phnum_off,
-                u64::from(PN_XNUM),
-                "is PN_XNUM (extended numbering) but e_shoff is 0: there is no section header 0 \
-                 to hold the program header count",
-            ));
-        }
-        let sh_info_off = h
-            .e_shoff
-            .checked_add(if class64 { 44 } else { 28 })
-            .ok_or_else(|| {
-                Error::bad(
-                    "e_shoff",
-                    if class64 { 40 } else { 32 },
-                    h.e_shoff,
-                    "overflows",
-                )
-            })?;
-        phnum = u64::from(b.read_u32(
-            "section header 0 sh_info (PN_XNUM program header count)",
-            sh_info_off,
-        )?);
-        if phnum == 0 {
-            return Err(Error::bad(
-                "section header 0 sh_info (PN_XNUM program header count)",
-                sh_info_off,
-                0,
-                "e_phnum is PN_XNUM (0xffff) but the count it points at is 0",
-            ));
-        }
-    }
-    if phnum == 0 {
-        return Err(Error::bad(
-            "e_phnum",
-            phnum_off,
-            0,
-            "a core file without program headers holds nothing",
-        ));
-    }
-    let table_len = phnum * phentsize as u64;
-    b.slice("program header table", h.e_phoff, table_len)?;
-    let ctx = Ctx::new(
-        if class64 {
-            Container::Big
-        } else {
-            Container::Little
-        },
-        Endian::Little,
-    );
-    let phdrs: Vec<ProgramHeader> =
-        ProgramHeader::parse(data, h.e_phoff as usize, phnum as usize, ctx).map_err(|e| {
-            Error::Unsupported {
-                what: "program header table",
-                offset: h.e_phoff,
-                detail: e.to_string(),
-            }
-        })?;
-    let segments: Vec<Segment> = phdrs
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Segment {
-            index: i,
-            header_offset: h.e_phoff + (i * phentsize) as u64,
-            p_type: p.p_type,
-            p_flags: p.p_flags,
-            p_offset: p.p_offset,
-            p_vaddr: p.p_vaddr,
-            p_paddr: p.p_paddr,
-            p_filesz: p.p_filesz,
-            p_memsz: p.p_memsz,
-            p_align: p.p_align,
-        })
-        .collect();
+    let (layout, h) = read_ehdr(&b)?;
+    let class64 = layout == ELF64;
+    let phnum = phdr_count(&b, &layout, &h)?;
+    let segments = read_segments(&b, &layout, h.e_phoff, phnum)?;
 
     let file_len = data.len() as u64;
     let loads_and_notes = || {
@@ -215,12 +93,13 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
         && loads_and_notes().any(|s| s.p_offset.saturating_add(s.p_filesz) > file_len);
     let machine = Machine::from_e_machine(h.e_machine);
 
+    let mut findings = Vec::new();
     if h.e_flags & DUMP_ELF_INCOMPLETE != 0 {
         findings.push(Finding::new(
             "ELF004",
             "dump-incomplete-flag",
             Severity::Error,
-            Some(if class64 { 48 } else { 36 }),
+            Some(layout.e_flags),
             "e_flags has DUMP_ELF_INCOMPLETE: makedumpfile stopped before writing every page",
         ));
     }
@@ -239,80 +118,16 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
     for s in &segments {
         match s.p_type {
             PT_NOTE if !headers_only => {
-                let avail = file_len.saturating_sub(s.p_offset).min(s.p_filesz);
-                if avail < s.p_filesz {
-                    findings.push(Finding::new(
-                        "ELF007",
-                        "note-segment-truncated",
-                        Severity::Error,
-                        Some(s.header_offset),
-                        format!(
-                            "PT_NOTE {} at file offset {:#x} needs {:#x} bytes, the file has {:#x}",
-                            s.index, s.p_offset, s.p_filesz, avail
-                        ),
-                    ));
-                }
-                if avail > 0 {
-                    let seg = b.sub("PT_NOTE data", s.p_offset, avail)?;
-                    let (n, f) = parse_notes(seg);
-                    notes.extend(n);
-                    findings.extend(f);
-                }
+                note_segment(&b, s, &mut notes, &mut findings)?;
             }
             PT_LOAD => {
-                if s.p_filesz > s.p_memsz {
-                    findings.push(Finding::new(
-                        "ELF008",
-                        "load-filesz-exceeds-memsz",
-                        Severity::Warning,
-                        Some(s.header_offset),
-                        format!(
-                            "PT_LOAD {}: p_filesz {:#x} > p_memsz {:#x}; extra bytes ignored",
-                            s.index, s.p_filesz, s.p_memsz
-                        ),
-                    ));
-                }
-                // PhysRange saturates at the top of the address space: cut the file bytes
-                // with it, so `phys.start + file_size` (and `+ present`) cannot overflow.
-                let phys = PhysRange::from_start_len(s.p_paddr, s.p_memsz);
-                let file_size = s.p_filesz.min(phys.len());
-                let present = if headers_only {
-                    0
-                } else {
-                    file_len.saturating_sub(s.p_offset).min(file_size)
-                };
-                let kind = if machine == Machine::X86_64 && s.p_vaddr >= X86_64_START_KERNEL_MAP {
-                    RangeKind::KernelText
-                } else {
-                    RangeKind::Load
-                };
-                if !headers_only && present < file_size {
-                    findings.push(Finding::new(
-                        "ELF001",
-                        "load-truncated",
-                        Severity::Error,
-                        Some(s.header_offset),
-                        format!(
-                            "PT_LOAD {} (phys {}) needs file bytes {:#x}..{:#x}; the file ends at {:#x}: {:#x} bytes missing",
-                            s.index,
-                            PhysRange::from_start_len(s.p_paddr, s.p_memsz),
-                            s.p_offset,
-                            s.p_offset.saturating_add(file_size),
-                            file_len,
-                            file_size - present
-                        ),
-                    ));
-                }
-                ranges.push(MemoryRange {
-                    phys,
-                    virt: (s.p_vaddr != 0 && s.p_vaddr != u64::MAX).then_some(VirtAddr(s.p_vaddr)),
-                    file_offset: (!headers_only).then_some(FileOffset(s.p_offset)),
-                    file_size,
-                    present,
-                    kind,
-                    phdr_index: Some(s.index),
-                    flags: s.p_flags,
-                });
+                ranges.push(load_range(
+                    s,
+                    machine,
+                    headers_only,
+                    file_len,
+                    &mut findings,
+                ));
             }
             _ => {}
         }
@@ -328,6 +143,229 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
         ranges,
         findings,
     })
+}
+
+/// `e_ident` and the ELF header of either class (ELF32 widened), checked for what a core needs:
+/// little-endian, `ET_CORE`, the class's program header size.
+fn read_ehdr(b: &Bytes<'_>) -> Result<(ClassLayout, Elf64Ehdr)> {
+    let id = ident(b)?;
+    let layout = match id.class {
+        ELFCLASS64 => ELF64,
+        ELFCLASS32 => ELF32,
+        c => {
+            return Err(Error::bad(
+                "ELF class (EI_CLASS)",
+                raw_ident::EI_CLASS,
+                c.into(),
+                "neither ELFCLASS32 nor ELFCLASS64",
+            ));
+        }
+    };
+    if !id.is_little_endian() {
+        return Err(Error::Unsupported {
+            what: "ELF byte order",
+            offset: raw_ident::EI_DATA,
+            detail: format!("EI_DATA = {}, only little-endian dumps are read", id.data),
+        });
+    }
+    if !id.magic_ok {
+        return Err(Error::bad(
+            "ELF magic",
+            raw_ident::EI_MAG,
+            u64::from(u32::from_le_bytes(b.array("ELF magic", 0)?)),
+            "not \\x7fELF",
+        ));
+    }
+    b.slice("ELF header", 0, layout.ehdr_size)?;
+    let h = if layout == ELF64 {
+        Elf64Ehdr::read(b, 0)?
+    } else {
+        Elf64Ehdr::read_elf32(b, 0)?
+    };
+    if h.e_type != ET_CORE {
+        return Err(Error::bad(
+            "e_type",
+            layout.e_type,
+            h.e_type.into(),
+            "not ET_CORE: this ELF file is not a core dump",
+        ));
+    }
+    if u64::from(h.e_phentsize) != layout.phdr_size {
+        return Err(Error::bad(
+            "e_phentsize",
+            layout.e_phentsize,
+            h.e_phentsize.into(),
+            "wrong program header size for this ELF class",
+        ));
+    }
+    Ok((layout, h))
+}
+
+/// The number of program headers: `e_phnum`, or section header 0's `sh_info` under PN_XNUM.
+fn phdr_count(b: &Bytes<'_>, layout: &ClassLayout, h: &Elf64Ehdr) -> Result<u64> {
+    let mut phnum = u64::from(h.e_phnum);
+    if h.e_phnum == PN_XNUM {
+        // Extended numbering: the real count is sh_info of section header 0.
+        if h.e_shoff == 0 {
+            return Err(Error::bad(
+                "e_phnum",
+                layout.e_phnum,
+                u64::from(PN_XNUM),
+                "is PN_XNUM (extended numbering) but e_shoff is 0: there is no section header 0 \
+                 to hold the program header count",
+            ));
+        }
+        let sh_info_off = h
+            .e_shoff
+            .checked_add(layout.sh_info)
+            .ok_or_else(|| Error::bad("e_shoff", layout.e_shoff, h.e_shoff, "overflows"))?;
+        phnum = u64::from(b.read_u32(
+            "section header 0 sh_info (PN_XNUM program header count)",
+            sh_info_off,
+        )?);
+        if phnum == 0 {
+            return Err(Error::bad(
+                "section header 0 sh_info (PN_XNUM program header count)",
+                sh_info_off,
+                0,
+                "e_phnum is PN_XNUM (0xffff) but the count it points at is 0",
+            ));
+        }
+    }
+    if phnum == 0 {
+        return Err(Error::bad(
+            "e_phnum",
+            layout.e_phnum,
+            0,
+            "a core file without program headers holds nothing",
+        ));
+    }
+    Ok(phnum)
+}
+
+/// The program header table, checked to be in the file before anything is allocated for it.
+fn read_segments(
+    b: &Bytes<'_>,
+    layout: &ClassLayout,
+    e_phoff: u64,
+    phnum: u64,
+) -> Result<Vec<Segment>> {
+    let table = b.sub("program header table", e_phoff, phnum * layout.phdr_size)?;
+    (0..phnum)
+        .map(|i| {
+            let at = i * layout.phdr_size;
+            let p = if *layout == ELF64 {
+                Elf64Phdr::read(&table, at)?
+            } else {
+                Elf64Phdr::read_elf32(&table, at)?
+            };
+            Ok(Segment {
+                index: i as usize,
+                header_offset: e_phoff + at,
+                p_type: p.p_type,
+                p_flags: p.p_flags,
+                p_offset: p.p_offset,
+                p_vaddr: p.p_vaddr,
+                p_paddr: p.p_paddr,
+                p_filesz: p.p_filesz,
+                p_memsz: p.p_memsz,
+                p_align: p.p_align,
+            })
+        })
+        .collect()
+}
+
+/// The notes of one PT_NOTE segment (as much of it as the file holds).
+fn note_segment(
+    b: &Bytes<'_>,
+    s: &Segment,
+    notes: &mut Vec<Note>,
+    findings: &mut Vec<Finding>,
+) -> Result<()> {
+    let file_len = b.len() as u64;
+    let avail = file_len.saturating_sub(s.p_offset).min(s.p_filesz);
+    if avail < s.p_filesz {
+        findings.push(Finding::new(
+            "ELF007",
+            "note-segment-truncated",
+            Severity::Error,
+            Some(s.header_offset),
+            format!(
+                "PT_NOTE {} at file offset {:#x} needs {:#x} bytes, the file has {:#x}",
+                s.index, s.p_offset, s.p_filesz, avail
+            ),
+        ));
+    }
+    if avail > 0 {
+        let seg = b.sub("PT_NOTE data", s.p_offset, avail)?;
+        let (n, f) = parse_notes(seg);
+        notes.extend(n);
+        findings.extend(f);
+    }
+    Ok(())
+}
+
+/// The memory range of one PT_LOAD, with findings for what the file lacks.
+fn load_range(
+    s: &Segment,
+    machine: Machine,
+    headers_only: bool,
+    file_len: u64,
+    findings: &mut Vec<Finding>,
+) -> MemoryRange {
+    if s.p_filesz > s.p_memsz {
+        findings.push(Finding::new(
+            "ELF008",
+            "load-filesz-exceeds-memsz",
+            Severity::Warning,
+            Some(s.header_offset),
+            format!(
+                "PT_LOAD {}: p_filesz {:#x} > p_memsz {:#x}; extra bytes ignored",
+                s.index, s.p_filesz, s.p_memsz
+            ),
+        ));
+    }
+    // PhysRange saturates at the top of the address space: cut the file bytes
+    // with it, so `phys.start + file_size` (and `+ present`) cannot overflow.
+    let phys = PhysRange::from_start_len(s.p_paddr, s.p_memsz);
+    let file_size = s.p_filesz.min(phys.len());
+    let present = if headers_only {
+        0
+    } else {
+        file_len.saturating_sub(s.p_offset).min(file_size)
+    };
+    let kind = if machine == Machine::X86_64 && s.p_vaddr >= X86_64_START_KERNEL_MAP {
+        RangeKind::KernelText
+    } else {
+        RangeKind::Load
+    };
+    if !headers_only && present < file_size {
+        findings.push(Finding::new(
+            "ELF001",
+            "load-truncated",
+            Severity::Error,
+            Some(s.header_offset),
+            format!(
+                "PT_LOAD {} (phys {}) needs file bytes {:#x}..{:#x}; the file ends at {:#x}: {:#x} bytes missing",
+                s.index,
+                PhysRange::from_start_len(s.p_paddr, s.p_memsz),
+                s.p_offset,
+                s.p_offset.saturating_add(file_size),
+                file_len,
+                file_size - present
+            ),
+        ));
+    }
+    MemoryRange {
+        phys,
+        virt: (s.p_vaddr != 0 && s.p_vaddr != u64::MAX).then_some(VirtAddr(s.p_vaddr)),
+        file_offset: (!headers_only).then_some(FileOffset(s.p_offset)),
+        file_size,
+        present,
+        kind,
+        phdr_index: Some(s.index),
+        flags: s.p_flags,
+    }
 }
 
 fn overlap_findings(ranges: &[MemoryRange], findings: &mut Vec<Finding>, segments: &[Segment]) {

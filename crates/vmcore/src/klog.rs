@@ -18,7 +18,7 @@
 
 use std::io::{self, Write};
 
-use kdump_types::{Finding, Severity, VirtAddr, le_u16, le_u32, le_u64};
+use kdump_types::{Bytes, Finding, Severity, VirtAddr};
 
 use crate::dump::Dump;
 use crate::error::{Error, Result};
@@ -408,6 +408,31 @@ fn off_key(info: &VmcoreInfo, name: &str) -> Result<u64> {
     Ok(v)
 }
 
+/// `OFFSET(name)` of a `width`-byte member of a structure of `size` bytes (`SIZE(...)`, also
+/// the dump's word): `None` when the member does not fit inside the structure. Such a member is
+/// read as absent (0), explicitly, never past the buffer that holds the structure.
+fn member_key(info: &VmcoreInfo, name: &str, width: u64, size: u64) -> Result<Option<u64>> {
+    let v = off_key(info, name)?;
+    Ok((v + width <= size).then_some(v))
+}
+
+/// The member at `off` of `view` (a structure read whole), or 0 when [`member_key`] found it
+/// outside the structure.
+fn member_u64(view: &Bytes<'_>, what: &'static str, off: Option<u64>) -> Result<u64> {
+    Ok(match off {
+        Some(o) => view.read_u64(what, o)?,
+        None => 0,
+    })
+}
+
+/// Like [`member_u64`], for a `u16` member.
+fn member_u16(view: &Bytes<'_>, what: &'static str, off: Option<u64>) -> Result<u16> {
+    Ok(match off {
+        Some(o) => view.read_u16(what, o)?,
+        None => 0,
+    })
+}
+
 /// Offsets of the lockless ring's structures, from vmcoreinfo.
 struct LocklessLayout {
     prb_sym: u64,
@@ -424,9 +449,9 @@ struct LocklessLayout {
     lpos_begin: u64,
     lpos_next: u64,
     info_size: u64,
-    seq: u64,
-    ts_nsec: u64,
-    text_len: u64,
+    seq: Option<u64>,
+    ts_nsec: Option<u64>,
+    text_len: Option<u64>,
     caller_id: Option<u64>,
     dev_info: Option<(u64, u64, u64, u64, u64)>,
     size_bits: u64,
@@ -469,10 +494,13 @@ impl LocklessLayout {
             lpos_begin: off_key(info, "prb_data_blk_lpos.begin")?,
             lpos_next: off_key(info, "prb_data_blk_lpos.next")?,
             info_size,
-            seq: off_key(info, "printk_info.seq")?,
-            ts_nsec: off_key(info, "printk_info.ts_nsec")?,
-            text_len: off_key(info, "printk_info.text_len")?,
-            caller_id: info.offset_of("printk_info.caller_id"),
+            seq: member_key(info, "printk_info.seq", 8, info_size)?,
+            ts_nsec: member_key(info, "printk_info.ts_nsec", 8, info_size)?,
+            text_len: member_key(info, "printk_info.text_len", 2, info_size)?,
+            // Optional: a caller_id outside printk_info is treated as absent.
+            caller_id: info
+                .offset_of("printk_info.caller_id")
+                .filter(|o| o.checked_add(4).is_some_and(|end| end <= info_size)),
             dev_info,
             size_bits: off_key(info, "prb_data_ring.size_bits")?,
             data: off_key(info, "prb_data_ring.data")?,
@@ -734,9 +762,12 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
             unreadable.note(|| format!("printk_info of {id:#x} at {info_addr:#x}: {e}"));
             continue;
         }
-        let seq = le_u64(&info_buf, l.seq as usize);
-        let ts_nsec = le_u64(&info_buf, l.ts_nsec as usize);
-        let text_len = u64::from(le_u16(&info_buf, l.text_len as usize));
+        // Member offsets were checked against SIZE(printk_info) in from_vmcoreinfo; members
+        // outside it are absent.
+        let info_view = Bytes::new(&info_buf, 0);
+        let seq = member_u64(&info_view, "printk_info.seq", l.seq)?;
+        let ts_nsec = member_u64(&info_view, "printk_info.ts_nsec", l.ts_nsec)?;
+        let text_len = u64::from(member_u16(&info_view, "printk_info.text_len", l.text_len)?);
         if seq & (count - 1) != slot || last_seq.is_some_and(|s| seq <= s) {
             seq_odd.note(|| format!("descriptor {id:#x} (slot {slot}) has seq {seq}"));
         }
@@ -746,15 +777,20 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
         // layout so far; they have no vmcoreinfo keys, so trust the position only when
         // caller_id sits right after them as in that layout.
         // SIZE(printk_info) comes from the dump too: the two bytes may lie outside it.
-        let packed = l.caller_id == Some(l.text_len + 4);
-        let at = (l.text_len + 2) as usize;
-        let (facility, flags, level) = match info_buf.get(at..at + 2) {
-            Some(&[facility, b]) if packed => (Some(facility), Some(b & 0x1f), Some(b >> 5)),
+        let packed_at = l
+            .text_len
+            .filter(|&t| l.caller_id == Some(t + 4))
+            .map(|t| (t + 2) as usize);
+        let (facility, flags, level) = match packed_at.and_then(|at| info_buf.get(at..at + 2)) {
+            Some(&[facility, b]) => (Some(facility), Some(b & 0x1f), Some(b >> 5)),
             _ => (None, None, None),
         };
-        let caller = l
-            .caller_id
-            .map(|o| Caller::from_raw(le_u32(&info_buf, o as usize)));
+        let caller = match l.caller_id {
+            Some(o) => Some(Caller::from_raw(
+                info_view.read_u32("printk_info.caller_id", o)?,
+            )),
+            None => None,
+        };
         let (subsystem, device) = match l.dev_info {
             Some((d, s, slen, v, dlen)) => {
                 let s0 = (d + s) as usize;
@@ -886,10 +922,13 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
         "log"
     };
     let hdr_size = size_key(info, st)?;
-    let off_ts = off_key(info, &format!("{st}.ts_nsec"))?;
-    let off_len = off_key(info, &format!("{st}.len"))?;
-    let off_text_len = off_key(info, &format!("{st}.text_len"))?;
-    let off_dict_len = info.offset_of(&format!("{st}.dict_len"));
+    let off_ts = member_key(info, &format!("{st}.ts_nsec"), 8, hdr_size)?;
+    let off_len = member_key(info, &format!("{st}.len"), 2, hdr_size)?;
+    let off_text_len = member_key(info, &format!("{st}.text_len"), 2, hdr_size)?;
+    // Optional: a dict_len outside the header is treated as absent.
+    let off_dict_len = info
+        .offset_of(&format!("{st}.dict_len"))
+        .filter(|o| o.checked_add(2).is_some_and(|end| end <= hdr_size));
     let sym = |name: &str| key(info.symbol(name), &format!("SYMBOL({name})"));
     let (log_buf_sym, len_sym, first_sym, next_sym) = (
         sym("log_buf")?,
@@ -984,7 +1023,9 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
             ));
             break;
         }
-        let len = u64::from(le_u16(&hdr, off_len as usize));
+        // Member offsets were checked against SIZE(printk_log) above.
+        let hdr_view = Bytes::new(&hdr, 0);
+        let len = u64::from(member_u16(&hdr_view, "printk_log.len", off_len)?);
         if len == 0 {
             // A zero-length header marks the end of the used space: continue at the start.
             if idx == 0 || wrapped {
@@ -1012,11 +1053,13 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
             findings.push(Finding::new("KLOG009", "klog-legacy-chain", Severity::Error, None, format!("log record at {at:#x} (index {idx}) has len {len}, outside {hdr_size}..={}; stopped decoding", buf_len - idx)));
             break;
         }
-        let text_len = u64::from(le_u16(&hdr, off_text_len as usize)).min(len - hdr_size);
-        let dict_len = off_dict_len
-            .map(|o| u64::from(le_u16(&hdr, o as usize)))
-            .unwrap_or(0)
-            .min(len - hdr_size - text_len);
+        let text_len = u64::from(member_u16(&hdr_view, "printk_log.text_len", off_text_len)?)
+            .min(len - hdr_size);
+        let dict_len = match off_dict_len {
+            Some(o) => u64::from(hdr_view.read_u16("printk_log.dict_len", o)?),
+            None => 0,
+        }
+        .min(len - hdr_size - text_len);
         text_total += text_len + dict_len;
         if text_total > buf_len {
             break;
@@ -1048,7 +1091,7 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
         };
         records.push(LogRecord {
             seq: records.len() as u64,
-            ts_nsec: le_u64(&hdr, off_ts as usize),
+            ts_nsec: member_u64(&hdr_view, "printk_log.ts_nsec", off_ts)?,
             level,
             facility,
             flags,

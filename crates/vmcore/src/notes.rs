@@ -152,6 +152,9 @@ impl Prpsinfo {
         if desc.len() < 136 {
             return None;
         }
+        let pid = Bytes::new(desc, 0)
+            .read_u32("elf_prpsinfo.pr_pid", 24)
+            .ok()?;
         let cstr = |b: &[u8]| {
             let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
             String::from_utf8_lossy(&b[..end]).into_owned()
@@ -159,7 +162,7 @@ impl Prpsinfo {
         Some(Prpsinfo {
             state: desc[0],
             sname: desc[1] as char,
-            pid: kdump_types::le_u32(desc, 24),
+            pid,
             fname: cstr(&desc[40..56]),
             psargs: cstr(&desc[56..136]),
         })

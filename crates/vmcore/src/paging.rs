@@ -18,7 +18,7 @@
 //! comes from the ELF PT_LOADs when they carry virtual addresses, otherwise from a bounded scan
 //! of the page tables over the direct-map window ([`Dump::page_offset_base`]).
 
-use kdump_types::{PhysAddr, VirtAddr};
+use kdump_types::{Bytes, PhysAddr, VirtAddr};
 
 use crate::cpu::Machine;
 use crate::dump::Dump;
@@ -347,8 +347,7 @@ impl PageTables {
             if (end != 0 && end <= lo) || start >= hi {
                 continue;
             }
-            let off = (index * 8) as usize;
-            let entry = kdump_types::le_u64(&buf, off);
+            let entry = Bytes::new(&buf, table).read_u64("page table entry", index * 8)?;
             if entry & ENTRY_PRESENT == 0 {
                 continue;
             }

@@ -10,6 +10,9 @@ use anyhow::{Context, bail};
 use elfcorehdr::live::Uevent;
 use elfcorehdr::{LoadMode, SystemState, Updater, build};
 
+use kdump_types::Bytes;
+use kdump_types::elf::{EHDR64_SIZE as EHDR, Elf64Ehdr, PHDR64_SIZE as PHDR};
+
 use crate::hdrdiff::describe_difference;
 use crate::scenario::Expect;
 
@@ -48,15 +51,21 @@ impl Break {
 
     fn bytes(self, b: &mut [u8]) {
         if self == Break::SwapPhdrs {
-            let n = u16::from_le_bytes([b[56], b[57]]) as usize;
+            let n = usize::from(e_phnum(b));
             if n >= 2 {
-                let (x, y) = (64 + (n - 2) * 56, 64 + (n - 1) * 56);
-                let tmp: Vec<u8> = b[x..x + 56].to_vec();
-                b.copy_within(y..y + 56, x);
-                b[y..y + 56].copy_from_slice(&tmp);
+                let (x, y) = (EHDR + (n - 2) * PHDR, EHDR + (n - 1) * PHDR);
+                let tmp: Vec<u8> = b[x..x + PHDR].to_vec();
+                b.copy_within(y..y + PHDR, x);
+                b[y..y + PHDR].copy_from_slice(&tmp);
             }
         }
     }
+}
+
+/// `e_phnum` of the ELF header at the start of `b`; 0 when `b` holds no whole header (then
+/// there is no program header to swap or count).
+fn e_phnum(b: &[u8]) -> u16 {
+    Elf64Ehdr::read(&Bytes::new(b, 0), 0).map_or(0, |h| h.e_phnum)
 }
 
 /// What the engine would write for a state, into a segment of `len` bytes.
@@ -138,7 +147,7 @@ pub fn check_step(
             "step {step}: engine build from the captured state == kernel's elfcorehdr ({} bytes{}, e_phnum {})",
             kernel.len(),
             if kernel.len() < cap { format!(" of {cap}: the file holds only those") } else { String::new() },
-            u16::from_le_bytes([kernel[56], kernel[57]])
+            e_phnum(&kernel)
         )),
         (Expect::InSync, Some(d)) => bail!(
             "step {step}: the kernel's elfcorehdr (read from guest memory) differs from the engine's build of root-{step}: {d}"

@@ -2,8 +2,9 @@
 //! ELF field it belongs to, so a failing VM check says what broke, not just "differs".
 
 use elfcorehdr::Elfcorehdr;
+use kdump_types::elf::{EHDR64_SIZE as EHDR, PHDR64_SIZE as PHDR, ehdr64, phdr64};
 
-/// `(offset, size, name)` of the Elf64_Ehdr fields.
+/// `(offset, size, name)` of the Elf64_Ehdr fields (offsets from the raw ELF layer).
 const EHDR_FIELDS: &[(usize, usize, &str)] = &[
     (0, 4, "e_ident[EI_MAG]"),
     (4, 1, "e_ident[EI_CLASS]"),
@@ -11,31 +12,31 @@ const EHDR_FIELDS: &[(usize, usize, &str)] = &[
     (6, 1, "e_ident[EI_VERSION]"),
     (7, 1, "e_ident[EI_OSABI]"),
     (8, 8, "e_ident[EI_ABIVERSION..]"),
-    (16, 2, "e_type"),
-    (18, 2, "e_machine"),
-    (20, 4, "e_version"),
-    (24, 8, "e_entry"),
-    (32, 8, "e_phoff"),
-    (40, 8, "e_shoff"),
-    (48, 4, "e_flags"),
-    (52, 2, "e_ehsize"),
-    (54, 2, "e_phentsize"),
-    (56, 2, "e_phnum"),
-    (58, 2, "e_shentsize"),
-    (60, 2, "e_shnum"),
-    (62, 2, "e_shstrndx"),
+    (ehdr64::E_TYPE, 2, "e_type"),
+    (ehdr64::E_MACHINE, 2, "e_machine"),
+    (ehdr64::E_VERSION, 4, "e_version"),
+    (ehdr64::E_ENTRY, 8, "e_entry"),
+    (ehdr64::E_PHOFF, 8, "e_phoff"),
+    (ehdr64::E_SHOFF, 8, "e_shoff"),
+    (ehdr64::E_FLAGS, 4, "e_flags"),
+    (ehdr64::E_EHSIZE, 2, "e_ehsize"),
+    (ehdr64::E_PHENTSIZE, 2, "e_phentsize"),
+    (ehdr64::E_PHNUM, 2, "e_phnum"),
+    (ehdr64::E_SHENTSIZE, 2, "e_shentsize"),
+    (ehdr64::E_SHNUM, 2, "e_shnum"),
+    (ehdr64::E_SHSTRNDX, 2, "e_shstrndx"),
 ];
 
 /// `(offset, size, name)` of the Elf64_Phdr fields.
 const PHDR_FIELDS: &[(usize, usize, &str)] = &[
-    (0, 4, "p_type"),
-    (4, 4, "p_flags"),
-    (8, 8, "p_offset"),
-    (16, 8, "p_vaddr"),
-    (24, 8, "p_paddr"),
-    (32, 8, "p_filesz"),
-    (40, 8, "p_memsz"),
-    (48, 8, "p_align"),
+    (phdr64::P_TYPE, 4, "p_type"),
+    (phdr64::P_FLAGS, 4, "p_flags"),
+    (phdr64::P_OFFSET, 8, "p_offset"),
+    (phdr64::P_VADDR, 8, "p_vaddr"),
+    (phdr64::P_PADDR, 8, "p_paddr"),
+    (phdr64::P_FILESZ, 8, "p_filesz"),
+    (phdr64::P_MEMSZ, 8, "p_memsz"),
+    (phdr64::P_ALIGN, 8, "p_align"),
 ];
 
 fn le(bytes: &[u8], at: usize, size: usize) -> Option<u64> {
@@ -63,19 +64,19 @@ fn role(h: Option<&Elfcorehdr>, i: usize) -> String {
 
 /// Name the field at byte `off` of a header whose phdr table has `phnum` entries.
 pub fn field_at(off: usize, phnum: usize) -> (String, usize, usize) {
-    if off < 64 {
+    if off < EHDR {
         for &(o, n, name) in EHDR_FIELDS {
             if off >= o && off < o + n {
                 return (format!("ELF header {name}"), o, n);
             }
         }
     }
-    let ph = off.saturating_sub(64) / 56;
-    if off >= 64 && ph < phnum {
-        let within = (off - 64) % 56;
+    let ph = off.saturating_sub(EHDR) / PHDR;
+    if off >= EHDR && ph < phnum {
+        let within = (off - EHDR) % PHDR;
         for &(o, n, name) in PHDR_FIELDS {
             if within >= o && within < o + n {
-                return (format!("phdr[{ph}].{name}"), 64 + ph * 56 + o, n);
+                return (format!("phdr[{ph}].{name}"), EHDR + ph * PHDR + o, n);
             }
         }
     }
@@ -100,9 +101,9 @@ pub fn describe_difference(kernel: &[u8], engine: &[u8]) -> Option<String> {
     };
     let total = (0..common).filter(|&i| kernel[i] != engine[i]).count();
     let kh = Elfcorehdr::parse(kernel).ok();
-    let phnum = le(kernel, 56, 2)
+    let phnum = le(kernel, ehdr64::E_PHNUM, 2)
         .unwrap_or(0)
-        .max(le(engine, 56, 2).unwrap_or(0)) as usize;
+        .max(le(engine, ehdr64::E_PHNUM, 2).unwrap_or(0)) as usize;
     let (field, at, size) = field_at(first, phnum);
     let mut msg = format!(
         "first differing byte at offset {first:#x} ({first}): {field}: kernel {:#x}, engine {:#x}",
@@ -110,7 +111,7 @@ pub fn describe_difference(kernel: &[u8], engine: &[u8]) -> Option<String> {
         le(engine, at, size).unwrap_or(0)
     );
     if field.starts_with("phdr[") {
-        let i = (first - 64) / 56;
+        let i = (first - EHDR) / PHDR;
         msg.push_str(&format!(
             " (kernel's phdr[{i}] is the {})",
             role(kh.as_ref(), i)
@@ -118,8 +119,8 @@ pub fn describe_difference(kernel: &[u8], engine: &[u8]) -> Option<String> {
     }
     msg.push_str(&format!(
         "; {total} byte(s) differ in all; kernel e_phnum {}, engine e_phnum {}",
-        le(kernel, 56, 2).unwrap_or(0),
-        le(engine, 56, 2).unwrap_or(0)
+        le(kernel, ehdr64::E_PHNUM, 2).unwrap_or(0),
+        le(engine, ehdr64::E_PHNUM, 2).unwrap_or(0)
     ));
     Some(msg)
 }

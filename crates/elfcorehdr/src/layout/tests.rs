@@ -1,25 +1,25 @@
 //! Unit tests of `layout.rs`.
 
 use super::*;
-use crate::raw::ProgramHeader;
+use kdump_types::elf::Elf64Phdr;
 
-fn table(phdrs: &[ProgramHeader]) -> Vec<u8> {
+fn table(phdrs: &[Elf64Phdr]) -> Vec<u8> {
     phdrs.iter().flat_map(|p| p.to_bytes()).collect()
 }
 
-fn note(addr: u64) -> ProgramHeader {
-    ProgramHeader {
+fn note(addr: u64) -> Elf64Phdr {
+    Elf64Phdr {
         p_type: PT_NOTE,
         p_offset: addr,
         p_paddr: addr,
         p_filesz: 368,
         p_memsz: 368,
-        ..ProgramHeader::default()
+        ..Elf64Phdr::default()
     }
 }
 
-fn load(addr: u64) -> ProgramHeader {
-    ProgramHeader {
+fn load(addr: u64) -> Elf64Phdr {
+    Elf64Phdr {
         p_type: PT_LOAD,
         p_flags: 7,
         p_offset: addr,

@@ -7,6 +7,7 @@
 //! refused with [`Error::Unsupported`] rather than misread.
 
 use kdump_types::Bytes;
+use kdump_types::kdump::{disk_dump_header as dh, kdump_sub_header as sh};
 
 use crate::error::{Error, Result};
 
@@ -30,13 +31,13 @@ pub const COMPRESSION_MASK: u32 = DUMP_DH_COMPRESSED_ZLIB
     | DUMP_DH_COMPRESSED_ZSTD;
 
 /// `sizeof(struct disk_dump_header)` on LP64.
-pub const DISK_DUMP_HEADER_SIZE: u64 = 464;
+pub const DISK_DUMP_HEADER_SIZE: u64 = dh::SIZE;
 /// `sizeof(struct kdump_sub_header)` on LP64 (header version 6).
-pub const KDUMP_SUB_HEADER_SIZE: u64 = 104;
+pub const KDUMP_SUB_HEADER_SIZE: u64 = sh::SIZE;
 /// Highest `header_version` we know (makedumpfile has written 6 since 1.5.0).
 pub const MAX_KNOWN_VERSION: u32 = 6;
 
-const UTS_LEN: usize = 65;
+const UTS_LEN: usize = dh::UTS_LEN as usize;
 
 /// Name of the compression method of a `status` or `page_desc.flags` value.
 pub fn compression_name(flags: u32) -> &'static str {
@@ -102,7 +103,7 @@ pub struct DiskDumpHeader {
 fn uts_field(b: &Bytes<'_>, index: u64) -> Result<String> {
     let raw = b.slice(
         "disk_dump_header.utsname",
-        12 + index * UTS_LEN as u64,
+        dh::UTSNAME + index * dh::UTS_LEN,
         UTS_LEN as u64,
     )?;
     let end = raw.iter().position(|&c| c == 0).unwrap_or(raw.len());
@@ -122,7 +123,7 @@ impl DiskDumpHeader {
     /// (with their absolute file offset as base).
     pub fn parse(b: &Bytes<'_>) -> Result<DiskDumpHeader> {
         let b = b.sub("disk_dump_header", 0, DISK_DUMP_HEADER_SIZE)?;
-        let signature: [u8; 8] = b.array("disk_dump_header.signature", 0)?;
+        let signature: [u8; 8] = b.array("disk_dump_header.signature", dh::SIGNATURE)?;
         if &signature != b"KDUMP   " {
             return Err(Error::bad(
                 "disk_dump_header.signature",
@@ -133,25 +134,26 @@ impl DiskDumpHeader {
         }
         let h = DiskDumpHeader {
             signature,
-            header_version: b.read_u32("disk_dump_header.header_version", 8)?,
+            header_version: b.read_u32("disk_dump_header.header_version", dh::HEADER_VERSION)?,
             sysname: uts_field(&b, 0)?,
             nodename: uts_field(&b, 1)?,
             release: uts_field(&b, 2)?,
             version: uts_field(&b, 3)?,
             machine: uts_field(&b, 4)?,
             domainname: uts_field(&b, 5)?,
-            timestamp_sec: b.read_i64("disk_dump_header.timestamp.tv_sec", 408)?,
-            timestamp_usec: b.read_i64("disk_dump_header.timestamp.tv_usec", 416)?,
-            status: b.read_u32("disk_dump_header.status", 424)?,
-            block_size: b.read_u32("disk_dump_header.block_size", 428)?,
-            sub_hdr_size: b.read_u32("disk_dump_header.sub_hdr_size", 432)?,
-            bitmap_blocks: b.read_u32("disk_dump_header.bitmap_blocks", 436)?,
-            max_mapnr: b.read_u32("disk_dump_header.max_mapnr", 440)?,
-            total_ram_blocks: b.read_u32("disk_dump_header.total_ram_blocks", 444)?,
-            device_blocks: b.read_u32("disk_dump_header.device_blocks", 448)?,
-            written_blocks: b.read_u32("disk_dump_header.written_blocks", 452)?,
-            current_cpu: b.read_u32("disk_dump_header.current_cpu", 456)?,
-            nr_cpus: b.read_u32("disk_dump_header.nr_cpus", 460)?,
+            timestamp_sec: b.read_i64("disk_dump_header.timestamp.tv_sec", dh::TIMESTAMP_SEC)?,
+            timestamp_usec: b.read_i64("disk_dump_header.timestamp.tv_usec", dh::TIMESTAMP_USEC)?,
+            status: b.read_u32("disk_dump_header.status", dh::STATUS)?,
+            block_size: b.read_u32("disk_dump_header.block_size", dh::BLOCK_SIZE)?,
+            sub_hdr_size: b.read_u32("disk_dump_header.sub_hdr_size", dh::SUB_HDR_SIZE)?,
+            bitmap_blocks: b.read_u32("disk_dump_header.bitmap_blocks", dh::BITMAP_BLOCKS)?,
+            max_mapnr: b.read_u32("disk_dump_header.max_mapnr", dh::MAX_MAPNR)?,
+            total_ram_blocks: b
+                .read_u32("disk_dump_header.total_ram_blocks", dh::TOTAL_RAM_BLOCKS)?,
+            device_blocks: b.read_u32("disk_dump_header.device_blocks", dh::DEVICE_BLOCKS)?,
+            written_blocks: b.read_u32("disk_dump_header.written_blocks", dh::WRITTEN_BLOCKS)?,
+            current_cpu: b.read_u32("disk_dump_header.current_cpu", dh::CURRENT_CPU)?,
+            nr_cpus: b.read_u32("disk_dump_header.nr_cpus", dh::NR_CPUS)?,
         };
         let base = b.base();
         // A big-endian writer (ppc64, s390x) stores every field byte-swapped: a block size and a
@@ -164,7 +166,7 @@ impl DiskDumpHeader {
         {
             return Err(Error::Unsupported {
                 what: "big-endian kdump-compressed dump",
-                offset: base + 428,
+                offset: base + dh::BLOCK_SIZE,
                 detail: format!(
                     "block_size reads {:#x} little-endian but {swapped_block:#x} big-endian (utsname.machine {:?}); only little-endian dumps are read (docs/kdump.md)",
                     h.block_size, h.machine
@@ -174,7 +176,7 @@ impl DiskDumpHeader {
         if h.header_version == 0 {
             return Err(Error::bad(
                 "disk_dump_header.header_version",
-                base + 8,
+                base + dh::HEADER_VERSION,
                 0,
                 "version 0 was never written by makedumpfile or QEMU",
             ));
@@ -182,7 +184,7 @@ impl DiskDumpHeader {
         if is_32bit_machine(&h.machine) {
             return Err(Error::Unsupported {
                 what: "kdump-compressed dump of a 32-bit machine",
-                offset: base + 12 + 4 * UTS_LEN as u64,
+                offset: base + dh::UTSNAME + dh::UTS_MACHINE * dh::UTS_LEN,
                 detail: format!(
                     "utsname.machine is {:?}; only the LP64 header layout is decoded",
                     h.machine
@@ -194,7 +196,7 @@ impl DiskDumpHeader {
         if !page_size_ok(h.block_size) {
             return Err(Error::bad(
                 "disk_dump_header.block_size",
-                base + 428,
+                base + dh::BLOCK_SIZE,
                 u64::from(h.block_size),
                 "not a power of two between 512 and 256 KiB",
             ));
@@ -262,24 +264,28 @@ impl KdumpSubHeader {
             }
         };
         Ok(KdumpSubHeader {
-            phys_base: b.read_u64("kdump_sub_header.phys_base", 0)?,
-            dump_level: b.read_u32("kdump_sub_header.dump_level", 8)?,
+            phys_base: b.read_u64("kdump_sub_header.phys_base", sh::PHYS_BASE)?,
+            dump_level: b.read_u32("kdump_sub_header.dump_level", sh::DUMP_LEVEL)?,
             split: if version >= 2 {
-                Some(b.read_u32("kdump_sub_header.split", 12)?)
+                Some(b.read_u32("kdump_sub_header.split", sh::SPLIT)?)
             } else {
                 None
             },
-            start_pfn: u64_if(2, "kdump_sub_header.start_pfn", 16)?,
-            end_pfn: u64_if(2, "kdump_sub_header.end_pfn", 24)?,
-            offset_vmcoreinfo: u64_if(3, "kdump_sub_header.offset_vmcoreinfo", 32)?,
-            size_vmcoreinfo: u64_if(3, "kdump_sub_header.size_vmcoreinfo", 40)?,
-            offset_note: u64_if(4, "kdump_sub_header.offset_note", 48)?,
-            size_note: u64_if(4, "kdump_sub_header.size_note", 56)?,
-            offset_eraseinfo: u64_if(5, "kdump_sub_header.offset_eraseinfo", 64)?,
-            size_eraseinfo: u64_if(5, "kdump_sub_header.size_eraseinfo", 72)?,
-            start_pfn_64: u64_if(6, "kdump_sub_header.start_pfn_64", 80)?,
-            end_pfn_64: u64_if(6, "kdump_sub_header.end_pfn_64", 88)?,
-            max_mapnr_64: u64_if(6, "kdump_sub_header.max_mapnr_64", 96)?,
+            start_pfn: u64_if(2, "kdump_sub_header.start_pfn", sh::START_PFN)?,
+            end_pfn: u64_if(2, "kdump_sub_header.end_pfn", sh::END_PFN)?,
+            offset_vmcoreinfo: u64_if(
+                3,
+                "kdump_sub_header.offset_vmcoreinfo",
+                sh::OFFSET_VMCOREINFO,
+            )?,
+            size_vmcoreinfo: u64_if(3, "kdump_sub_header.size_vmcoreinfo", sh::SIZE_VMCOREINFO)?,
+            offset_note: u64_if(4, "kdump_sub_header.offset_note", sh::OFFSET_NOTE)?,
+            size_note: u64_if(4, "kdump_sub_header.size_note", sh::SIZE_NOTE)?,
+            offset_eraseinfo: u64_if(5, "kdump_sub_header.offset_eraseinfo", sh::OFFSET_ERASEINFO)?,
+            size_eraseinfo: u64_if(5, "kdump_sub_header.size_eraseinfo", sh::SIZE_ERASEINFO)?,
+            start_pfn_64: u64_if(6, "kdump_sub_header.start_pfn_64", sh::START_PFN_64)?,
+            end_pfn_64: u64_if(6, "kdump_sub_header.end_pfn_64", sh::END_PFN_64)?,
+            max_mapnr_64: u64_if(6, "kdump_sub_header.max_mapnr_64", sh::MAX_MAPNR_64)?,
         })
     }
 }

@@ -40,6 +40,7 @@ use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::sync::{Mutex, PoisonError};
 
+use kdump_types::kdump::{disk_dump_header as dh, kdump_sub_header as sh};
 use kdump_types::{Bytes, Finding, PhysAddr, PhysRange, ReadError, Severity};
 
 pub use bitmap::Bitmap;
@@ -343,7 +344,7 @@ impl KdumpFile {
                 "KDUMP004",
                 "kdump-version-unknown",
                 Severity::Warning,
-                Some(layout.file_pos(8)),
+                Some(layout.file_pos(dh::HEADER_VERSION)),
                 format!("header_version {version} is newer than 6; reading it as version 6"),
             ));
         }
@@ -374,7 +375,7 @@ impl KdumpFile {
                 "KDUMP005",
                 "kdump-bitmap-short",
                 Severity::Error,
-                Some(layout.file_pos(436)),
+                Some(layout.file_pos(dh::BITMAP_BLOCKS)),
                 format!(
                     "max_mapnr {max_mapnr:#x} needs more bits than the bitmaps' {bitmap_bits:#x} \
                      (bitmap_blocks {}): PFNs from {bitmap_bits:#x} on are read as not in the dump",
@@ -417,7 +418,7 @@ impl KdumpFile {
                     "KDUMP008",
                     "kdump-split-part",
                     Severity::Info,
-                    Some(layout.file_pos(bs + 12)),
+                    Some(layout.file_pos(bs + sh::SPLIT)),
                     format!(
                         "this file is one part of a --split set and holds PFNs \
                          [{start:#x}, {end:#x}) only (open the directory of all its parts, \
@@ -441,7 +442,7 @@ impl KdumpFile {
                 "KDUMP001",
                 "kdump-incomplete",
                 Severity::Error,
-                Some(layout.file_pos(424)),
+                Some(layout.file_pos(dh::STATUS)),
                 "the header's DUMP_DH_COMPRESSED_INCOMPLETE flag is set: makedumpfile stopped \
                  early (out of space); pages it did not write read as lost",
             ));
@@ -453,7 +454,7 @@ impl KdumpFile {
                 "KDUMP011",
                 "kdump-status-compression",
                 Severity::Warning,
-                Some(layout.file_pos(424)),
+                Some(layout.file_pos(dh::STATUS)),
                 format!(
                     "status {:#x} names several compression methods; each page's own flags \
                      decide how it is read",
@@ -1078,7 +1079,7 @@ fn mapnr_disagreement(
         "KDUMP013",
         "kdump-max-mapnr-inconsistent",
         Severity::Error,
-        Some(pos(440)),
+        Some(pos(dh::MAX_MAPNR)),
         format!(
             "disk_dump_header.max_mapnr {mapnr32:#x} disagrees with kdump_sub_header.max_mapnr_64 \
              {mapnr64:#x} (makedumpfile writes min(max_mapnr_64, 0xffffffff)){}: the header was \

@@ -31,11 +31,30 @@ pub struct PageDesc {
 impl PageDesc {
     /// Decode 24 bytes.
     pub fn from_bytes(b: &[u8; 24]) -> PageDesc {
+        let [
+            o0,
+            o1,
+            o2,
+            o3,
+            o4,
+            o5,
+            o6,
+            o7,
+            s0,
+            s1,
+            s2,
+            s3,
+            f0,
+            f1,
+            f2,
+            f3,
+            p @ ..,
+        ] = *b;
         PageDesc {
-            offset: kdump_types::le_u64(b, 0) as i64,
-            size: kdump_types::le_u32(b, 8),
-            flags: kdump_types::le_u32(b, 12),
-            page_flags: kdump_types::le_u64(b, 16),
+            offset: i64::from_le_bytes([o0, o1, o2, o3, o4, o5, o6, o7]),
+            size: u32::from_le_bytes([s0, s1, s2, s3]),
+            flags: u32::from_le_bytes([f0, f1, f2, f3]),
+            page_flags: u64::from_le_bytes(p),
         }
     }
     /// Compression method name (`"none"` for a raw page).
