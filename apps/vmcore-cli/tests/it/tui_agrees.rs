@@ -84,6 +84,30 @@ fn the_tui_lists_exactly_the_findings_of_vmcore_check_on_the_real_dumps() {
         &header,
     ];
     let events_only: Vec<&str> = vec!["--history", &events];
+    // The scenario, then a source with the history-only findings the TUI used to miss: a
+    // memory event without its block (HP013), a dropped and an oversized kernel update (HP011,
+    // HP012), and a block size that contradicts the snapshot's (HP007).
+    let dir = tempfile::tempdir().unwrap();
+    let notices = dir.path().join("notices.jsonl");
+    std::fs::write(
+        &notices,
+        "{\"format\":\"vmcore-hotplug-history\",\"version\":1,\"block_size\":\"0x10000000\"}\n\
+         {\"event\":\"memory-online\"}\n\
+         {\"notice\":\"update-lost\",\"uptime\":\"40.5\"}\n\
+         {\"notice\":\"update-too-large\",\"elfsz\":917736,\"memsz\":917680}\n",
+    )
+    .unwrap();
+    let notices = notices.to_string_lossy().into_owned();
+    let with_notices: Vec<&str> = vec![
+        "--history",
+        &boot,
+        "--history",
+        &events,
+        "--history",
+        &notices,
+        "--state",
+        &state,
+    ];
     let dumps = [
         real("kdump/proc-vmcore.elf"),
         real("kdump/makedumpfile-c-d31.kdump"),
@@ -93,7 +117,7 @@ fn the_tui_lists_exactly_the_findings_of_vmcore_check_on_the_real_dumps() {
     ];
     let mut codes = std::collections::BTreeSet::new();
     for dump in &dumps {
-        for history in [&full, &by_header, &events_only, &Vec::new()] {
+        for history in [&full, &by_header, &events_only, &with_notices, &Vec::new()] {
             let cli = check_findings(dump, history);
             let tui = tui_findings(dump, history);
             assert_eq!(tui, cli, "{dump} {history:?}");
@@ -101,9 +125,12 @@ fn the_tui_lists_exactly_the_findings_of_vmcore_check_on_the_real_dumps() {
         }
     }
     // The comparison covered findings of every kind the two used to disagree on: a structure
-    // finding only `check` added (CHK002), history-inconclusive and unknown block size (HP016,
-    // HP015), and the readers' own (ELF001 of the cut QEMU header).
-    for code in ["CHK002", "HP015", "HP016", "ELF001"] {
+    // finding only `check` added (CHK002), the history's own findings (HP007, HP011-HP013),
+    // history-inconclusive and unknown block size (HP016, HP015), and the readers' own (ELF001
+    // of the cut QEMU header).
+    for code in [
+        "CHK002", "HP007", "HP011", "HP012", "HP013", "HP015", "HP016", "ELF001",
+    ] {
         assert!(codes.contains(code), "{code} not covered: {codes:?}");
     }
 }
