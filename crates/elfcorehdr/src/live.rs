@@ -1,5 +1,6 @@
-//! The live machine: the header the running kernel holds (read through `/proc/kcore`) and kernel
-//! uevents (NETLINK_KOBJECT_UEVENT, or a recorded stream for tests).
+//! The live machine: the header the running kernel holds (read through `/proc/kcore`) and the
+//! kernel's uevent socket (NETLINK_KOBJECT_UEVENT); the messages are parsed in
+//! [`crate::uevent`].
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;

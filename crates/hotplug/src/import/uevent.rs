@@ -1,6 +1,8 @@
 //! Kernel uevent records: one `SEQNUM ACTION DEVPATH SUBSYSTEM [UPTIME]` per line, as the lab
 //! recorder (busybox `uevent`, a NETLINK_KOBJECT_UEVENT listener) writes them, e.g.
 //! `782 add /devices/system/memory/memory32 memory 8.07`. Shared by every uevent-based importer.
+//! The record parser and the cpu/memory mapping are `elfcorehdr::uevent`'s (the watcher reads
+//! the same records); this module turns them into history events.
 
 use crate::history::{BlockRef, Change, Event, History, SourceFormat};
 use crate::import::{Imported, Problems};
