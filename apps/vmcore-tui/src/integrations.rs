@@ -6,8 +6,8 @@
 //! - [`kernel_log`]: `vmcore::klog` (wired in) — decodes the printk ring buffer.
 //! - [`translate`]: `vmcore::paging` (wired in) — page-table walk, with the PT_LOAD virtual
 //!   addresses as the fallback.
-//! - [`load_history`]: the `hotplug` crate (wired in) — history replay and diff against the
-//!   dump.
+//! - [`load_history`]: the `hotplug` crate's checker (wired in) — the same history check as
+//!   `vmcore check`.
 //! - [`kernel_model`]: the `kernel-introspect` crate (wired in) — symbols, per-CPU backtraces,
 //!   the crash site, tasks and their stacks.
 
@@ -121,33 +121,27 @@ pub fn load_history(path: &Path, dump: &Dump) -> anyhow::Result<HistoryOverlay> 
     load_histories(&[path.to_path_buf()], &CpuNaming::default(), dump)
 }
 
-/// Load hotplug histories for `dump` with the `hotplug` crate: import each (any format the
-/// crate reads: uevent records, udevadm text, sysfs snapshot, JSON lines, kernel log) and
-/// append them in order (a snapshot, then the events after it), replay to the crash, mark the
-/// memory blocks hot-added, and run the same history check as `vmcore check`
-/// ([`hotplug::check`]: history findings, the diff, HP016 when the history cannot determine
-/// the topology), naming CPUs with `ids` when given.
+/// Load hotplug histories for `dump` with the checker `vmcore check` runs
+/// ([`hotplug::check::CheckContext`]): import each (any format the crate reads: uevent
+/// records, udevadm text, sysfs snapshot, JSON lines, kernel log) and append them in order (a
+/// snapshot, then the events after it), replay to the crash, name CPUs with `ids` when given,
+/// and run the same history check, so the findings are exactly `vmcore check`'s; then mark the
+/// memory blocks hot-added.
 pub fn load_histories(
     paths: &[PathBuf],
     ids: &CpuNaming,
     dump: &Dump,
 ) -> anyhow::Result<HistoryOverlay> {
     use anyhow::Context as _;
-    let mut all: Option<hotplug::History> = None;
-    for path in paths {
-        let h = hotplug::import::import_path(path)
-            .and_then(|i| i.strict())
-            .map_err(|e| match e {
-                // Already "cannot read PATH" with the OS error as its source.
-                e @ hotplug::Error::Io { .. } => anyhow::Error::new(e).context("history"),
-                e => anyhow::Error::new(e).context(format!("history {}", path.display())),
-            })?;
-        match &mut all {
-            None => all = Some(h),
-            Some(a) => a.append(h),
-        }
+    if paths.is_empty() {
+        anyhow::bail!("no history given");
     }
-    let history = all.context("no history given")?;
+    let ctx = hotplug::check::CheckContext::load(&hotplug::check::CheckOptions {
+        histories: paths.to_vec(),
+        state: ids.state.clone(),
+        elfcorehdr: ids.elfcorehdr.clone(),
+        ..hotplug::check::CheckOptions::default()
+    })?;
     let names: Vec<String> = paths
         .iter()
         .map(|p| {
@@ -157,34 +151,24 @@ pub fn load_histories(
             )
         })
         .collect();
-    let topology = hotplug::replay(&history, &hotplug::Until::Crash)
-        .with_context(|| format!("replaying history {}", names.join(" + ")))?;
-    let (locator, possible) = match (&ids.state, &ids.elfcorehdr) {
-        (Some(dir), _) => {
-            let s = elfcorehdr::SystemState::from_root(dir)
-                .with_context(|| format!("cannot read state {}", dir.display()))?;
-            let possible: Vec<u32> = s.cpus.iter().map(|c| c.id).collect();
-            (Some(hotplug::NoteLocator::from_state(&s)), Some(possible))
-        }
-        (None, Some(f)) => {
-            let b = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
-            let h = elfcorehdr::Elfcorehdr::parse(&b).with_context(|| f.display().to_string())?;
-            let possible = topology
-                .cpus_complete
-                .then(|| topology.cpus.keys().copied().collect::<Vec<u32>>());
-            (
-                Some(hotplug::NoteLocator::from_elfcorehdr(
-                    &h,
-                    possible.as_deref(),
-                )),
-                possible,
-            )
-        }
-        (None, None) => (None, None),
-    };
-    let identity = locator
-        .filter(|_| !dump.is_headers_only())
-        .map(|l| hotplug::identify(dump, &l));
+    let check = ctx
+        .history_check(dump)
+        .with_context(|| format!("checking history {} against the dump", names.join(" + ")))?
+        .context("no history given")?;
+    Ok(HistoryOverlay {
+        name: names.join(" + "),
+        events: check.history.events.len(),
+        hotplugged: hotplugged(&check.history, &check.topology, dump),
+        findings: check.findings.into_iter().map(|f| f.finding).collect(),
+    })
+}
+
+/// The physical ranges the history hot-added, for the memory view's highlight.
+fn hotplugged(
+    history: &hotplug::History,
+    topology: &hotplug::Topology,
+    dump: &Dump,
+) -> Vec<PhysRange> {
     // The highlight needs each added block's range: from the event when the source gives it,
     // else index × block size. Uevent-only histories lack `block_size_bytes`; then the memory
     // section size from vmcoreinfo stands in, which is the block size on x86_64 machines below
@@ -211,18 +195,7 @@ pub fn load_histories(
             }
         }
     }
-    let content = hotplug::DumpContent::of_dump(dump, identity.as_ref(), possible.as_deref(), None)
-        .with_context(|| "comparing the history with the dump")?;
-    let findings = hotplug::check(&history, &topology, &content)
-        .into_iter()
-        .map(|f| f.finding)
-        .collect();
-    Ok(HistoryOverlay {
-        name: names.join(" + "),
-        events: history.events.len(),
-        hotplugged,
-        findings,
-    })
+    hotplugged
 }
 
 /// One task of the tasks view, with its stack.

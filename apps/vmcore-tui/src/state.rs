@@ -373,7 +373,9 @@ impl App {
             .and_then(|&i| dump.memory().ranges().get(i))
             .map_or(0, |r| r.phys.start.0);
         let vmcoreinfo_rows = (0..dump.vmcoreinfo().map_or(0, |v| v.entries().len())).collect();
-        let findings = dump.findings().to_vec();
+        // The structure check of `vmcore check`: the readers' findings, plus the excluded pages
+        // of a kdump-compressed dump.
+        let findings = hotplug::scan::structural(&dump);
         let mut app = App {
             dump,
             name: name.into(),

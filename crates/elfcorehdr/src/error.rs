@@ -146,6 +146,55 @@ pub enum Error {
         /// What was wrong.
         what: &'static str,
     },
+
+    /// A line of a recorded uevent file is neither a uevent record nor a JSON line.
+    #[error("{}:{line}: {what}", path.display())]
+    Record {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        what: String,
+    },
+
+    /// The machine state under a procfs/sysfs root could not be read.
+    #[error("cannot read the machine state under {}", root.display())]
+    MachineState {
+        /// The root.
+        root: PathBuf,
+        /// Why.
+        source: Box<Error>,
+    },
+
+    /// No crash kernel is loaded, so the kernel holds no elfcorehdr to read.
+    #[error(
+        "no crash kernel is loaded ({} is 0): there is no elfcorehdr to read; load one \
+         with `kexec -p` (or `kdumpctl start`)",
+        flag.display()
+    )]
+    NoCrashKernel {
+        /// `sys/kernel/kexec_crash_loaded` under the root.
+        flag: PathBuf,
+    },
+
+    /// The loaded elfcorehdr could not be read through `/proc/kcore`.
+    #[error("cannot read the loaded elfcorehdr through {} (root only)", kcore.display())]
+    LiveHeader {
+        /// The kcore file.
+        kcore: PathBuf,
+        /// Why.
+        source: Box<Error>,
+    },
+
+    /// The command to run on a stale header could not be started.
+    #[error("cannot run --on-stale {command:?}")]
+    OnStale {
+        /// The shell command.
+        command: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -174,6 +223,11 @@ impl Error {
             Error::UnknownMemoryBlock { .. } => "unknown-memory-block",
             Error::BadEvent { .. } => "bad-event",
             Error::ReadOnlyTarget { .. } => "read-only-target",
+            Error::Record { .. } => "bad-record",
+            Error::MachineState { .. } => "machine-state",
+            Error::NoCrashKernel { .. } => "no-crash-kernel",
+            Error::LiveHeader { .. } => "live-header",
+            Error::OnStale { .. } => "on-stale",
         }
     }
 

@@ -236,11 +236,27 @@ pub fn update_file_with(
     mode: LoadMode,
     opts: WriteOptions,
 ) -> Result<Changes> {
+    update_file_using(path, state, event, &mut Updater::new(mode), opts)?
+}
+
+/// [`update_file_with`] through the caller's [`Updater`], which remembers across events what
+/// the kernel remembers (a `kexec_load` image's first regeneration). The outer error is the
+/// file's (unreadable, not replaced); the inner one is the engine refusing the event, the
+/// file untouched.
+pub fn update_file_using(
+    path: &Path,
+    state: &SystemState,
+    event: Event,
+    updater: &mut Updater,
+    opts: WriteOptions,
+) -> Result<Result<Changes>> {
     let mut bytes = read_header_file(path)?;
-    let mut updater = Updater::new(mode);
-    let changes = updater.update_in_place(&mut bytes, state, event)?.clone();
+    let changes = match updater.update_in_place(&mut bytes, state, event) {
+        Ok(ch) => ch.clone(),
+        Err(e) => return Ok(Err(e)),
+    };
     if changes.changed() {
         write_atomically_with(path, &bytes, opts)?;
     }
-    Ok(changes)
+    Ok(Ok(changes))
 }

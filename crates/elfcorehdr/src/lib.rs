@@ -19,8 +19,9 @@
 //! - [`Updater::update_in_place`] / [`update_in_place`]: apply a hotplug [`Event`] the way the
 //!   kernel decides ([`decide`]), all or nothing.
 //! - [`verify::compare`]: differences between a header and a state.
-//! - [`live`]: the running kernel's header via `/proc/kcore`, and uevents; [`mod@file`]: atomic
-//!   file replacement.
+//! - [`live`]: the running kernel's header via `/proc/kcore`, and the uevent socket; [`uevent`]:
+//!   the one uevent parser and uevent → hotplug change mapping; [`watch`]: the [`watch::Watcher`]
+//!   that follows live hotplug; [`mod@file`]: atomic file replacement.
 //!
 //! ```no_run
 //! use elfcorehdr::{Event, KernelConfig, SystemState, build, update_in_place};
@@ -52,10 +53,13 @@ pub mod live;
 mod parse;
 mod profile;
 mod raw;
+mod role;
 mod root;
 mod state;
+pub mod uevent;
 mod update;
 pub mod verify;
+pub mod watch;
 
 pub use build::{
     Builder, ELF_CORE_HEADER_ALIGN, EXTRA_RANGE_SLOTS, MAX_PHDRS, aligned_header_len, build,
@@ -68,6 +72,7 @@ pub use layout::validate_kernel_layout;
 pub use parse::{Elfcorehdr, LoadSegment, NoteSegment, START_KERNEL_MAP};
 pub use profile::{ExcludeForm, KernelProfile};
 pub use raw::{Elf64Ehdr, Elf64Phdr, ElfHeader, ProgramHeader};
+pub use role::PhdrRole;
 pub use root::{
     Iomem, crash_kernel_loaded, kernel_text_from_kcore, page_offset_base_from_kcore,
     parse_cma_ranges, parse_cpulist, parse_iomem, parse_kallsyms,

@@ -1,5 +1,6 @@
-//! The live machine: the header the running kernel holds (read through `/proc/kcore`) and kernel
-//! uevents (NETLINK_KOBJECT_UEVENT, or a recorded stream for tests).
+//! The live machine: the header the running kernel holds (read through `/proc/kcore`) and the
+//! kernel's uevent socket (NETLINK_KOBJECT_UEVENT); the messages are parsed in
+//! [`crate::uevent`].
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -10,7 +11,6 @@ use kdump_types::{Bytes, PhysRange};
 use crate::error::{Error, Result};
 use crate::raw::{ElfHeader, ProgramHeader};
 use crate::state::SystemState;
-use crate::update::Event;
 
 /// Reads the elfcorehdr the running kernel holds: it sits at the start of "Crash kernel"
 /// (`crashk_res.start`, where x86 places it), which `/proc/kcore` maps through the direct map at
@@ -73,102 +73,8 @@ pub fn read_live_header(kcore: &Path, state: &SystemState, len: usize) -> Result
     })
 }
 
-/// One kernel uevent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Uevent {
-    /// `SEQNUM`.
-    pub seqnum: Option<u64>,
-    /// `ACTION` (add, remove, online, offline, change, …).
-    pub action: String,
-    /// `DEVPATH`, e.g. `/devices/system/memory/memory32`.
-    pub devpath: String,
-    /// `SUBSYSTEM`, e.g. `memory`, `cpu`.
-    pub subsystem: String,
-    /// Guest uptime in seconds, in recorded streams.
-    pub uptime: Option<f64>,
-}
-
-impl Uevent {
-    /// Parses one kernel netlink uevent message (`ACTION@DEVPATH\0KEY=VALUE\0…`). Messages
-    /// from udev (`libudev\0` header) and malformed ones give `None`.
-    pub fn parse_netlink(msg: &[u8]) -> Option<Uevent> {
-        let mut parts = msg.split(|&b| b == 0).filter(|p| !p.is_empty());
-        let head = std::str::from_utf8(parts.next()?).ok()?;
-        head.split_once('@')?;
-        let mut ev = Uevent {
-            seqnum: None,
-            action: String::new(),
-            devpath: String::new(),
-            subsystem: String::new(),
-            uptime: None,
-        };
-        for p in parts {
-            let Ok(kv) = std::str::from_utf8(p) else {
-                continue;
-            };
-            let Some((k, v)) = kv.split_once('=') else {
-                continue;
-            };
-            match k {
-                "ACTION" => ev.action = v.to_string(),
-                "DEVPATH" => ev.devpath = v.to_string(),
-                "SUBSYSTEM" => ev.subsystem = v.to_string(),
-                "SEQNUM" => ev.seqnum = v.parse().ok(),
-                _ => {}
-            }
-        }
-        (!ev.action.is_empty() && !ev.devpath.is_empty()).then_some(ev)
-    }
-
-    /// Parses a recorded line `SEQNUM ACTION DEVPATH SUBSYSTEM uptime` (the `guest_uevents`
-    /// format of `history.jsonl`). `None` for lines that do not have that shape.
-    pub fn parse_record(line: &str) -> Option<Uevent> {
-        let mut it = line.split_whitespace();
-        let seqnum = it.next()?.parse().ok()?;
-        let action = it.next()?.to_string();
-        let devpath = it.next()?.to_string();
-        let subsystem = it.next()?.to_string();
-        let uptime = it.next().and_then(|u| u.parse().ok());
-        Some(Uevent {
-            seqnum: Some(seqnum),
-            action,
-            devpath,
-            subsystem,
-            uptime,
-        })
-    }
-
-    /// The hotplug event this uevent is, for `cpu` and `memory` devices (`memoryN` needs the
-    /// block size). Other subsystems and actions give `None`.
-    pub fn to_event(&self, block_size: Option<u64>) -> Option<Event> {
-        let name = self.devpath.rsplit('/').next()?;
-        match self.subsystem.as_str() {
-            "cpu" => {
-                let n: u32 = name.strip_prefix("cpu")?.parse().ok()?;
-                Some(match self.action.as_str() {
-                    "online" => Event::CpuOnline(n),
-                    "offline" => Event::CpuOffline(n),
-                    "add" => Event::CpuAdd(n),
-                    "remove" => Event::CpuRemove(n),
-                    _ => return None,
-                })
-            }
-            "memory" => {
-                let n: u64 = name.strip_prefix("memory")?.parse().ok()?;
-                let bs = block_size?;
-                let r = PhysRange::from_start_len(n.checked_mul(bs)?, bs);
-                Some(match self.action.as_str() {
-                    "online" => Event::MemoryOnline(r),
-                    "offline" => Event::MemoryOffline(r),
-                    "add" => Event::MemoryAdd(r),
-                    "remove" => Event::MemoryRemove(r),
-                    _ => return None,
-                })
-            }
-            _ => None,
-        }
-    }
-}
+/// Kernel uevents are parsed in [`crate::uevent`]; the type stays reachable here too.
+pub use crate::uevent::Uevent;
 
 /// A NETLINK_KOBJECT_UEVENT socket subscribed to the kernel's broadcast group.
 #[derive(Debug)]

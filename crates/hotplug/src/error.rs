@@ -77,6 +77,53 @@ pub enum Error {
     /// A replay point names no step, sequence number or time of the history.
     #[error("no such point in the history: {0}")]
     NoSuchPoint(String),
+    /// A history file given to a check could not be read (the OS error is in the source, an
+    /// [`Error::Io`] that names the file).
+    #[error("history")]
+    HistoryUnreadable(#[source] Box<Error>),
+    /// A history file given to a check is none of the formats we read.
+    #[error("cannot read history {}", path.display())]
+    HistoryImport {
+        /// The file or directory.
+        path: PathBuf,
+        /// The importer's error.
+        source: Box<Error>,
+    },
+    /// A history file given to a check has malformed lines (strict mode).
+    #[error("history {}", path.display())]
+    HistoryMalformed {
+        /// The file.
+        path: PathBuf,
+        /// [`Error::Malformed`].
+        source: Box<Error>,
+    },
+    /// A captured procfs/sysfs root given to a check could not be read.
+    #[error("cannot read state {}", path.display())]
+    State {
+        /// The root directory.
+        path: PathBuf,
+        /// The state reader's error.
+        source: elfcorehdr::Error,
+    },
+    /// A raw elfcorehdr file given to a check could not be read.
+    #[error("cannot read {}", path.display())]
+    HeaderUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A raw elfcorehdr file given to a check is not a valid header.
+    #[error("{}", path.display())]
+    HeaderInvalid {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error (it names the offset).
+        source: elfcorehdr::Error,
+    },
+    /// The dump's kernel log, asked for as history, could not be decoded.
+    #[error("cannot decode the dump's kernel log")]
+    KernelLog(#[source] vmcore::Error),
 }
 
 impl Error {
@@ -84,13 +131,15 @@ impl Error {
     pub fn line(&self) -> Option<usize> {
         match self {
             Error::Malformed { first, .. } => Some(first.line),
+            Error::HistoryMalformed { source, .. } => source.line(),
             _ => None,
         }
     }
     /// The file offset the error is about, when it is about a place in a dump.
     pub fn offset(&self) -> Option<u64> {
         match self {
-            Error::Dump(e) => e.offset(),
+            Error::Dump(e) | Error::KernelLog(e) => e.offset(),
+            Error::HeaderInvalid { source, .. } => source.offset(),
             _ => None,
         }
     }

@@ -10,40 +10,9 @@ use kdump_types::PhysRange;
 
 use crate::topology::Topology;
 
-/// What happened to a CPU or a memory block (the uevent `ACTION`s of the two subsystems).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// The device appeared (hot-add). CPUs and memory come up offline unless onlined.
-    Add,
-    /// The device disappeared (hot-remove).
-    Remove,
-    /// The device went online.
-    Online,
-    /// The device went offline.
-    Offline,
-}
-
-impl Action {
-    /// The uevent action name (`add`, `remove`, `online`, `offline`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Add => "add",
-            Action::Remove => "remove",
-            Action::Online => "online",
-            Action::Offline => "offline",
-        }
-    }
-    /// From a uevent action name; `None` for actions hotplug does not track (`change`, `bind`…).
-    pub fn from_uevent(s: &str) -> Option<Action> {
-        Some(match s {
-            "add" => Action::Add,
-            "remove" => Action::Remove,
-            "online" => Action::Online,
-            "offline" => Action::Offline,
-            _ => return None,
-        })
-    }
-}
+/// What happened to a CPU or memory block: the uevent action ([`elfcorehdr::uevent::Action`],
+/// the one mapping from uevents).
+pub use elfcorehdr::uevent::Action;
 
 /// Which memory block an event is about. Uevents name the block index (`memoryN`); our JSON
 /// lines may give the range instead; the kernel log names neither (then both are `None` and
@@ -325,24 +294,8 @@ impl std::fmt::Display for Until {
     }
 }
 
-/// Parses decimal seconds (`8.07`, `34.406076`) into microseconds, without floating point so
-/// equal texts give equal instants.
-pub fn parse_seconds_us(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    if !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let secs: u64 = int.parse().ok()?;
-    let mut us = 0u64;
-    for (i, b) in frac.bytes().take(6).enumerate() {
-        us += u64::from(b - b'0') * 10u64.pow(5 - i as u32);
-    }
-    secs.checked_mul(1_000_000)?.checked_add(us)
-}
+/// Decimal seconds to microseconds ([`elfcorehdr::uevent::parse_seconds_us`], the one parser).
+pub use elfcorehdr::uevent::parse_seconds_us;
 
 /// Formats microseconds as seconds with 6 decimals.
 pub fn format_seconds_us(us: u64) -> String {

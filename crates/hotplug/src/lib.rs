@@ -14,6 +14,8 @@
 //! - [`diff()`]: the topology against a dump or raw elfcorehdr ([`DumpContent`]) →
 //!   [`HotplugFinding`]s with stable codes ([`diff::CODES`]), severities and subjects.
 //! - [`scan`]: structural findings and the parallel page-by-page deep scan of `vmcore check`.
+//! - [`check`]: the whole checker `vmcore check`, `vmcore diff` and `vmcore-tui` run — a
+//!   [`check::CheckContext`] loaded once, then [`check::CheckContext::check_dump`] per dump.
 //!
 //! ```no_run
 //! use hotplug::{DumpContent, Until, diff, import, replay};
@@ -34,6 +36,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod diff;
 mod error;
 mod history;
@@ -42,9 +45,9 @@ pub mod import;
 pub mod scan;
 mod topology;
 
+pub use check::{history_findings, inconclusive_reason};
 pub use diff::{
-    CpuSlot, DumpContent, DumpKind, HeaderUse, HotplugFinding, RamRange, Subject, check, diff,
-    history_findings, inconclusive_reason,
+    CpuSlot, DumpContent, DumpKind, HeaderUse, HotplugFinding, RamRange, Subject, diff,
 };
 pub use error::{Error, LineProblem, Result};
 pub use history::{

@@ -1,7 +1,7 @@
 //! Byte comparison of two elfcorehdr segments, reported as the first differing byte and the
 //! ELF field it belongs to, so a failing VM check says what broke, not just "differs".
 
-use elfcorehdr::Elfcorehdr;
+use elfcorehdr::{Elfcorehdr, PhdrRole};
 use kdump_types::elf::{EHDR64_SIZE as EHDR, PHDR64_SIZE as PHDR, ehdr64, phdr64};
 
 /// `(offset, size, name)` of the Elf64_Ehdr fields (offsets from the raw ELF layer).
@@ -49,16 +49,12 @@ fn role(h: Option<&Elfcorehdr>, i: usize) -> String {
     let Some(h) = h else {
         return "?".into();
     };
-    if let Some(k) = h.cpu_notes.iter().position(|n| n.phdr_index == i) {
-        format!("PT_NOTE of possible CPU #{k}")
-    } else if h.vmcoreinfo.is_some_and(|v| v.phdr_index == i) {
-        "VMCOREINFO PT_NOTE".into()
-    } else if h.kernel_text.is_some_and(|t| t.phdr_index == i) {
-        "kernel text PT_LOAD".into()
-    } else if let Some(r) = h.ram.iter().find(|r| r.phdr_index == i) {
-        format!("RAM PT_LOAD {}", r.range)
-    } else {
-        "beyond e_phnum".into()
+    match h.role(i) {
+        PhdrRole::CpuNote(k) => format!("PT_NOTE of possible CPU #{k}"),
+        PhdrRole::Vmcoreinfo => "VMCOREINFO PT_NOTE".into(),
+        PhdrRole::KernelText => "kernel text PT_LOAD".into(),
+        PhdrRole::Ram(range) => format!("RAM PT_LOAD {range}"),
+        PhdrRole::Other => "beyond e_phnum".into(),
     }
 }
 

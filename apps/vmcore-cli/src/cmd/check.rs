@@ -7,14 +7,13 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use hotplug::{DumpContent, History, HotplugFinding, NoteLocator, Topology, Until};
+use hotplug::Until;
+use hotplug::check::{CheckContext, CheckKind, CheckOptions, CheckResult, Skipped, Summary};
 use rayon::prelude::*;
 use serde::Serialize;
 use vmcore::{Dump, Finding, Severity};
 
 use crate::Outcome;
-use crate::fmt::file_name;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -95,172 +94,22 @@ pub struct CheckArgs {
     pub deep: bool,
 }
 
-/// The loaded context shared by every dump.
-pub(crate) struct HistoryContext {
-    pub history: Option<History>,
-    pub problems: Vec<hotplug::LineProblem>,
-    pub until: Until,
-    pub state: Option<elfcorehdr::SystemState>,
-    pub header: Option<elfcorehdr::Elfcorehdr>,
-    pub from_log: bool,
-}
-
-impl HistoryContext {
-    pub(crate) fn load(a: &HistoryArgs) -> anyhow::Result<HistoryContext> {
-        let mut history: Option<History> = None;
-        let mut problems = Vec::new();
-        for p in &a.history {
-            let imported = hotplug::import::import_path(p).map_err(|e| match e {
-                // Already "cannot read PATH", with the OS error as its source.
-                e @ hotplug::Error::Io { .. } => anyhow::Error::new(e).context("history"),
-                e => anyhow::Error::new(e).context(format!("cannot read history {}", p.display())),
-            })?;
-            let h = if a.lenient {
-                let (h, mut pr) = imported.lenient();
-                problems.append(&mut pr);
-                h
-            } else {
-                imported
-                    .strict()
-                    .with_context(|| format!("history {}", p.display()))?
-            };
-            match &mut history {
-                None => history = Some(h),
-                Some(all) => all.append(h),
-            }
+impl HistoryArgs {
+    /// The checker's options for these arguments (`deep` is `vmcore check`'s own flag).
+    pub(crate) fn options(&self, deep: bool) -> CheckOptions {
+        CheckOptions {
+            histories: self.history.clone(),
+            history_from_log: self.history_from_log,
+            at: Until::parse(&self.at),
+            state: self.state.clone(),
+            elfcorehdr: self.elfcorehdr.clone(),
+            lenient: self.lenient,
+            deep,
         }
-        let state = a
-            .state
-            .as_ref()
-            .map(|d| {
-                elfcorehdr::SystemState::from_root(d)
-                    .with_context(|| format!("cannot read state {}", d.display()))
-            })
-            .transpose()?;
-        let header = a
-            .elfcorehdr
-            .as_ref()
-            .map(|f| -> anyhow::Result<_> {
-                let b = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
-                elfcorehdr::Elfcorehdr::parse(&b).with_context(|| format!("{}", f.display()))
-            })
-            .transpose()?;
-        let until = Until::parse(&a.at);
-        if let Some(h) = &history {
-            // Fail early on a point the history does not have.
-            h.events_until(&until)?;
-        }
-        Ok(HistoryContext {
-            history,
-            problems,
-            until,
-            state,
-            header,
-            from_log: a.history_from_log,
-        })
-    }
-
-    fn possible(&self) -> Option<Vec<u32>> {
-        if let Some(s) = &self.state {
-            return Some(s.cpus.iter().map(|c| c.id).collect());
-        }
-        let start = self.history.as_ref()?.start.as_ref()?;
-        start
-            .cpus_complete
-            .then(|| start.cpus.keys().copied().collect())
-    }
-
-    fn locator(&self) -> Option<NoteLocator> {
-        if let Some(s) = &self.state {
-            return Some(NoteLocator::from_state(s));
-        }
-        let possible = self.possible();
-        self.header
-            .as_ref()
-            .map(|h| NoteLocator::from_elfcorehdr(h, possible.as_deref()))
-    }
-
-    /// The history for `dump` (with its own kernel log when asked) and its problems.
-    fn history_for(&self, dump: &Dump) -> anyhow::Result<Option<(History, Vec<String>)>> {
-        let mut h = self.history.clone();
-        let mut problems: Vec<String> = self.problems.iter().map(|p| p.to_string()).collect();
-        if self.from_log {
-            let log = dump
-                .kernel_log()
-                .context("cannot decode the dump's kernel log")?;
-            let name = file_name(dump.path());
-            let (lh, pr) = hotplug::import::klog::import_records(&name, &log).lenient();
-            problems.extend(pr.iter().map(|p| p.to_string()));
-            match &mut h {
-                None => h = Some(lh),
-                Some(all) => all.append(lh),
-            }
-        }
-        Ok(h.map(|h| (h, problems)))
-    }
-
-    /// Replays, identifies CPUs and diffs one dump.
-    pub(crate) fn diff_dump(&self, dump: &Dump) -> anyhow::Result<Option<DumpDiff>> {
-        let Some((history, problems)) = self.history_for(dump)? else {
-            return Ok(None);
-        };
-        let topology = hotplug::replay(&history, &self.until)?;
-        let identity = if dump.is_headers_only() {
-            None
-        } else {
-            self.locator().map(|l| hotplug::identify(dump, &l))
-        };
-        let capacity = self
-            .state
-            .as_ref()
-            .map(|s| s.segment_capacity(&elfcorehdr::KernelConfig::DEBIAN_6_12) as u64);
-        let possible = self.possible();
-        let mut content =
-            DumpContent::of_dump(dump, identity.as_ref(), possible.as_deref(), capacity)?;
-        if let Some(s) = &self.state {
-            content = content.with_exclusions_of(s);
-        }
-        // The same check the TUI runs: history findings, the diff, and HP016 when the
-        // history cannot determine the topology.
-        let mut findings = hotplug::check(&history, &topology, &content);
-        for p in &problems {
-            findings.push(HotplugFinding {
-                finding: Finding::new(
-                    hotplug::diff::HISTORY_LINE_MALFORMED.code,
-                    hotplug::diff::HISTORY_LINE_MALFORMED.name,
-                    hotplug::diff::HISTORY_LINE_MALFORMED.severity,
-                    None,
-                    format!("skipped {p}"),
-                ),
-                subject: hotplug::Subject::Cpus,
-            });
-        }
-        Ok(Some(DumpDiff {
-            history,
-            topology,
-            content,
-            findings,
-        }))
     }
 }
 
-/// The diff of one dump.
-pub(crate) struct DumpDiff {
-    pub history: History,
-    pub topology: Topology,
-    pub content: DumpContent,
-    pub findings: Vec<HotplugFinding>,
-}
-
-/// One check of one dump.
-struct CheckResult {
-    name: &'static str,
-    /// `None` when the check did not run (and why, in `skipped`).
-    findings: Vec<(Finding, Option<String>)>,
-    skipped: Option<String>,
-    summary: Option<String>,
-}
-
+/// One dump's report as the renderers show it.
 struct Report {
     file: String,
     format: Option<&'static str>,
@@ -271,21 +120,11 @@ struct Report {
     crash: Option<crate::json::CrashJson>,
 }
 
-fn kind_of(dump: &Dump) -> &'static str {
-    if dump.is_headers_only() {
-        "elfcorehdr"
-    } else if dump.notes().iter().any(|n| n.name == "QEMU") {
-        "qemu"
-    } else {
-        "kernel"
-    }
-}
-
 fn check_one(
     path: &Path,
     file: String,
     args: &CheckArgs,
-    ctx: &HistoryContext,
+    ctx: &CheckContext,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Report {
     let dump = match super::open_dump(path) {
@@ -302,83 +141,10 @@ fn check_one(
             };
         }
     };
-    let mut checks = vec![CheckResult {
-        name: "structure",
-        findings: hotplug::scan::structural(&dump)
-            .into_iter()
-            .map(|f| (f, None))
-            .collect(),
-        skipped: None,
-        summary: None,
-    }];
-    let history_check = match ctx.diff_dump(&dump) {
-        Ok(Some(d)) => CheckResult {
-            name: "history",
-            summary: Some(format!(
-                "at {}: {} of {} events, CPUs online {}, memory online {}",
-                ctx.until,
-                d.topology.events_applied,
-                d.history.events.len(),
-                cpulist(&d.topology.online_cpus()),
-                crate::fmt::size(d.topology.online_bytes()),
-            )),
-            findings: d
-                .findings
-                .into_iter()
-                .map(|f| (f.finding, Some(f.subject.to_string())))
-                .collect(),
-            skipped: None,
-        },
-        Ok(None) => CheckResult {
-            name: "history",
-            findings: Vec::new(),
-            skipped: Some("no --history given".into()),
-            summary: None,
-        },
-        Err(e) => {
-            return Report {
-                file,
-                format: Some(dump.format().name()),
-                kind: Some(kind_of(&dump)),
-                error: Some(format!("{e:#}")),
-                checks,
-                crash: None,
-            };
-        }
-    };
-    checks.push(history_check);
-    checks.push(if args.deep && !dump.is_headers_only() {
-        let rep = hotplug::scan::deep_scan(&dump, progress);
-        CheckResult {
-            name: "deep",
-            summary: Some(format!(
-                "{} pages, {} read, {} excluded, {} unreadable runs",
-                rep.pages,
-                crate::fmt::size(rep.bytes_read),
-                rep.excluded_pages,
-                rep.unreadable.len()
-            )),
-            findings: rep.findings(50).into_iter().map(|f| (f, None)).collect(),
-            skipped: None,
-        }
-    } else if dump.is_headers_only() {
-        CheckResult {
-            name: "deep",
-            findings: Vec::new(),
-            skipped: Some("a raw elfcorehdr holds no memory".into()),
-            summary: None,
-        }
-    } else {
-        CheckResult {
-            name: "deep",
-            findings: Vec::new(),
-            skipped: Some("no --deep given".into()),
-            summary: None,
-        }
-    });
+    let report = ctx.check_dump_with_progress(&dump, progress);
     // What crashed, for the JSON report (a CI job files it with the failure); the text and
     // JUnit reports stay about the dump's health.
-    let crash = (args.json || matches!(args.format, CheckFormat::Json))
+    let crash = (report.error.is_none() && (args.json || matches!(args.format, CheckFormat::Json)))
         .then(|| crate::json::crash_summary(&dump))
         .flatten()
         .and_then(Result::ok)
@@ -386,11 +152,44 @@ fn check_one(
     Report {
         file,
         format: Some(dump.format().name()),
-        kind: Some(kind_of(&dump)),
-        error: None,
-        checks,
+        kind: Some(report.kind),
+        error: report.error.map(|e| format!("{:#}", anyhow::Error::new(e))),
+        checks: report.checks,
         crash,
     }
+}
+
+/// Why a check was skipped, in the words of the command line.
+fn skipped_text(c: &CheckResult) -> Option<&'static str> {
+    Some(match c.skipped? {
+        Skipped::NoHistory => "no --history given",
+        Skipped::NoDeep => "no --deep given",
+        Skipped::NoMemory => "a raw elfcorehdr holds no memory",
+    })
+}
+
+/// The one-line summary of what a check looked at.
+fn summary_text(c: &CheckResult) -> Option<String> {
+    Some(match c.summary.as_ref()? {
+        Summary::History {
+            at,
+            events_applied,
+            events,
+            online_cpus,
+            online_bytes,
+        } => format!(
+            "at {at}: {events_applied} of {events} events, CPUs online {}, memory online {}",
+            cpulist(online_cpus),
+            crate::fmt::size(*online_bytes),
+        ),
+        Summary::Deep(rep) => format!(
+            "{} pages, {} read, {} excluded, {} unreadable runs",
+            rep.pages,
+            crate::fmt::size(rep.bytes_read),
+            rep.excluded_pages,
+            rep.unreadable.len()
+        ),
+    })
 }
 
 fn cpulist(c: &[u32]) -> String {
@@ -420,7 +219,7 @@ fn ram_bytes(paths: &[PathBuf]) -> u64 {
 
 /// Run `vmcore check`.
 pub fn run(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let ctx = HistoryContext::load(&args.history)?;
+    let ctx = CheckContext::load(&args.history.options(args.deep))?;
     let bar = if args.deep && std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(ram_bytes(&args.dumps));
         b.set_style(
@@ -481,31 +280,12 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
 }
 
 fn check_failed(c: &CheckResult, threshold: Severity) -> bool {
-    c.findings.iter().any(|(f, _)| f.severity >= threshold)
-}
-
-/// A check that could not compare anything (HP016) is inconclusive rather than ok, unless
-/// other findings fail it.
-fn inconclusive(c: &CheckResult, threshold: Severity) -> bool {
-    let is_hp016 = |f: &Finding| f.code == hotplug::diff::HISTORY_INCONCLUSIVE.code;
-    c.findings.iter().any(|(f, _)| is_hp016(f))
-        && !c
-            .findings
-            .iter()
-            .any(|(f, _)| !is_hp016(f) && f.severity >= threshold)
+    c.failed(threshold)
 }
 
 /// `skipped`, `inconclusive`, `failed` or `passed`.
 fn status(c: &CheckResult, threshold: Severity) -> &'static str {
-    if c.skipped.is_some() {
-        "skipped"
-    } else if inconclusive(c, threshold) {
-        "inconclusive"
-    } else if check_failed(c, threshold) {
-        "failed"
-    } else {
-        "passed"
-    }
+    c.status(threshold).as_str()
 }
 
 fn write_text(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> anyhow::Result<()> {
@@ -527,8 +307,11 @@ fn write_text(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> a
                 "inconclusive" => crate::fmt::paint("inconclusive", crate::fmt::Paint::Warning),
                 other => other.to_string(),
             };
-            write!(out, "{}: {status}", c.name)?;
-            if let Some(s) = c.skipped.as_ref().or(c.summary.as_ref()) {
+            write!(out, "{}: {status}", c.kind.name())?;
+            if let Some(s) = skipped_text(c)
+                .map(str::to_string)
+                .or_else(|| summary_text(c))
+            {
                 write!(out, " ({s})")?;
             }
             writeln!(out)?;
@@ -576,7 +359,7 @@ struct FindingJson<'a> {
     name: &'static str,
     severity: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    subject: Option<&'a str>,
+    subject: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     offset: Option<String>,
     message: &'a str,
@@ -587,9 +370,9 @@ struct CheckJson<'a> {
     check: &'static str,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    summary: Option<&'a str>,
+    summary: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    skipped: Option<&'a str>,
+    skipped: Option<&'static str>,
     findings: Vec<FindingJson<'a>>,
 }
 
@@ -635,10 +418,10 @@ fn write_json(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> a
                     .checks
                     .iter()
                     .map(|c| CheckJson {
-                        check: c.name,
+                        check: c.kind.name(),
                         status: status(c, threshold),
-                        summary: c.summary.as_deref(),
-                        skipped: c.skipped.as_deref(),
+                        summary: summary_text(c),
+                        skipped: skipped_text(c),
                         findings: c
                             .findings
                             .iter()
@@ -646,7 +429,7 @@ fn write_json(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> a
                                 code: f.code,
                                 name: f.name,
                                 severity: f.severity.as_str(),
-                                subject: s.as_deref(),
+                                subject: s.as_ref().map(ToString::to_string),
                                 offset: f.offset.map(|o| format!("{o:#x}")),
                                 message: &f.message,
                             })
@@ -717,18 +500,18 @@ fn write_junit(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> 
             writeln!(out, "    </testcase>")?;
         }
         for c in &r.checks {
-            if r.error.is_some() && c.name == "history" {
+            if r.error.is_some() && c.kind == CheckKind::History {
                 continue;
             }
             writeln!(
                 out,
                 r#"    <testcase classname="{name}" name="{}">"#,
-                c.name
+                c.kind.name()
             )?;
-            if let Some(why) = &c.skipped {
+            if let Some(why) = skipped_text(c) {
                 writeln!(out, r#"      <skipped message="{}"/>"#, xml(why))?;
             } else if check_failed(c, threshold) {
-                let worst: Vec<&(Finding, Option<String>)> = c
+                let worst: Vec<&(Finding, Option<hotplug::Subject>)> = c
                     .findings
                     .iter()
                     .filter(|(f, _)| f.severity >= threshold)
@@ -748,7 +531,7 @@ fn write_junit(out: &mut dyn Write, reports: &[Report], threshold: Severity) -> 
                         f.code,
                         f.name,
                         s.as_ref()
-                            .map(|s| format!(" [{}]", xml(s)))
+                            .map(|s| format!(" [{}]", xml(&s.to_string())))
                             .unwrap_or_default(),
                         xml(&f.message)
                     )?;

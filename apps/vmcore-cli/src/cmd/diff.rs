@@ -6,9 +6,10 @@ use std::io::Write;
 use hotplug::DumpKind;
 use serde::Serialize;
 
-use super::check::{HistoryArgs, HistoryContext};
+use super::check::HistoryArgs;
 use crate::Outcome;
 use crate::fmt::{file_name, size};
+use hotplug::check::{CheckContext, SideBySide};
 
 /// Arguments of `vmcore diff`.
 #[derive(Debug, Clone, clap::Args)]
@@ -78,79 +79,40 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     if args.history.history.is_empty() && !args.history.history_from_log {
         anyhow::bail!("vmcore diff needs --history FILE (or --history-from-log)");
     }
-    let ctx = HistoryContext::load(&args.history)?;
+    let ctx = CheckContext::load(&args.history.options(false))?;
     let dump = super::open_dump(&args.dump)?;
-    let Some(d) = ctx.diff_dump(&dump)? else {
+    let Some(d) = ctx.history_check(&dump)? else {
         anyhow::bail!("no history");
     };
     let t = &d.topology;
     let c = &d.content;
-
-    // One model of the comparison; the text and JSON renderers below only format it.
-    let mut cpu_ids: Vec<u32> = t.cpus.keys().copied().collect();
-    cpu_ids.extend(c.cpus.iter().filter_map(|s| s.cpu));
-    cpu_ids.sort_unstable();
-    cpu_ids.dedup();
-    let mut cpus: Vec<CpuRow> = cpu_ids
+    // One model of the comparison (the checker's); the renderers below only format it.
+    let SideBySide {
+        cpus,
+        blocks,
+        unknown_ranges: unknown,
+        online_bytes_history,
+        ram_bytes_dump: ram_dump,
+    } = d.side_by_side();
+    let cpus: Vec<CpuRow> = cpus
         .into_iter()
-        .map(|cpu| {
-            let st = t.cpus.get(&cpu);
-            let slot = c.cpus.iter().find(|s| s.cpu == Some(cpu));
-            CpuRow {
-                cpu: Some(cpu),
-                history: st.map(|s| {
-                    if s.online {
-                        "online"
-                    } else if s.present {
-                        "offline"
-                    } else {
-                        "removed"
-                    }
-                }),
-                apic_id: st.and_then(|s| s.apic_id),
-                note: slot.map(|s| s.note_index),
-                has_context: slot.map(|s| s.has_context),
-            }
+        .map(|r| CpuRow {
+            cpu: r.cpu,
+            history: r.history.map(|h| h.as_str()),
+            apic_id: r.apic_id,
+            note: r.note,
+            has_context: r.has_context,
         })
         .collect();
-    cpus.extend(c.cpus.iter().filter(|s| s.cpu.is_none()).map(|s| CpuRow {
-        cpu: None,
-        history: None,
-        apic_id: None,
-        note: Some(s.note_index),
-        has_context: Some(s.has_context),
-    }));
-    let blocks: Vec<BlockRow> = t
-        .memory
-        .iter()
-        .map(|(&index, &status)| {
-            let range = t.block_range(index);
-            BlockRow {
-                block: index,
-                range: range.map(|r| r.to_string()),
-                history: status.as_str(),
-                dumped_bytes: range.map(|r| {
-                    hotplug::merge(c.ram.iter().filter_map(|x| x.range.intersect(&r)))
-                        .iter()
-                        .map(|x| x.len())
-                        .fold(0u64, u64::saturating_add)
-                }),
-            }
+    let blocks: Vec<BlockRow> = blocks
+        .into_iter()
+        .map(|b| BlockRow {
+            block: b.block,
+            range: b.range.map(|r| r.to_string()),
+            history: b.history.as_str(),
+            dumped_bytes: b.dumped_bytes,
         })
         .collect();
-    let known = hotplug::merge(t.memory.keys().filter_map(|&i| t.block_range(i)));
-    let unknown: Vec<vmcore::PhysRange> = c
-        .ram
-        .iter()
-        .filter(|r| t.block_size.is_some() && !known.iter().any(|k| k.overlaps(&r.range)))
-        .map(|r| r.range)
-        .collect();
-    // Overlapping ranges of a hostile dump could overflow a plain sum.
-    let ram_dump: u64 = c
-        .ram
-        .iter()
-        .map(|r| r.range.len())
-        .fold(0, u64::saturating_add);
     let outcome = if d
         .findings
         .iter()
@@ -166,13 +128,13 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             version: crate::json::VERSION,
             file: file_name(dump.path()),
             kind: c.kind.name(),
-            at: ctx.until.to_string(),
+            at: ctx.until().to_string(),
             events_applied: t.events_applied,
             events: d.history.events.len(),
             cpus,
             blocks,
             unknown_ranges: unknown.iter().map(|r| r.to_string()).collect(),
-            online_bytes_history: t.online_bytes(),
+            online_bytes_history,
             ram_bytes_dump: ram_dump,
             findings: d
                 .findings
@@ -198,7 +160,7 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         "{} ({} dump) against the history at {} ({} of {} events)",
         file_name(dump.path()),
         c.kind.name(),
-        ctx.until,
+        ctx.until(),
         t.events_applied,
         d.history.events.len()
     )?;
@@ -263,7 +225,7 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     writeln!(
         out,
         "online memory: history {}, dump RAM {}",
-        size(t.online_bytes()),
+        size(online_bytes_history),
         size(ram_dump)
     )?;
     writeln!(out)?;

@@ -3,15 +3,18 @@
 //! Thin over the `elfcorehdr` crate: the engine, the state reader, the kcore reader and the
 //! uevent parsing all live there.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, bail};
-use elfcorehdr::live::{Uevent, UeventSocket, read_live_header};
+use elfcorehdr::live::UeventSocket;
+use elfcorehdr::uevent::{Uevent, replay_uevents};
+use elfcorehdr::watch::{
+    Handled, NO_HOTPLUG_NOTE, StateOverrides, WatchMode, Watcher, loaded_header,
+};
 use elfcorehdr::{
     Decision, Elfcorehdr, Event, Finding, KernelConfig, KernelProfile, LoadMode, Severity,
-    SystemState, Updater, build, decide, file,
+    SystemState, build, file,
 };
 use serde_json::json;
 
@@ -33,24 +36,27 @@ pub struct KernelArgs {
 }
 
 impl KernelArgs {
-    /// Applies `--kernel` and `--cma-range` to a state read from a root.
-    fn apply(&self, state: &mut SystemState) -> anyhow::Result<()> {
-        if let Some(k) = &self.kernel {
-            state.profile = KernelProfile::from_name(k).with_context(|| {
+    /// `--kernel` and `--cma-range` as the engine's overrides.
+    fn overrides(&self) -> anyhow::Result<StateOverrides> {
+        let profile = match &self.kernel {
+            Some(k) => Some(KernelProfile::from_name(k).with_context(|| {
                 format!("--kernel {k:?}: expected 6.1, 6.12, 7 or a release like 6.1.0-57-amd64")
-            })?;
-        }
-        if !self.cma_range.is_empty() {
+            })?),
+            None => None,
+        };
+        let cma_ranges = if self.cma_range.is_empty() {
+            None
+        } else {
             let text = self.cma_range.join("\n");
-            state.crash_cma = elfcorehdr::parse_cma_ranges(Path::new("--cma-range"), &text)?;
-            state.crash_cma_from_sysfs = false;
-            if self.kernel.is_none() && !state.profile.cma_ranges {
-                // CMA ranges exist only on 6.17+: the user says so by giving them.
-                state.profile.cma_ranges = true;
-            }
-        }
-        state.validate()?;
-        Ok(())
+            Some(elfcorehdr::parse_cma_ranges(
+                Path::new("--cma-range"),
+                &text,
+            )?)
+        };
+        Ok(StateOverrides {
+            profile,
+            cma_ranges,
+        })
     }
 }
 
@@ -81,10 +87,6 @@ fn profile_note(state: &SystemState, args: &KernelArgs) -> String {
         state.profile
     )
 }
-
-/// What `verify` and `watch` add when the kernel will never rewrite a stale header.
-const NO_HOTPLUG_NOTE: &str = "this kernel has no crash hotplug: it will not fix its header; \
-     only reloading the crash kernel (what kdump's udev rule does: kdumpctl reload / kexec -p) would";
 
 /// Subcommands of `vmcore elfcorehdr`.
 #[derive(Debug, clap::Subcommand)]
@@ -223,7 +225,7 @@ pub fn run(cmd: &ElfcorehdrCmd, out: &mut dyn Write) -> anyhow::Result<Outcome> 
 fn state_from(root: &Path, args: &KernelArgs) -> anyhow::Result<SystemState> {
     let mut state = SystemState::from_root(root)
         .with_context(|| format!("cannot read the machine state under {}", root.display()))?;
-    args.apply(&mut state)?;
+    args.overrides()?.apply(&mut state)?;
     Ok(state)
 }
 
@@ -249,19 +251,6 @@ fn show(path: &Path, as_json: bool, out: &mut dyn Write) -> anyhow::Result<Outco
     let bytes = file::read_header_file(path)?;
     let h = Elfcorehdr::parse(&bytes)
         .with_context(|| format!("{} is not an elfcorehdr", path.display()))?;
-    let role = |i: usize| -> String {
-        if let Some(k) = h.cpu_notes.iter().position(|n| n.phdr_index == i) {
-            format!("cpu-note {k}")
-        } else if h.vmcoreinfo.is_some_and(|v| v.phdr_index == i) {
-            "vmcoreinfo".into()
-        } else if h.kernel_text.is_some_and(|t| t.phdr_index == i) {
-            "kernel-text".into()
-        } else if h.ram.iter().any(|r| r.phdr_index == i) {
-            "ram".into()
-        } else {
-            "other".into()
-        }
-    };
     if as_json {
         let doc = json!({
             "version": 1,
@@ -272,7 +261,7 @@ fn show(path: &Path, as_json: bool, out: &mut dyn Write) -> anyhow::Result<Outco
             "page_offset_base": h.page_offset_base.map(|b| format!("{b:#x}")),
             "phdrs": h.phdrs.iter().enumerate().map(|(i, p)| json!({
                 "index": i,
-                "role": role(i),
+                "role": h.role(i).to_string(),
                 "type": match p.p_type { 1 => "LOAD".to_string(), 4 => "NOTE".to_string(), t => format!("{t:#x}") },
                 "paddr": format!("{:#x}", p.p_paddr),
                 "vaddr": format!("{:#x}", p.p_vaddr),
@@ -317,7 +306,7 @@ fn show(path: &Path, as_json: bool, out: &mut dyn Write) -> anyhow::Result<Outco
             writeln!(
                 out,
                 "{i:>5}  {:<12} {ty:<4} {:>#18x} {:>#18x} {:>#12x}",
-                role(i),
+                h.role(i).to_string(),
                 p.p_paddr,
                 p.p_vaddr,
                 p.p_memsz
@@ -364,19 +353,6 @@ fn build_cmd(
     Ok(Outcome::Clean)
 }
 
-fn describe(ch: &elfcorehdr::Changes) -> String {
-    match ch.decision {
-        Decision::NoOp(reason) => reason.to_string(),
-        Decision::Regenerate if !ch.changed() => {
-            format!("regenerated, bytes identical (e_phnum {})", ch.phnum_after)
-        }
-        Decision::Regenerate => format!(
-            "regenerated: e_phnum {} -> {}, phdrs changed {:?}, {} bytes written",
-            ch.phnum_before, ch.phnum_after, ch.changed_phdrs, ch.bytes_written
-        ),
-    }
-}
-
 fn update(
     path: &Path,
     root: &Path,
@@ -396,26 +372,8 @@ fn update(
     let opts = file::WriteOptions { force };
     let ch = file::update_file_with(path, &state, event, mode, opts)
         .with_context(|| format!("{} left unchanged", path.display()))?;
-    writeln!(out, "{}: {event}: {}", path.display(), describe(&ch))?;
+    writeln!(out, "{}: {event}: {ch}", path.display())?;
     Ok(Outcome::Clean)
-}
-
-fn live_header(root: &Path, state: &SystemState) -> anyhow::Result<Vec<u8>> {
-    if elfcorehdr::crash_kernel_loaded(root)? == Some(false) {
-        bail!(
-            "no crash kernel is loaded ({} is 0): there is no elfcorehdr to read; load one \
-             with `kexec -p` (or `kdumpctl start`)",
-            root.join("sys/kernel/kexec_crash_loaded").display()
-        );
-    }
-    let cap = state.segment_capacity(&KernelConfig::DEBIAN_6_12);
-    let kcore = root.join("proc/kcore");
-    read_live_header(&kcore, state, cap).with_context(|| {
-        format!(
-            "cannot read the loaded elfcorehdr through {} (root only)",
-            kcore.display()
-        )
-    })
 }
 
 fn verify(
@@ -430,7 +388,10 @@ fn verify(
     let state = state_from(root, kernel)?;
     let note = profile_note(&state, kernel);
     let (name, bytes) = match (file, live) {
-        (_, true) => ("live kernel header".to_string(), live_header(root, &state)?),
+        (_, true) => (
+            "live kernel header".to_string(),
+            loaded_header(root, &state)?,
+        ),
         (Some(f), false) => (f.display().to_string(), file::read_header_file(f)?),
         (None, false) => bail!("give a header FILE, or --live"),
     };
@@ -485,165 +446,6 @@ fn verify(
     })
 }
 
-/// Recorded uevents from a file: plain lines or history.jsonl `guest_uevents`.
-fn replay_uevents(path: &Path) -> anyhow::Result<Vec<Uevent>> {
-    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut evs = Vec::new();
-    for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}", path.display(), n + 1))?;
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if line.starts_with('{') {
-            let v: serde_json::Value = serde_json::from_str(line)
-                .with_context(|| format!("{}:{}: not JSON", path.display(), n + 1))?;
-            if let Some(list) = v.get("guest_uevents").and_then(|l| l.as_array()) {
-                for item in list {
-                    let s = item.as_str().unwrap_or("");
-                    let u = Uevent::parse_record(s).with_context(|| {
-                        format!("{}:{}: bad uevent {s:?}", path.display(), n + 1)
-                    })?;
-                    evs.push(u);
-                }
-            }
-        } else {
-            let u = Uevent::parse_record(line).with_context(|| {
-                format!(
-                    "{}:{}: expected `SEQNUM ACTION DEVPATH SUBSYSTEM uptime`",
-                    path.display(),
-                    n + 1
-                )
-            })?;
-            evs.push(u);
-        }
-    }
-    Ok(evs)
-}
-
-struct Watcher<'a> {
-    /// The state read at start; each event re-reads only what hotplug changes
-    /// (`SystemState::refresh_from_root`), not kallsyms and kcore.
-    boot: Option<SystemState>,
-    target: Option<&'a Path>,
-    on_stale: Option<&'a str>,
-    root: &'a Path,
-    replay: bool,
-    updater: Updater,
-    stale_seen: bool,
-    /// Events whose update failed (the target was left untouched).
-    failed: u64,
-    kernel: &'a KernelArgs,
-}
-
-impl Watcher<'_> {
-    /// Handle one uevent; returns the log line, or None when it is not a cpu/memory event.
-    fn state(&self) -> anyhow::Result<SystemState> {
-        match &self.boot {
-            Some(b) => {
-                let mut s = b.refresh_from_root(self.root).with_context(|| {
-                    format!(
-                        "cannot read the machine state under {}",
-                        self.root.display()
-                    )
-                })?;
-                self.kernel.apply(&mut s)?;
-                Ok(s)
-            }
-            None => state_from(self.root, self.kernel),
-        }
-    }
-
-    /// The kernel's decision for `event`: none at all without crash hotplug.
-    fn decide(&self, event: &Event) -> Decision {
-        match &self.boot {
-            Some(b) if !b.profile.crash_hotplug => {
-                Decision::NoOp(elfcorehdr::NoOpReason::NoCrashHotplug)
-            }
-            _ => decide(event, self.updater.mode()),
-        }
-    }
-
-    fn handle(&mut self, u: &Uevent, block_size: Option<u64>) -> anyhow::Result<Option<String>> {
-        let Some(event) = u.to_event(block_size) else {
-            return Ok(None);
-        };
-        let started = Instant::now();
-        let decision = self.decide(&event);
-        let result: String = if let Some(target) = self.target {
-            let state = self.state()?;
-            let mut bytes = file::read_header_file(target)?;
-            match self.updater.update_in_place(&mut bytes, &state, event) {
-                Ok(ch) => {
-                    let text = describe(ch);
-                    if ch.changed() {
-                        file::write_atomically(target, &bytes)?;
-                    }
-                    text
-                }
-                Err(e) => {
-                    self.failed += 1;
-                    format!("error, {} untouched: {e}", target.display())
-                }
-            }
-        } else if self.replay {
-            format!(
-                "kernel would {}",
-                match decision {
-                    Decision::Regenerate => "regenerate".to_string(),
-                    Decision::NoOp(r) => r.to_string(),
-                }
-            )
-        } else {
-            let state = self.state()?;
-            let mut diffs = elfcorehdr::verify::compare(&live_header(self.root, &state)?, &state)?;
-            if !diffs.is_empty() {
-                // The kernel updates in its notifier, before the uevent goes out; give a
-                // contended kexec_trylock one more chance before calling the header stale.
-                std::thread::sleep(std::time::Duration::from_millis(200));
-                let state = self.state()?;
-                diffs = elfcorehdr::verify::compare(&live_header(self.root, &state)?, &state)?;
-            }
-            if diffs.is_empty() {
-                "live header ok".into()
-            } else {
-                self.stale_seen = true;
-                if !state.profile.crash_hotplug {
-                    diffs[0].message = format!("{}; {NO_HOTPLUG_NOTE}", diffs[0].message);
-                }
-                if let Some(cmd) = self.on_stale {
-                    let status = std::process::Command::new("sh")
-                        .arg("-c")
-                        .arg(cmd)
-                        .env("VMCORE_EVENT", event.to_string())
-                        .env("VMCORE_FINDINGS", diffs.len().to_string())
-                        .status()
-                        .with_context(|| format!("cannot run --on-stale {cmd:?}"))?;
-                    format!(
-                        "STALE ({} differences: {}); on-stale exited {status}",
-                        diffs.len(),
-                        diffs[0].message
-                    )
-                } else {
-                    format!("STALE ({} differences: {})", diffs.len(), diffs[0].message)
-                }
-            }
-        };
-        let latency = started.elapsed();
-        Ok(Some(format!(
-            "seq={} action={} devpath={} event={event} decision={} result={result:?} latency_us={}",
-            u.seqnum.map_or("-".into(), |s| s.to_string()),
-            u.action,
-            u.devpath,
-            match decision {
-                Decision::Regenerate => "regenerate",
-                Decision::NoOp(_) => "no-op",
-            },
-            latency.as_micros()
-        )))
-    }
-}
-
 fn watch(
     target: Option<&Path>,
     on_stale: Option<&str>,
@@ -653,43 +455,25 @@ fn watch(
     kernel: &KernelArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let mut w = Watcher {
-        kernel,
-        boot: None,
-        target,
-        on_stale,
-        root,
-        replay: replay.is_some(),
-        updater: Updater::new(LoadMode::KexecFile),
-        stale_seen: false,
-        failed: 0,
+    let mode = match (target, replay) {
+        (Some(t), _) => WatchMode::Target(t.to_path_buf()),
+        (None, Some(_)) => WatchMode::Replay,
+        (None, None) => WatchMode::Live {
+            on_stale: on_stale.map(str::to_string),
+        },
     };
-    // The block size turns memoryN into a range; it does not change at run time.
-    let block_size = match SystemState::from_root(root) {
-        Ok(mut s) => {
-            kernel.apply(&mut s)?;
-            let bs = s.memory_block_size;
-            w.boot = Some(s);
-            bs
-        }
-        Err(e) if replay.is_some() && target.is_none() => {
-            writeln!(
-                out,
-                "# note: no state under {} ({e}); memory events need it and are skipped",
-                root.display()
-            )?;
-            None
-        }
-        Err(e) => {
-            return Err(e).with_context(|| {
-                format!("cannot read the machine state under {}", root.display())
-            });
-        }
-    };
+    let mut w = Watcher::new(root, mode, kernel.overrides()?)?;
+    if let Some(e) = w.missing_state() {
+        writeln!(
+            out,
+            "# note: no state under {} ({e}); memory events need it and are skipped",
+            root.display()
+        )?;
+    }
     if let Some(path) = replay {
         for u in replay_uevents(path)? {
-            if let Some(line) = w.handle(&u, block_size)? {
-                writeln!(out, "{line}")?;
+            if let Some(h) = w.handle(&u)? {
+                writeln!(out, "{}", log_line(&u, &h))?;
             }
         }
     } else {
@@ -701,8 +485,8 @@ fn watch(
             let Some(u) = Uevent::parse_netlink(msg) else {
                 continue;
             };
-            if let Some(line) = w.handle(&u, block_size)? {
-                writeln!(out, "{line}")?;
+            if let Some(h) = w.handle(&u)? {
+                writeln!(out, "{}", log_line(&u, &h))?;
                 out.flush()?;
                 seen += 1;
                 if count.is_some_and(|c| seen >= c) {
@@ -711,20 +495,37 @@ fn watch(
             }
         }
     }
-    if w.failed > 0 {
+    if w.failed() > 0 {
         writeln!(
             out,
             "# {} event(s) failed to update {}",
-            w.failed,
+            w.failed(),
             target.map_or_else(|| "-".into(), |t| t.display().to_string())
         )?;
     }
     // A replay whose updates failed did not do its job: exit 1, like a stale header.
-    Ok(if w.stale_seen || w.failed > 0 {
+    Ok(if w.stale_seen() || w.failed() > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
     })
+}
+
+/// One line of the watch log.
+fn log_line(u: &Uevent, h: &Handled) -> String {
+    format!(
+        "seq={} action={} devpath={} event={} decision={} result={:?} latency_us={}",
+        u.seqnum.map_or("-".into(), |s| s.to_string()),
+        u.action,
+        u.devpath,
+        h.event,
+        match h.decision {
+            Decision::Regenerate => "regenerate",
+            Decision::NoOp(_) => "no-op",
+        },
+        h.result.to_string(),
+        h.latency.as_micros()
+    )
 }
 
 #[cfg(test)]

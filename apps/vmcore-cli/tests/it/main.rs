@@ -5,6 +5,7 @@ mod cli;
 mod hostile;
 mod task;
 mod tidy;
+mod tui_agrees;
 mod usability;
 
 use std::process::{Command, Output};

@@ -8,3 +8,4 @@ mod kernels;
 mod props;
 mod real;
 mod synth;
+mod watch;

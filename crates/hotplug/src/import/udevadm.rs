@@ -122,10 +122,10 @@ pub fn import(source: &str, text: &str) -> Imported {
             None => None,
         };
         let u = Uevent {
-            seq,
-            action: b.action,
-            devpath: b.devpath,
-            subsystem: b.subsystem,
+            seqnum: seq,
+            action: b.action.to_string(),
+            devpath: b.devpath.to_string(),
+            subsystem: b.subsystem.to_string(),
             uptime_us: b.time,
         };
         match change_of(&u) {
@@ -168,7 +168,7 @@ pub fn render_from_records<'a>(records: impl IntoIterator<Item = &'a str>) -> St
             u.devpath,
             u.subsystem
         ));
-        if let Some(s) = u.seq {
+        if let Some(s) = u.seqnum {
             out.push_str(&format!("SEQNUM={s}\n"));
         }
         out.push('\n');

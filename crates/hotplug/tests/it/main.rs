@@ -1,4 +1,5 @@
 //! hotplug integration tests: real scenario first, then generated cases and bad input.
+mod check;
 mod generated;
 mod hostile;
 mod import;
