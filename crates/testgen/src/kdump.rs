@@ -11,7 +11,8 @@
 //! Nothing here is shared with the reader in `vmcore`.
 
 use crate::{ElfSpec, note_bytes, pattern_byte};
-use kdump_types::kdump::{disk_dump_header as dh, kdump_sub_header as sub};
+pub use kdump_types::kdump::HeaderAbi;
+use kdump_types::kdump::disk_dump_header as dh;
 
 /// Page compression of a dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +158,9 @@ pub struct KdumpSpec {
     pub split: Option<(u64, u64)>,
     /// Erase-info text (version ≥ 5).
     pub eraseinfo: Option<String>,
+    /// Word layout of the headers (64-bit, or a 32-bit ABI); [`KdumpSpec::machine`] should
+    /// name a machine of that word size, as real dumps do.
+    pub abi: HeaderAbi,
     /// Deliberate corruption.
     pub overrides: KdumpOverrides,
 }
@@ -177,8 +181,18 @@ impl Default for KdumpSpec {
             phys_base: 0,
             split: None,
             eraseinfo: None,
+            abi: HeaderAbi::Lp64,
             overrides: KdumpOverrides::default(),
         }
+    }
+}
+
+/// Store `v` in an `unsigned long` of `width` bytes (8, or 4 on 32-bit ABIs).
+fn put_word(out: &mut [u8], width: u64, at: usize, v: u64) {
+    if width == 8 {
+        put_u64(out, at, v);
+    } else {
+        put_u32(out, at, v as u32);
     }
 }
 
@@ -246,8 +260,9 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
         Vec::new()
     };
     let erase = spec.eraseinfo.clone().unwrap_or_default().into_bytes();
-    const SUB: u64 = 104;
-    let sub_hdr_size = (SUB + notes.len() as u64).div_ceil(bs).max(1);
+    let (hl, sl) = (spec.abi.disk_dump_header(), spec.abi.sub_header());
+    let sub_len = sl.size_for(6);
+    let sub_hdr_size = (sub_len + notes.len() as u64).div_ceil(bs).max(1);
     let half = round_up(max_mapnr.div_ceil(8), bs).max(bs);
     let bitmap_blocks = 2 * half / bs;
     let bitmap_off = (1 + sub_hdr_size) * bs;
@@ -282,21 +297,25 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
     {
         put_str(&mut out, (dh::UTSNAME + dh::UTS_LEN * i as u64) as usize, s);
     }
-    put_u64(&mut out, dh::TIMESTAMP_SEC as usize, 1_700_000_000);
+    if hl.timeval_width == 8 {
+        put_u64(&mut out, hl.timestamp_sec as usize, 1_700_000_000);
+    } else {
+        put_u32(&mut out, hl.timestamp_sec as usize, 1_700_000_000);
+    }
     let mut status = spec.compression.flag();
     if spec.incomplete {
         status |= 0x8;
     }
-    put_u32(&mut out, dh::STATUS as usize, status);
+    put_u32(&mut out, hl.status as usize, status);
     put_u32(
         &mut out,
-        dh::BLOCK_SIZE as usize,
+        hl.block_size as usize,
         spec.overrides.block_size.unwrap_or(spec.block_size),
     );
-    put_u32(&mut out, dh::SUB_HDR_SIZE as usize, sub_hdr_size as u32);
+    put_u32(&mut out, hl.sub_hdr_size as usize, sub_hdr_size as u32);
     put_u32(
         &mut out,
-        dh::BITMAP_BLOCKS as usize,
+        hl.bitmap_blocks as usize,
         spec.overrides.bitmap_blocks.unwrap_or(bitmap_blocks as u32),
     );
     let mapnr_field = spec.overrides.max_mapnr.unwrap_or(max_mapnr);
@@ -304,46 +323,52 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
         .overrides
         .max_mapnr32
         .unwrap_or(mapnr_field.min(u64::from(u32::MAX)) as u32);
-    put_u32(&mut out, dh::MAX_MAPNR as usize, mapnr32);
+    put_u32(&mut out, hl.max_mapnr as usize, mapnr32);
     let nr_cpus = spec.notes.cpus.len() as u32;
-    put_u32(&mut out, dh::NR_CPUS as usize, nr_cpus);
+    put_u32(&mut out, hl.nr_cpus as usize, nr_cpus);
 
     // kdump_sub_header + notes
     let sh = bs as usize;
-    put_u64(&mut out, sh + sub::PHYS_BASE as usize, spec.phys_base);
-    put_u32(&mut out, sh + sub::DUMP_LEVEL as usize, spec.dump_level);
-    let note_off = bs + SUB;
+    put_word(
+        &mut out,
+        sl.word,
+        sh + sl.phys_base as usize,
+        spec.phys_base,
+    );
+    put_u32(&mut out, sh + sl.dump_level as usize, spec.dump_level);
+    let note_off = bs + sub_len;
     out[note_off as usize..note_off as usize + notes.len()].copy_from_slice(&notes);
     if v >= 2
         && let Some((s, e)) = spec.split
     {
-        put_u32(&mut out, sh + sub::SPLIT as usize, 1);
-        put_u64(&mut out, sh + sub::START_PFN as usize, s);
-        put_u64(&mut out, sh + sub::END_PFN as usize, e);
+        put_u32(&mut out, sh + sl.split as usize, 1);
+        put_word(&mut out, sl.word, sh + sl.start_pfn as usize, s);
+        put_word(&mut out, sl.word, sh + sl.end_pfn as usize, e);
     }
     if v >= 3
         && let Some((d, len)) = vmcoreinfo_desc(&notes)
     {
         put_u64(
             &mut out,
-            sh + sub::OFFSET_VMCOREINFO as usize,
+            sh + sl.offset_vmcoreinfo as usize,
             spec.overrides.offset_vmcoreinfo.unwrap_or(note_off + d),
         );
-        put_u64(&mut out, sh + sub::SIZE_VMCOREINFO as usize, len);
+        put_word(&mut out, sl.word, sh + sl.size_vmcoreinfo as usize, len);
     }
     if v >= 4 && !notes.is_empty() {
-        put_u64(&mut out, sh + sub::OFFSET_NOTE as usize, note_off);
-        put_u64(
+        put_u64(&mut out, sh + sl.offset_note as usize, note_off);
+        put_word(
             &mut out,
-            sh + sub::SIZE_NOTE as usize,
+            sl.word,
+            sh + sl.size_note as usize,
             spec.overrides.size_note.unwrap_or(notes.len() as u64),
         );
     }
     if v >= 6 {
         let (s, e) = spec.split.unwrap_or((0, max_mapnr));
-        put_u64(&mut out, sh + sub::START_PFN_64 as usize, s);
-        put_u64(&mut out, sh + sub::END_PFN_64 as usize, e);
-        put_u64(&mut out, sh + sub::MAX_MAPNR_64 as usize, mapnr_field);
+        put_u64(&mut out, sh + sl.start_pfn_64 as usize, s);
+        put_u64(&mut out, sh + sl.end_pfn_64 as usize, e);
+        put_u64(&mut out, sh + sl.max_mapnr_64 as usize, mapnr_field);
     }
 
     // Bitmaps
@@ -422,10 +447,11 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
     out.extend_from_slice(&data);
     if v >= 5 && !erase.is_empty() {
         let at = out.len() as u64;
-        put_u64(&mut out, sh + sub::OFFSET_ERASEINFO as usize, at);
-        put_u64(
+        put_u64(&mut out, sh + sl.offset_eraseinfo as usize, at);
+        put_word(
             &mut out,
-            sh + sub::SIZE_ERASEINFO as usize,
+            sl.word,
+            sh + sl.size_eraseinfo as usize,
             erase.len() as u64,
         );
         out.extend_from_slice(&erase);

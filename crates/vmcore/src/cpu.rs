@@ -37,6 +37,14 @@ impl Machine {
             "x86_64" => Machine::X86_64,
             "i386" | "i486" | "i586" | "i686" => Machine::X86,
             "aarch64" | "arm64" => Machine::Aarch64,
+            // ELF e_machine numbers, so a kdump-compressed dump names its machine as an ELF
+            // dump of the same machine does.
+            m if m == "arm" || m.starts_with("armv") => Machine::Other(40),
+            "ppc" => Machine::Other(20),
+            "ppc64" | "ppc64le" => Machine::Other(21),
+            "s390" | "s390x" => Machine::Other(22),
+            "mips" | "mips64" => Machine::Other(8),
+            "riscv64" | "riscv32" => Machine::Other(243),
             _ => Machine::Other(0),
         }
     }
@@ -46,6 +54,12 @@ impl Machine {
             Machine::X86_64 => "x86_64".into(),
             Machine::X86 => "i386".into(),
             Machine::Aarch64 => "aarch64".into(),
+            Machine::Other(40) => "arm".into(),
+            Machine::Other(20) => "ppc".into(),
+            Machine::Other(21) => "ppc64".into(),
+            Machine::Other(22) => "s390".into(),
+            Machine::Other(8) => "mips".into(),
+            Machine::Other(243) => "riscv".into(),
             Machine::Other(m) => format!("e_machine {m}"),
         }
     }

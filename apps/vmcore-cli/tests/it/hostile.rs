@@ -77,7 +77,9 @@ const EXPECT: &[(&str, &str, &str)] = &[
     ),
     ("kdump-mapnr-zero", "info", "DUMP001"),
     ("kdump-mapnr-zero", "check --deep", "CHK003"),
-    ("kdump-block-size-512", "info", "DUMP001"),
+    // block_size 512 in a 4 KiB layout reads the sub-header from the wrong block: its
+    // max_mapnr_64 disagrees with the header's, named before "no memory" would be.
+    ("kdump-block-size-512", "info", "KDUMP013"),
     ("kdump-second-bitmap-zero", "info", "DUMP001"),
     ("kdump-second-bitmap-zero", "check --deep", "CHK003"),
     (

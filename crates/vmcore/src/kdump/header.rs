@@ -1,12 +1,13 @@
 //! The two fixed headers of a kdump-compressed dump: `struct disk_dump_header` (block 0) and
 //! `struct kdump_sub_header` (block 1), as makedumpfile's `diskdump_mod.h` declares them.
 //!
-//! Only the LP64 layout is decoded (x86_64, aarch64, ppc64, s390x, riscv64 dumps). 32-bit
-//! dumps lay `struct timeval` and `unsigned long` out in 4 bytes and their 64-bit members are
-//! packed or padded depending on the ABI (libkdumpfile carries two 32-bit variants); they are
-//! refused with [`Error::Unsupported`] rather than misread.
+//! Three layouts of the same declarations ([`HeaderAbi`]): LP64 (x86_64, aarch64, ppc64,
+//! s390x, riscv64 dumps), and 32-bit dumps, which lay `struct timeval` and `unsigned long` out
+//! in 4 bytes and whose 64-bit sub-header members are packed (IA-32) or padded to 8 (other
+//! 32-bit ABIs), as libkdumpfile reads them.
 
 use kdump_types::Bytes;
+pub use kdump_types::kdump::HeaderAbi;
 use kdump_types::kdump::{disk_dump_header as dh, kdump_sub_header as sh};
 
 use crate::error::{Error, Result};
@@ -98,6 +99,8 @@ pub struct DiskDumpHeader {
     pub current_cpu: u32,
     /// `nr_cpus`: number of `NT_PRSTATUS` notes.
     pub nr_cpus: u32,
+    /// The word layout both headers were written in (from `utsname.machine`).
+    pub abi: HeaderAbi,
 }
 
 fn uts_field(b: &Bytes<'_>, index: u64) -> Result<String> {
@@ -108,14 +111,6 @@ fn uts_field(b: &Bytes<'_>, index: u64) -> Result<String> {
     )?;
     let end = raw.iter().position(|&c| c == 0).unwrap_or(raw.len());
     Ok(String::from_utf8_lossy(&raw[..end]).into_owned())
-}
-
-/// True for a `utsname.machine` of a 32-bit architecture, whose header layout differs.
-fn is_32bit_machine(m: &str) -> bool {
-    matches!(
-        m,
-        "i386" | "i486" | "i586" | "i686" | "arm" | "ppc" | "mips" | "s390" | "sh" | "sparc"
-    ) || (m.starts_with("armv") && !m.starts_with("armv8"))
 }
 
 impl DiskDumpHeader {
@@ -132,6 +127,17 @@ impl DiskDumpHeader {
                 "not \"KDUMP   \"",
             ));
         }
+        let machine = uts_field(&b, dh::UTS_MACHINE)?;
+        // A 32-bit machine's makedumpfile lays the header out with its own word size.
+        let abi = HeaderAbi::of_machine(&machine);
+        let l = abi.disk_dump_header();
+        let timeval = |what, off| -> Result<i64> {
+            Ok(if l.timeval_width == 8 {
+                b.read_i64(what, off)?
+            } else {
+                i64::from(b.read_u32(what, off)? as i32)
+            })
+        };
         let h = DiskDumpHeader {
             signature,
             header_version: b.read_u32("disk_dump_header.header_version", dh::HEADER_VERSION)?,
@@ -139,21 +145,22 @@ impl DiskDumpHeader {
             nodename: uts_field(&b, 1)?,
             release: uts_field(&b, 2)?,
             version: uts_field(&b, 3)?,
-            machine: uts_field(&b, 4)?,
+            machine,
             domainname: uts_field(&b, 5)?,
-            timestamp_sec: b.read_i64("disk_dump_header.timestamp.tv_sec", dh::TIMESTAMP_SEC)?,
-            timestamp_usec: b.read_i64("disk_dump_header.timestamp.tv_usec", dh::TIMESTAMP_USEC)?,
-            status: b.read_u32("disk_dump_header.status", dh::STATUS)?,
-            block_size: b.read_u32("disk_dump_header.block_size", dh::BLOCK_SIZE)?,
-            sub_hdr_size: b.read_u32("disk_dump_header.sub_hdr_size", dh::SUB_HDR_SIZE)?,
-            bitmap_blocks: b.read_u32("disk_dump_header.bitmap_blocks", dh::BITMAP_BLOCKS)?,
-            max_mapnr: b.read_u32("disk_dump_header.max_mapnr", dh::MAX_MAPNR)?,
+            timestamp_sec: timeval("disk_dump_header.timestamp.tv_sec", l.timestamp_sec)?,
+            timestamp_usec: timeval("disk_dump_header.timestamp.tv_usec", l.timestamp_usec)?,
+            status: b.read_u32("disk_dump_header.status", l.status)?,
+            block_size: b.read_u32("disk_dump_header.block_size", l.block_size)?,
+            sub_hdr_size: b.read_u32("disk_dump_header.sub_hdr_size", l.sub_hdr_size)?,
+            bitmap_blocks: b.read_u32("disk_dump_header.bitmap_blocks", l.bitmap_blocks)?,
+            max_mapnr: b.read_u32("disk_dump_header.max_mapnr", l.max_mapnr)?,
             total_ram_blocks: b
-                .read_u32("disk_dump_header.total_ram_blocks", dh::TOTAL_RAM_BLOCKS)?,
-            device_blocks: b.read_u32("disk_dump_header.device_blocks", dh::DEVICE_BLOCKS)?,
-            written_blocks: b.read_u32("disk_dump_header.written_blocks", dh::WRITTEN_BLOCKS)?,
-            current_cpu: b.read_u32("disk_dump_header.current_cpu", dh::CURRENT_CPU)?,
-            nr_cpus: b.read_u32("disk_dump_header.nr_cpus", dh::NR_CPUS)?,
+                .read_u32("disk_dump_header.total_ram_blocks", l.total_ram_blocks)?,
+            device_blocks: b.read_u32("disk_dump_header.device_blocks", l.device_blocks)?,
+            written_blocks: b.read_u32("disk_dump_header.written_blocks", l.written_blocks)?,
+            current_cpu: b.read_u32("disk_dump_header.current_cpu", l.current_cpu)?,
+            nr_cpus: b.read_u32("disk_dump_header.nr_cpus", l.nr_cpus)?,
+            abi,
         };
         let base = b.base();
         // A big-endian writer (ppc64, s390x) stores every field byte-swapped: a block size and a
@@ -166,7 +173,7 @@ impl DiskDumpHeader {
         {
             return Err(Error::Unsupported {
                 what: "big-endian kdump-compressed dump",
-                offset: base + dh::BLOCK_SIZE,
+                offset: base + l.block_size,
                 detail: format!(
                     "block_size reads {:#x} little-endian but {swapped_block:#x} big-endian (utsname.machine {:?}); only little-endian dumps are read (docs/kdump.md)",
                     h.block_size, h.machine
@@ -181,27 +188,52 @@ impl DiskDumpHeader {
                 "version 0 was never written by makedumpfile or QEMU",
             ));
         }
-        if is_32bit_machine(&h.machine) {
-            return Err(Error::Unsupported {
-                what: "kdump-compressed dump of a 32-bit machine",
-                offset: base + dh::UTSNAME + dh::UTS_MACHINE * dh::UTS_LEN,
-                detail: format!(
-                    "utsname.machine is {:?}; only the LP64 header layout is decoded",
-                    h.machine
-                ),
-            });
-        }
         // Pages are at least 512 bytes on every architecture Linux supports and at most
         // 256 KiB (hexagon); a power of two is required because PFN = address / block_size.
         if !page_size_ok(h.block_size) {
             return Err(Error::bad(
                 "disk_dump_header.block_size",
-                base + dh::BLOCK_SIZE,
+                base + l.block_size,
                 u64::from(h.block_size),
                 "not a power of two between 512 and 256 KiB",
             ));
         }
         Ok(h)
+    }
+}
+
+impl DiskDumpHeader {
+    /// The layout of the sub-header in `sub` (its bytes, at least as many as a padded 32-bit
+    /// sub-header of this version has). 64-bit dumps have one layout. A 32-bit writer packs
+    /// the 64-bit members at 4-byte alignment (IA-32) or pads them to 8; `utsname.machine`
+    /// alone does not say which ABI makedumpfile was built for, so the layout is the one
+    /// whose `offset_vmcoreinfo`/`size_vmcoreinfo` make sense, as libkdumpfile decides it:
+    /// packed when they are both zero or point inside the sub-header blocks, else padded.
+    /// Versions before 3 have no such field and lay out alike.
+    pub fn sub_header_abi(&self, sub: &Bytes<'_>) -> HeaderAbi {
+        if self.abi == HeaderAbi::Lp64 || self.header_version < 3 {
+            return self.abi;
+        }
+        let packed = HeaderAbi::Ilp32Packed.sub_header();
+        let off = sub.read_u64(
+            "kdump_sub_header.offset_vmcoreinfo",
+            packed.offset_vmcoreinfo,
+        );
+        let size = sub.read_u32("kdump_sub_header.size_vmcoreinfo", packed.size_vmcoreinfo);
+        let (Ok(off), Ok(size)) = (off, size) else {
+            return HeaderAbi::Ilp32Padded;
+        };
+        let bs = u64::from(self.block_size);
+        let payload = bs.saturating_mul(1 + u64::from(self.sub_hdr_size));
+        let inside = off > bs
+            && off
+                .checked_add(u64::from(size))
+                .is_some_and(|e| e <= payload);
+        if (off == 0 && size == 0) || inside {
+            HeaderAbi::Ilp32Packed
+        } else {
+            HeaderAbi::Ilp32Padded
+        }
     }
 }
 
@@ -240,52 +272,56 @@ pub struct KdumpSubHeader {
 }
 
 impl KdumpSubHeader {
-    /// Bytes of the sub-header that `version` defines (an old dump's sub-header is shorter).
+    /// Bytes of an LP64 sub-header that `version` defines (an old dump's sub-header is
+    /// shorter); [`kdump_types::kdump::SubHeaderLayout::size_for`] for any layout.
     pub fn size_for(version: u32) -> u64 {
-        match version {
-            1 => 12,
-            2 => 32,
-            3 => 48,
-            4 => 64,
-            5 => 80,
-            _ => KDUMP_SUB_HEADER_SIZE,
-        }
+        HeaderAbi::Lp64.sub_header().size_for(version)
     }
 
     /// Decode the sub-header from `b` (starting at the sub-header, based at its file offset),
-    /// reading only the fields that `version` defines.
-    pub fn parse(b: &Bytes<'_>, version: u32) -> Result<KdumpSubHeader> {
-        let b = b.sub("kdump_sub_header", 0, Self::size_for(version))?;
-        let u64_if = |min: u32, what: &'static str, off: u64| -> Result<Option<u64>> {
-            if version >= min {
-                Ok(Some(b.read_u64(what, off)?))
+    /// reading only the fields that `version` defines, in the layout of `abi`.
+    pub fn parse(b: &Bytes<'_>, version: u32, abi: HeaderAbi) -> Result<KdumpSubHeader> {
+        let l = abi.sub_header();
+        let b = b.sub("kdump_sub_header", 0, l.size_for(version))?;
+        // `unsigned long` members are as wide as the writer's word.
+        let word = |what: &'static str, off: u64| -> Result<u64> {
+            Ok(if l.word == 8 {
+                b.read_u64(what, off)?
             } else {
-                Ok(None)
-            }
+                u64::from(b.read_u32(what, off)?)
+            })
+        };
+        let word_if = |min: u32, what: &'static str, off: u64| -> Result<Option<u64>> {
+            (version >= min).then(|| word(what, off)).transpose()
+        };
+        let u64_if = |min: u32, what: &'static str, off: u64| -> Result<Option<u64>> {
+            (version >= min)
+                .then(|| Ok(b.read_u64(what, off)?))
+                .transpose()
         };
         Ok(KdumpSubHeader {
-            phys_base: b.read_u64("kdump_sub_header.phys_base", sh::PHYS_BASE)?,
-            dump_level: b.read_u32("kdump_sub_header.dump_level", sh::DUMP_LEVEL)?,
+            phys_base: word("kdump_sub_header.phys_base", l.phys_base)?,
+            dump_level: b.read_u32("kdump_sub_header.dump_level", l.dump_level)?,
             split: if version >= 2 {
-                Some(b.read_u32("kdump_sub_header.split", sh::SPLIT)?)
+                Some(b.read_u32("kdump_sub_header.split", l.split)?)
             } else {
                 None
             },
-            start_pfn: u64_if(2, "kdump_sub_header.start_pfn", sh::START_PFN)?,
-            end_pfn: u64_if(2, "kdump_sub_header.end_pfn", sh::END_PFN)?,
+            start_pfn: word_if(2, "kdump_sub_header.start_pfn", l.start_pfn)?,
+            end_pfn: word_if(2, "kdump_sub_header.end_pfn", l.end_pfn)?,
             offset_vmcoreinfo: u64_if(
                 3,
                 "kdump_sub_header.offset_vmcoreinfo",
-                sh::OFFSET_VMCOREINFO,
+                l.offset_vmcoreinfo,
             )?,
-            size_vmcoreinfo: u64_if(3, "kdump_sub_header.size_vmcoreinfo", sh::SIZE_VMCOREINFO)?,
-            offset_note: u64_if(4, "kdump_sub_header.offset_note", sh::OFFSET_NOTE)?,
-            size_note: u64_if(4, "kdump_sub_header.size_note", sh::SIZE_NOTE)?,
-            offset_eraseinfo: u64_if(5, "kdump_sub_header.offset_eraseinfo", sh::OFFSET_ERASEINFO)?,
-            size_eraseinfo: u64_if(5, "kdump_sub_header.size_eraseinfo", sh::SIZE_ERASEINFO)?,
-            start_pfn_64: u64_if(6, "kdump_sub_header.start_pfn_64", sh::START_PFN_64)?,
-            end_pfn_64: u64_if(6, "kdump_sub_header.end_pfn_64", sh::END_PFN_64)?,
-            max_mapnr_64: u64_if(6, "kdump_sub_header.max_mapnr_64", sh::MAX_MAPNR_64)?,
+            size_vmcoreinfo: word_if(3, "kdump_sub_header.size_vmcoreinfo", l.size_vmcoreinfo)?,
+            offset_note: u64_if(4, "kdump_sub_header.offset_note", l.offset_note)?,
+            size_note: word_if(4, "kdump_sub_header.size_note", l.size_note)?,
+            offset_eraseinfo: u64_if(5, "kdump_sub_header.offset_eraseinfo", l.offset_eraseinfo)?,
+            size_eraseinfo: word_if(5, "kdump_sub_header.size_eraseinfo", l.size_eraseinfo)?,
+            start_pfn_64: u64_if(6, "kdump_sub_header.start_pfn_64", l.start_pfn_64)?,
+            end_pfn_64: u64_if(6, "kdump_sub_header.end_pfn_64", l.end_pfn_64)?,
+            max_mapnr_64: u64_if(6, "kdump_sub_header.max_mapnr_64", l.max_mapnr_64)?,
         })
     }
 }

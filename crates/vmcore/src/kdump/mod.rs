@@ -40,7 +40,8 @@ use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::sync::{Mutex, PoisonError};
 
-use kdump_types::kdump::{disk_dump_header as dh, kdump_sub_header as sh};
+use kdump_types::kdump::HeaderAbi;
+use kdump_types::kdump::disk_dump_header as dh;
 use kdump_types::{Bytes, Finding, PhysAddr, PhysRange, ReadError, Severity};
 
 pub use bitmap::Bitmap;
@@ -337,7 +338,7 @@ impl KdumpFile {
                     .into(),
             });
         }
-        let header = DiskDumpHeader::parse(&Bytes::new(&head, layout.file_pos(0)))?;
+        let mut header = DiskDumpHeader::parse(&Bytes::new(&head, layout.file_pos(0)))?;
         let version = header.header_version;
         if version > header::MAX_KNOWN_VERSION {
             findings.push(finding(
@@ -349,14 +350,15 @@ impl KdumpFile {
             ));
         }
         let bs = u64::from(header.block_size);
-        let sub_bytes = layout.read_needed(
-            data,
-            "kdump_sub_header",
-            bs,
-            KdumpSubHeader::size_for(version),
-            true,
-        )?;
-        let sub = KdumpSubHeader::parse(&Bytes::new(&sub_bytes, layout.file_pos(bs)), version)?;
+        // A 32-bit sub-header is packed or padded; read enough for either, then decide.
+        let sub_len = match header.abi {
+            HeaderAbi::Lp64 => HeaderAbi::Lp64.sub_header().size_for(version),
+            _ => HeaderAbi::Ilp32Padded.sub_header().size_for(version),
+        };
+        let sub_bytes = layout.read_needed(data, "kdump_sub_header", bs, sub_len, true)?;
+        let sub_view = Bytes::new(&sub_bytes, layout.file_pos(bs));
+        header.abi = header.sub_header_abi(&sub_view);
+        let sub = KdumpSubHeader::parse(&sub_view, version, header.abi)?;
 
         // Bitmaps. Products of two u32 by a block size of at most 2^18 cannot overflow u64.
         let bitmap_off = (1 + u64::from(header.sub_hdr_size)) * bs;
@@ -375,7 +377,7 @@ impl KdumpFile {
                 "KDUMP005",
                 "kdump-bitmap-short",
                 Severity::Error,
-                Some(layout.file_pos(dh::BITMAP_BLOCKS)),
+                Some(layout.file_pos(header.abi.disk_dump_header().bitmap_blocks)),
                 format!(
                     "max_mapnr {max_mapnr:#x} needs more bits than the bitmaps' {bitmap_bits:#x} \
                      (bitmap_blocks {}): PFNs from {bitmap_bits:#x} on are read as not in the dump",
@@ -418,7 +420,7 @@ impl KdumpFile {
                     "KDUMP008",
                     "kdump-split-part",
                     Severity::Info,
-                    Some(layout.file_pos(bs + sh::SPLIT)),
+                    Some(layout.file_pos(bs + header.abi.sub_header().split)),
                     format!(
                         "this file is one part of a --split set and holds PFNs \
                          [{start:#x}, {end:#x}) only (open the directory of all its parts, \
@@ -442,7 +444,7 @@ impl KdumpFile {
                 "KDUMP001",
                 "kdump-incomplete",
                 Severity::Error,
-                Some(layout.file_pos(dh::STATUS)),
+                Some(layout.file_pos(header.abi.disk_dump_header().status)),
                 "the header's DUMP_DH_COMPRESSED_INCOMPLETE flag is set: makedumpfile stopped \
                  early (out of space); pages it did not write read as lost",
             ));
@@ -454,7 +456,7 @@ impl KdumpFile {
                 "KDUMP011",
                 "kdump-status-compression",
                 Severity::Warning,
-                Some(layout.file_pos(dh::STATUS)),
+                Some(layout.file_pos(header.abi.disk_dump_header().status)),
                 format!(
                     "status {:#x} names several compression methods; each page's own flags \
                      decide how it is read",
@@ -1079,7 +1081,7 @@ fn mapnr_disagreement(
         "KDUMP013",
         "kdump-max-mapnr-inconsistent",
         Severity::Error,
-        Some(pos(dh::MAX_MAPNR)),
+        Some(pos(header.abi.disk_dump_header().max_mapnr)),
         format!(
             "disk_dump_header.max_mapnr {mapnr32:#x} disagrees with kdump_sub_header.max_mapnr_64 \
              {mapnr64:#x} (makedumpfile writes min(max_mapnr_64, 0xffffffff)){}: the header was \

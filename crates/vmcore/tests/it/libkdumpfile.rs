@@ -279,3 +279,81 @@ fn excluded_pages_read_as_zeros_only_on_request() {
     assert_eq!(dump.covered_bytes(PhysAddr(0), 4096), 0x200);
     assert!(dump.read_phys(PhysAddr(0x1000), &mut page).is_err());
 }
+
+/// 32-bit kdump-compressed layouts (IA-32 packs the sub-header's 64-bit members at 4-byte
+/// alignment, other 32-bit ABIs pad them to 8): every header version, page by page.
+#[test]
+fn kdump_32bit_layouts_read_as_libkdumpfile_reads_them() {
+    if !libkdumpfile_available() {
+        return;
+    }
+    let dir = keep(tempfile::tempdir().expect("tempdir"));
+    let pages = testgen::kdump::mixed_pages(24);
+    let reads: Vec<(u64, u64)> = (0..pages.len() as u64 + 1)
+        .map(|p| (p * 4096, 4096))
+        .chain([(0x1ff0, 0x20)])
+        .collect();
+    let mut agreed = 0;
+    for (abi, machine) in [
+        (testgen::kdump::HeaderAbi::Ilp32Packed, "i686"),
+        (testgen::kdump::HeaderAbi::Ilp32Padded, "armv7l"),
+    ] {
+        for version in 1..=6 {
+            // VMCOREINFO's place tells a packed from a padded sub-header (libkdumpfile
+            // decides so too), so the dumps carry one, as every real v3+ dump does.
+            let spec = KdumpSpec {
+                header_version: version,
+                abi,
+                machine: machine.into(),
+                pages: pages.clone(),
+                notes: ElfSpec {
+                    vmcoreinfo: Some(sample_vmcoreinfo()),
+                    ..ElfSpec::default()
+                },
+                ..KdumpSpec::default()
+            };
+            let path = dir.path().join(format!("{machine}-v{version}.kdump"));
+            std::fs::write(&path, kdump_bytes(&spec)).expect("write");
+            let name = format!("{machine} v{version}");
+            let d = Dump::open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(d.kdump_info().map(|k| k.max_mapnr), Some(24), "{name}");
+            check_pages_32(&d, &spec, &name);
+            if version >= 3 {
+                assert!(d.vmcoreinfo().is_some(), "{name}: VMCOREINFO found");
+            }
+            // Debian's libkdumpfile 0.5.1 reads no physical memory of a 32-bit ARM dump
+            // ("Unsupported architecture"): the padded layout is checked by the round trip
+            // above only.
+            if abi == testgen::kdump::HeaderAbi::Ilp32Packed {
+                agreed += compare(&name, &path, &path, &reads);
+            }
+        }
+    }
+    assert!(
+        agreed >= 6 * 10,
+        "only {agreed} reads returned bytes in both"
+    );
+}
+
+/// Every page of a generated dump reads as its spec says (data, zero, excluded, hole).
+fn check_pages_32(d: &Dump, s: &KdumpSpec, name: &str) {
+    let mut buf = vec![0u8; 4096];
+    for (pfn, kind) in s.pages.iter().enumerate() {
+        let r = d.read_phys(PhysAddr(pfn as u64 * 4096), &mut buf);
+        match kind {
+            PageKind::Data | PageKind::Raw => {
+                r.unwrap_or_else(|e| panic!("{name} pfn {pfn}: {e}"));
+                assert_eq!(
+                    buf,
+                    testgen::kdump::page_content(pfn as u64, 4096),
+                    "{name} {pfn}"
+                );
+            }
+            PageKind::Zero => {
+                r.unwrap_or_else(|e| panic!("{name} pfn {pfn}: {e}"));
+                assert!(buf.iter().all(|&b| b == 0), "{name} pfn {pfn}");
+            }
+            _ => assert!(r.is_err(), "{name} pfn {pfn}: {kind:?} read"),
+        }
+    }
+}
