@@ -11,6 +11,7 @@
 
 use std::io::{self, Seek, SeekFrom, Write};
 
+pub mod arm64pt;
 pub mod btf;
 pub mod hostile;
 pub mod kdump;

@@ -7,3 +7,4 @@ mod kdump;
 mod klog;
 mod libkdumpfile;
 mod paging;
+mod paging_arm64;
