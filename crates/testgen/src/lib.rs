@@ -14,6 +14,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 pub mod arm64pt;
 pub mod btf;
 pub mod hostile;
+pub mod kallsyms;
 pub mod kdump;
 pub mod printk;
 

@@ -8,4 +8,5 @@ mod kallsyms;
 mod kernels;
 mod support;
 mod task;
+mod unwind_arm64;
 mod unwind_hostile;
