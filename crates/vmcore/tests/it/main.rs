@@ -1,4 +1,5 @@
 //! One integration-test binary for `vmcore` (one file per area).
+mod arm64_real;
 mod elf_real;
 mod elf_synthetic;
 mod fuzz;
