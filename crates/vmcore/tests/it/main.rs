@@ -1,5 +1,6 @@
 //! One integration-test binary for `vmcore` (one file per area).
 mod arm64_real;
+mod arm64_walk_real;
 mod elf_real;
 mod elf_synthetic;
 mod fuzz;
