@@ -98,12 +98,15 @@ pub fn is_sync_entry(name: &str) -> bool {
     is_entry_stub(name) && name.ends_with("_sync")
 }
 
-/// Whether the instruction before `ret` is a call (`bl`, `blr`, `blraa`/`blrab` and their
-/// zero-modifier forms).
-fn is_call(insn: u32) -> bool {
-    insn & 0xfc00_0000 == 0x9400_0000
-        || insn & 0xffff_fc1f == 0xd63f_0000
-        || insn & 0xfeff_f800 == 0xd63f_0800
+/// The target of a `bl` at `at`, `None` for any other instruction (an indirect call cannot be
+/// checked against the function it called).
+pub fn bl_target(at: u64, insn: u32) -> Option<u64> {
+    if insn & 0xfc00_0000 != 0x9400_0000 {
+        return None;
+    }
+    // imm26, in words, signed.
+    let words = ((insn << 6) as i32 >> 6) as i64;
+    Some(at.wrapping_add((words * 4) as u64))
 }
 
 /// `add x29, sp, #imm` (`mov x29, sp` is `#0`): the prologue instruction that makes x29 this
@@ -219,17 +222,20 @@ impl<'a, M: KernelMemory + ?Sized> FrameRecordUnwinder<'a, M> {
     }
 
     /// For an interrupted context at `pc`: x30 when it is the return address of `pc`'s
-    /// function because that function has not (or no longer) set x29 to its own record.
+    /// function because that function has not (or no longer) set x29 to its own record. Only
+    /// when the instruction before x30 is a `bl` to that very function: a stale x30 (left by
+    /// an earlier call) or one of an interrupted entry path is never taken.
     fn link_register_caller(&self, pc: u64, lr: u64) -> Option<u64> {
         let syms = self.syms?;
         let ret = strip_pac(lr, self.kernel_pac_bits);
         if !matches!(self.area_of(ret), CodeArea::Kernel | CodeArea::Module) {
             return None;
         }
-        if !self.read_insn(ret.checked_sub(4)?).is_some_and(is_call) {
+        let func = syms.symbolize(pc)?.symbol.addr;
+        let call = ret.checked_sub(4)?;
+        if self.read_insn(call).and_then(|i| bl_target(call, i)) != Some(func) {
             return None;
         }
-        let func = syms.symbolize(pc)?.symbol.addr;
         if self.read_insn(pc).is_some_and(is_return_or_auth) {
             return Some(ret);
         }
@@ -305,7 +311,16 @@ impl<M: KernelMemory + ?Sized> Unwinder for FrameRecordUnwinder<'_, M> {
                 };
             }
             Some(Registers::Aarch64(r)) => {
-                self.push_interrupted(&mut frames, r, UnwindMethod::Start)
+                let fp = self.push_interrupted(&mut frames, r, UnwindMethod::Start);
+                // Stopped at an exception vector right after entering from EL0 (the KPTI
+                // trampoline, `vectors`): nothing is saved yet and x29 is still the user's.
+                if fp != 0 && fp >> 55 & 1 == 0 {
+                    return Backtrace {
+                        frames,
+                        stop: StopReason::UserMode,
+                    };
+                }
+                fp
             }
             _ => {
                 frames.push(self.frame(start.ip, start.sp, FrameKind::Call, UnwindMethod::Start));

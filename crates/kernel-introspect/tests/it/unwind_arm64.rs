@@ -22,7 +22,10 @@ const STACKFRAME: u64 = 296;
 /// Bits above a 48-bit VA: what stripping a kernel PAC sets.
 const PAC_BITS: u64 = 0xffff_0000_0000_0000;
 const NOP: u32 = 0xd503_201f;
-const BL: u32 = 0x9400_0010;
+/// `bl` from `at` to `target`.
+fn bl(at: u64, target: u64) -> u32 {
+    0x9400_0000 | ((target.wrapping_sub(at) >> 2) as u32 & 0x03ff_ffff)
+}
 const MOV_X29_SP: u32 = 0x9100_03fd;
 const STP_X29_X30: u32 = 0xa9bf_7bfd;
 /// EL1h with interrupts masked.
@@ -62,7 +65,19 @@ struct Fake {
     syms: Kallsyms,
 }
 
+fn put(text: &mut [u8], at: u64, insn: u32) {
+    let i = at as usize;
+    if i + 4 <= text.len() {
+        text[i..i + 4].copy_from_slice(&insn.to_le_bytes());
+    }
+}
+
 fn fake(stack: &[(u64, u64)]) -> Fake {
+    fake_with_calls(stack, &[])
+}
+
+/// `calls`: (address of a `bl`, its target) written over the generic calls.
+fn fake_with_calls(stack: &[(u64, u64)], calls: &[(u64, u64)]) -> Fake {
     let mut mem = MemoryMap::new();
     // Code: NOPs, a prologue where the function has a frame record, a `bl` before every
     // return address the scenarios use (offsets 0x20 and 0x40).
@@ -71,18 +86,16 @@ fn fake(stack: &[(u64, u64)]) -> Fake {
         w.copy_from_slice(&NOP.to_le_bytes());
     }
     for &(_, off, framed) in FUNCS {
-        let put = |text: &mut Vec<u8>, at: u64, insn: u32| {
-            let i = at as usize;
-            if i + 4 <= text.len() {
-                text[i..i + 4].copy_from_slice(&insn.to_le_bytes());
-            }
-        };
         if framed {
             put(&mut text, off, STP_X29_X30);
             put(&mut text, off + 4, MOV_X29_SP);
         }
-        put(&mut text, off + 0x1c, BL);
-        put(&mut text, off + 0x3c, BL);
+        // Generic calls (to _stext) before +0x20 and +0x40.
+        put(&mut text, off + 0x1c, bl(off + 0x1c, 0));
+        put(&mut text, off + 0x3c, bl(off + 0x3c, 0));
+    }
+    for &(site, target) in calls {
+        put(&mut text, site - TEXT, bl(site, target));
     }
     mem.insert(TEXT, text);
     let symbols: Vec<(&str, char, u64)> = FUNCS
@@ -253,7 +266,10 @@ fn an_idle_cpu_stopped_in_a_leaf_keeps_the_caller_from_x30() {
     let mut words = Vec::new();
     words.extend(record(g1, g2, ret("do_idle", 0x40)));
     words.extend(record(g2, 0, 0)); // the final record
-    let f = fake(&words);
+    let f = fake_with_calls(
+        &words,
+        &[(ret("default_idle_call", 0x1c), at("cpu_do_idle"))],
+    );
     let u = FrameRecordUnwinder::new(&f.mem, Some(&f.syms), PAC_BITS);
     let r = regs(
         at("cpu_do_idle") + 0x8,
