@@ -143,8 +143,12 @@ impl<'d> Kernel<'d> {
             u.set_stackframe_offset(off);
         }
         if let (Some(lo), Some(hi)) = (info.number("MODULES_VADDR"), info.number("MODULES_END")) {
-            u.set_modules(lo as u64, hi as u64);
+            u.add_module_area(lo as u64, hi as u64);
         }
+        // Since 6.5 modules go within 2 GiB below the (randomized) kernel image, outside
+        // MODULES_VADDR..MODULES_END ("arm64: module: rework module VA range selection").
+        let (text, _) = syms.kernel_span();
+        u.add_module_area(text.saturating_sub(2 << 30), text);
         // THREAD_SIZE (= IRQ_STACK_SIZE): 16 KiB, or a page when pages are larger (VMAP stacks).
         let thread_size = (16 * 1024).max(space.tables.layout.page_size());
         let mut stacks = Vec::new();

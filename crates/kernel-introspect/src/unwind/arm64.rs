@@ -54,8 +54,9 @@ pub struct FrameRecordUnwinder<'a, M: KernelMemory + ?Sized> {
     kernel_pac_bits: u64,
     /// `offsetof(struct pt_regs, stackframe)`.
     stackframe_offset: u64,
-    /// `[MODULES_VADDR, MODULES_END)`, when vmcoreinfo gives it.
-    modules: Option<(u64, u64)>,
+    /// Where module code may be: `[MODULES_VADDR, MODULES_END)` and, since 6.5, the 2 GiB
+    /// below the kernel image.
+    modules: Vec<(u64, u64)>,
 }
 
 /// Strip a pointer-authentication code (and a KASAN tag) from a kernel return address: a
@@ -131,7 +132,7 @@ impl<'a, M: KernelMemory + ?Sized> FrameRecordUnwinder<'a, M> {
             stacks: Vec::new(),
             kernel_pac_bits,
             stackframe_offset: DEFAULT_PT_REGS_STACKFRAME,
-            modules: None,
+            modules: Vec::new(),
         }
     }
 
@@ -140,9 +141,9 @@ impl<'a, M: KernelMemory + ?Sized> FrameRecordUnwinder<'a, M> {
         self.stackframe_offset = offset;
     }
 
-    /// The module area, to tell module code from garbage.
-    pub fn set_modules(&mut self, start: u64, end: u64) {
-        self.modules = Some((start, end));
+    /// Add a range where module code may be, to tell module code from garbage.
+    pub fn add_module_area(&mut self, start: u64, end: u64) {
+        self.modules.push((start, end));
     }
 
     /// Name these per-CPU stacks (IRQ, overflow) in frames.
@@ -179,7 +180,7 @@ impl<'a, M: KernelMemory + ?Sized> FrameRecordUnwinder<'a, M> {
                 return CodeArea::Kernel;
             }
         }
-        if self.modules.is_some_and(|(lo, hi)| pc >= lo && pc < hi) {
+        if self.modules.iter().any(|&(lo, hi)| pc >= lo && pc < hi) {
             CodeArea::Module
         } else if pc >> 55 & 1 == 0 {
             CodeArea::User

@@ -228,6 +228,15 @@ pub enum UnwindMethod {
 }
 
 impl UnwindMethod {
+    /// The architecture's own method (the start, ORC, arm64 frame records): reports mark only
+    /// the other frames, which were found by a fallback.
+    pub fn is_primary(self) -> bool {
+        matches!(
+            self,
+            UnwindMethod::Start | UnwindMethod::Orc | UnwindMethod::FrameRecord
+        )
+    }
+
     /// A short name for reports.
     pub fn name(self) -> &'static str {
         match self {

@@ -258,3 +258,33 @@ fn arm64_task_traces_equal_drgn() {
         assert_eq!(compared, 40, "{name}");
     }
 }
+
+/// The one loaded module (qemu_fw_cfg) is where 6.5+ arm64 puts modules, within 2 GiB below the
+/// randomized image and outside vmcoreinfo's MODULES_VADDR..MODULES_END: its code is module
+/// code, named by the module list drgn gives.
+#[test]
+fn arm64_module_code_is_named() {
+    use kernel_introspect::unwind::{CodeArea, StartRegs, Unwinder};
+    let d = dump("vmcore-raw");
+    let o = oracle("crash", "vmcore-raw");
+    let kernel = Kernel::new(&d).expect("kernel");
+    let m = &o["modules"][0];
+    assert_eq!(m["name"], "qemu_fw_cfg");
+    let text = m["text_base"].as_u64().unwrap();
+    let mods = kernel.modules().expect("modules");
+    assert_eq!(
+        mods.modules
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>(),
+        ["qemu_fw_cfg"]
+    );
+    let u = kernel.unwinder().expect("unwinder");
+    let mut trace = u.unwind(&StartRegs {
+        ip: text + 0x40,
+        ..StartRegs::default()
+    });
+    kernel.name_module_frames(&mut trace);
+    assert_eq!(trace.frames[0].area, CodeArea::Module);
+    assert_eq!(trace.frames[0].module.as_deref(), Some("qemu_fw_cfg"));
+}
