@@ -66,6 +66,12 @@ fn arm64_vtop_bt_ps_dmesg_snapshots() {
         "arm64_vtop_linear",
         ok(&["vtop", "0xffff13b680001000", &qemu])
     );
+    let json = ok(&["vtop", "--json", "0xffff13b680001000", &qemu]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["machine"], "aarch64");
+    assert_eq!(v["phys"], "0x40001000");
+    assert_eq!(v["linear_map_agrees"], true);
+    insta::assert_snapshot!("arm64_vtop_linear_json", json);
     let o = vmcore(&["vtop", "0xffffa9ae06500be0", &raw]);
     assert_eq!(o.status.code(), Some(1), "an unmapped address is a finding");
     insta::assert_snapshot!("arm64_vtop_unmapped", stdout(&o));

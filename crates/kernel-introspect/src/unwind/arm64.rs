@@ -16,8 +16,10 @@
 //! Interrupted contexts (a register note, a `pt_regs`) may stop in a function that has not
 //! stored its frame record yet (a leaf, or the prologue, or a `ret`): then x29 still belongs to
 //! its caller and x30 holds the return address. The function's first instructions, read from
-//! the dump, tell whether `mov x29, sp` has run; when it has not and x30 is right after a call
-//! instruction, x30 is the next frame ([`UnwindMethod::LinkRegister`]).
+//! the dump, tell whether `mov x29, sp` has run; when it has not and the instruction before x30
+//! is a `bl` to that very function, x30 is the next frame ([`UnwindMethod::LinkRegister`]).
+//! A CPU stopped at an exception vector before the entry code saved anything (x29 still a user
+//! pointer) ends at the user boundary.
 //!
 //! IRQ stacks (per-CPU `irq_stack_ptr`) and the overflow stack (per-CPU `overflow_stack`) are
 //! named; a walk moves from them to the task stack through `call_on_irq_stack`'s frame record.

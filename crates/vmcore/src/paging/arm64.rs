@@ -26,6 +26,13 @@
 //! and bits `[9:8]` PA `[51:50]`. The contiguous bit (52) is a TLB hint: every entry of a
 //! contiguous run still holds its own output address, so the walk only reports it.
 //!
+//! Reads ([`crate::paging::VirtReader`]) take the linear map by arithmetic where the result lands
+//! in the dump's RAM (a KASAN shadow address past the linear map's real end would not, and
+//! vmcoreinfo does not say where that end is) and walk everything else, the kernel image
+//! included: vmcoreinfo does not bound the image either, and `kimage_voffset` applied past its
+//! end would be a silent wrong answer. `kimage_voffset` places `swapper_pg_dir` itself, and
+//! [`Arm64Space::kimage_to_phys`] is there for callers that know an address is in the image.
+//!
 //! The walk is bounded by construction: at most five levels, and a table that points back to
 //! a table of the same walk is reported as a loop.
 
