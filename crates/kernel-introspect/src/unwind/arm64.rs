@@ -71,7 +71,7 @@ pub fn strip_pac(addr: u64, kernel_pac_bits: u64) -> u64 {
     }
 }
 
-/// Whether `pstate` is a user context: AArch32 (nRW, bit 4) or AArch64 EL0t (M[3:0] = 0).
+/// Whether `pstate` is a user context: AArch32 (nRW, bit 4) or AArch64 EL0t (`M[3:0]` = 0).
 pub fn is_user_pstate(pstate: u64) -> bool {
     pstate & 0x10 != 0 || pstate & 0xf == 0
 }
@@ -413,6 +413,14 @@ impl<M: KernelMemory + ?Sized> Unwinder for FrameRecordUnwinder<'_, M> {
             frames.push(self.frame(pc, fp + 16, FrameKind::Call, UnwindMethod::FrameRecord));
             fp = next_fp;
         };
+        // An interrupted frame can bring its x30 caller along: keep the bound exact.
+        if frames.len() > MAX_FRAMES {
+            frames.truncate(MAX_FRAMES);
+            return Backtrace {
+                frames,
+                stop: StopReason::TooManyFrames,
+            };
+        }
         Backtrace { frames, stop }
     }
 }

@@ -434,3 +434,25 @@ fn corrupt_chains_end_with_a_reason() {
         bt.stop
     );
 }
+
+#[test]
+fn a_chain_longer_than_any_real_stack_stops_at_max_frames() {
+    use kernel_introspect::unwind::MAX_FRAMES;
+    // 600 records, each 16 bytes above the last: all valid, none final.
+    let mut words = Vec::new();
+    for i in 0..600u64 {
+        let at = STACK + 0x100 + 16 * i;
+        words.extend(record(at, at + 16, ret("panic", 0x20)));
+    }
+    let f = fake(&words);
+    let u = FrameRecordUnwinder::new(&f.mem, Some(&f.syms), PAC_BITS);
+    let bt = u.unwind(&start(regs(
+        at("cpu_do_idle") + 0x8,
+        STACK,
+        STACK + 0x100,
+        ret("panic", 0x20),
+        PSTATE_EL1H,
+    )));
+    assert_eq!(bt.stop, StopReason::TooManyFrames);
+    assert_eq!(bt.frames.len(), MAX_FRAMES);
+}
