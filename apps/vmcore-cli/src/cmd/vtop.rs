@@ -15,7 +15,7 @@ pub struct VtopArgs {
     /// Kernel virtual address (hex with 0x, or decimal).
     #[arg(value_parser = super::parse_u64)]
     pub addr: u64,
-    /// Walk the tables loaded in this CPU's CR3 (register note index; QEMU dumps carry CR3)
+    /// x86_64: walk the tables loaded in this CPU's CR3 (register note index; QEMU dumps carry CR3)
     /// instead of the kernel's init_top_pgt.
     #[arg(long, value_name = "NOTE_INDEX")]
     pub cpu: Option<usize>,
