@@ -409,7 +409,7 @@ impl Dump {
                 what: "page-table walk",
                 offset: 0,
                 detail: format!(
-                    "virtual addresses are translated for x86_64 only, this dump is {}",
+                    "this is the x86_64 walk (virtual addresses are translated for x86_64 and aarch64), this dump is {}",
                     m.name()
                 ),
             }),
