@@ -288,3 +288,42 @@ fn arm64_module_code_is_named() {
     assert_eq!(trace.frames[0].area, CodeArea::Module);
     assert_eq!(trace.frames[0].module.as_deref(), Some("qemu_fw_cfg"));
 }
+
+/// Each CPU's IRQ stack is where drgn reads per-CPU `irq_stack_ptr` (16 KiB, vmalloc'd), and its
+/// overflow stack is its copy of `overflow_stack`; all disjoint, none holding a frame of the
+/// (task-stack) traces above.
+#[test]
+fn arm64_irq_and_overflow_stacks_are_found() {
+    use kernel_introspect::unwind::StackKind;
+    for name in DUMPS {
+        let d = dump(name);
+        let o = oracle("arm64", name);
+        let kernel = Kernel::new(&d).expect("kernel");
+        let u = kernel.unwinder().expect("unwinder");
+        let stacks = u.stacks();
+        for p in o["percpu"].as_array().expect("percpu") {
+            let cpu = p["cpu"].as_u64().unwrap() as u32;
+            let irq = stacks
+                .iter()
+                .find(|s| s.cpu == cpu && s.kind == StackKind::Irq)
+                .unwrap_or_else(|| panic!("{name}: CPU {cpu}: no IRQ stack"));
+            assert_eq!(irq.start, p["irq_stack_ptr"].as_u64().unwrap(), "{name}");
+            assert_eq!(irq.end - irq.start, 16 * 1024);
+            let overflow = stacks
+                .iter()
+                .find(|s| s.cpu == cpu && s.kind == StackKind::Overflow)
+                .expect("overflow stack");
+            assert_eq!(overflow.end - overflow.start, 4096);
+        }
+        for (i, a) in stacks.iter().enumerate() {
+            for b in &stacks[i + 1..] {
+                assert!(a.end <= b.start || b.end <= a.start, "{a:?} overlaps {b:?}");
+            }
+        }
+        for bt in kernel.backtraces().expect("bt") {
+            for f in bt.trace.expect("trace").frames {
+                assert!(!stacks.iter().any(|s| f.sp >= s.start && f.sp < s.end));
+            }
+        }
+    }
+}
