@@ -410,7 +410,8 @@ impl<M: KernelMemory + ?Sized> Unwinder for FrameRecordUnwinder<'_, M> {
                 break StopReason::NotText { pc };
             }
             // Frame records carry no SP: the caller's SP is at least just above this record.
-            frames.push(self.frame(pc, fp + 16, FrameKind::Call, UnwindMethod::FrameRecord));
+            let above = fp.wrapping_add(16);
+            frames.push(self.frame(pc, above, FrameKind::Call, UnwindMethod::FrameRecord));
             fp = next_fp;
         };
         // An interrupted frame can bring its x30 caller along: keep the bound exact.
