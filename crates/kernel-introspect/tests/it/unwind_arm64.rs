@@ -456,3 +456,20 @@ fn a_chain_longer_than_any_real_stack_stops_at_max_frames() {
     assert_eq!(bt.stop, StopReason::TooManyFrames);
     assert_eq!(bt.frames.len(), MAX_FRAMES);
 }
+
+/// A record in the last 16 bytes of the address space: the address above it wraps, the walk
+/// goes on to the record's (final) successor instead of overflowing.
+#[test]
+fn a_record_at_the_top_of_the_address_space() {
+    let top = u64::MAX - 15;
+    let f = fake(&[]);
+    let mut mem = f.mem.clone();
+    let mut rec = 0u64.to_le_bytes().to_vec();
+    rec.extend(ret("panic", 0x20).to_le_bytes());
+    mem.insert(top, rec);
+    let u = FrameRecordUnwinder::new(&mem, Some(&f.syms), PAC_BITS);
+    let bt = u.unwind(&start(regs(at("panic") + 0x30, STACK, top, 0, PSTATE_EL1H)));
+    assert_eq!(names(&bt), ["panic+0x30!", "panic+0x20"]);
+    assert_eq!(bt.frames[1].sp, 0);
+    assert_eq!(bt.stop, StopReason::EndOfStack);
+}
