@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 out=fuzz/seeds
 real=testdata/real
 rm -rf "$out"
-mkdir -p "$out"/{elf_open,notes,kdump_open,klog_decode,elfcorehdr_parse,history_import,btf_parse}
+mkdir -p "$out"/{elf_open,notes,kdump_open,klog_decode,elfcorehdr_parse,history_import,btf_parse,arm64_walk}
 
 cargo run -q --release -p testgen --bin testgen-fuzz-seeds -- "$out"
 

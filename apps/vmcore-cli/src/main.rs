@@ -63,7 +63,7 @@ enum Command {
         #[command(flatten)]
         dumps: cmd::DumpsArg,
     },
-    /// Translate a kernel virtual address (x86_64 page-table walk), showing every level.
+    /// Translate a kernel virtual address (x86_64 and arm64 page-table walks), showing every level.
     Vtop {
         #[command(flatten)]
         args: cmd::vtop::VtopArgs,

@@ -11,7 +11,11 @@ use vmcore::{CpuContext, Machine};
 use crate::mem::KernelMemory;
 use crate::orc::OrcTable;
 use crate::percpu::CpuMask;
-use crate::unwind::{Backtrace, CodeArea, Frame, FrameKind, OrcUnwinder, StartRegs, Unwinder};
+use crate::unwind::Frame;
+use crate::unwind::{
+    Backtrace, CodeArea, FrameKind, FrameRecordUnwinder, KernelUnwinder, OrcUnwinder, StartRegs,
+    Unwinder,
+};
 use crate::{Error, Kernel, Result};
 
 /// Bytes of an ELF note header plus the padded name `"CORE"` before the descriptor in a
@@ -43,6 +47,11 @@ const PANIC_PATH: &[&str] = &[
     "handle_bug",
     "native_machine_crash_shutdown",
     "machine_crash_shutdown",
+    // arm64
+    "die_kernel_fault",
+    "__do_kernel_fault",
+    "arm64_notify_die",
+    "bug_brk_handler",
 ];
 
 /// One register note's CPU and backtrace.
@@ -85,15 +94,16 @@ impl<'d> Kernel<'d> {
     }
 
     /// The unwinder for this dump's architecture, with every CPU's IRQ and exception stacks.
-    pub fn unwinder(&self) -> Result<OrcUnwinder<'_, vmcore::paging::VirtReader<'d>>> {
+    pub fn unwinder(&self) -> Result<KernelUnwinder<'_, vmcore::paging::VirtReader<'d>>> {
         match self.dump().machine() {
             Machine::X86_64 => {}
+            Machine::Aarch64 => return self.arm64_unwinder().map(KernelUnwinder::FrameRecord),
             other => {
                 return Err(Error::Corrupt {
                     what: "backtrace",
                     addr: 0,
                     detail: format!(
-                        "backtraces of {} dumps are not implemented (x86_64 ORC only)",
+                        "backtraces of {} dumps are not implemented (x86_64 ORC and arm64 frame records only)",
                         other.name()
                     ),
                 });
@@ -109,6 +119,47 @@ impl<'d> Kernel<'d> {
                     syms,
                     cpu,
                     off,
+                ));
+            }
+        }
+        u.set_stacks(stacks);
+        Ok(KernelUnwinder::Orc(u))
+    }
+
+    /// The arm64 frame-record unwinder: pointer-authentication bits from vmcoreinfo's
+    /// `KERNELPACMASK` and the VA size, `pt_regs.stackframe` from BTF (the 5.x–6.12 offset
+    /// without it), the module area from vmcoreinfo, every CPU's IRQ and overflow stacks.
+    fn arm64_unwinder(&self) -> Result<FrameRecordUnwinder<'_, vmcore::paging::VirtReader<'d>>> {
+        let syms = self.symbols()?;
+        let info = self.vmcoreinfo()?;
+        let space = self.dump().arm64_space()?;
+        let va_bits = space.t1sz.map_or(space.tables.layout.va_bits, |t| 64 - t);
+        let pac = info.number("KERNELPACMASK").unwrap_or(0) as u64 | (u64::MAX << va_bits);
+        let mut u = FrameRecordUnwinder::new(self.memory(), Some(syms), pac);
+        if let Ok(off) = self.btf().and_then(|b| {
+            b.member_offset("pt_regs", "stackframe")
+                .map_err(|e| self.btf_error(e))
+        }) {
+            u.set_stackframe_offset(off);
+        }
+        if let (Some(lo), Some(hi)) = (info.number("MODULES_VADDR"), info.number("MODULES_END")) {
+            u.add_module_area(lo as u64, hi as u64);
+        }
+        // Since 6.5 modules go within 2 GiB below the (randomized) kernel image, outside
+        // MODULES_VADDR..MODULES_END ("arm64: module: rework module VA range selection").
+        let (text, _) = syms.kernel_span();
+        u.add_module_area(text.saturating_sub(2 << 30), text);
+        // THREAD_SIZE (= IRQ_STACK_SIZE): 16 KiB, or a page when pages are larger (VMAP stacks).
+        let thread_size = (16 * 1024).max(space.tables.layout.page_size());
+        let mut stacks = Vec::new();
+        for cpu in self.cpus_in(CpuMask::Possible).unwrap_or_default() {
+            if let Ok(off) = self.per_cpu_offset(cpu) {
+                stacks.extend(crate::unwind::arm64::cpu_stacks(
+                    self.memory(),
+                    syms,
+                    cpu,
+                    off,
+                    thread_size,
                 ));
             }
         }
@@ -241,7 +292,12 @@ impl<'d> Kernel<'d> {
             .note_cpus()
             .unwrap_or_else(|_| self.dump().cpus().iter().map(|c| c.cpu).collect());
         let crashed = self.crashed_cpu().ok().flatten();
-        let qemu = self.dump().cpus().iter().any(|c| c.qemu.is_some());
+        // QEMU numbers its notes itself (x86 state notes; aarch64 has none but a CPU number).
+        let qemu = self
+            .dump()
+            .cpus()
+            .iter()
+            .any(|c| c.qemu.is_some() || c.cpu.is_some());
         Ok(self
             .dump()
             .cpus()
@@ -296,10 +352,10 @@ impl<'d> Kernel<'d> {
 /// (`asm_exc_*`) saved registers, else the first frame outside `PANIC_PATH`.
 pub fn site_frame(frames: &[Frame]) -> Option<&Frame> {
     for w in frames.windows(2).skip(1) {
-        let entry_is_exception = w[0]
-            .symbol
-            .as_ref()
-            .is_some_and(|s| s.name.starts_with("asm_exc_"));
+        // x86_64 `asm_exc_*`; arm64 synchronous exception entries (`el1h_64_sync`).
+        let entry_is_exception = w[0].symbol.as_ref().is_some_and(|s| {
+            s.name.starts_with("asm_exc_") || crate::unwind::arm64::is_sync_entry(&s.name)
+        });
         if entry_is_exception
             && matches!(w[1].kind, FrameKind::Interrupted { .. })
             && w[1].area != CodeArea::User

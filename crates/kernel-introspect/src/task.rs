@@ -137,7 +137,8 @@ impl TaskLayout {
             real_parent: off("real_parent")?,
             stack: off("stack")?,
             threads,
-            thread_sp: off("thread.sp")?,
+            // x86_64 `thread.sp`; arm64 `thread.cpu_context.sp`.
+            thread_sp: off("thread.sp").or_else(|_| off("thread.cpu_context.sp"))?,
             children: off("children").ok().zip(off("sibling").ok()),
             pid_idr: None,
         })
@@ -372,18 +373,33 @@ impl Kernel<'_> {
     }
 
     /// Where a task that is not running resumes: its `struct inactive_task_frame` at
-    /// `thread.sp` (x86_64). For a task running on a CPU the register note is the start
-    /// instead: this frame is stale there.
+    /// `thread.sp` (x86_64), or the callee-saved registers `cpu_switch_to` stored in
+    /// `thread.cpu_context` (arm64: `pc` is the return address into `__switch_to`, `fp` its
+    /// frame record). For a task running on a CPU the register note is the start instead:
+    /// this frame is stale there.
     pub fn switch_frame(&self, task: &Task) -> Result<SwitchFrame> {
         let btf = self.btf()?;
-        let layout = self.task_layout()?;
         let e = |err| self.btf_error(err);
+        let mem = self.memory();
+        if self.dump().machine() == vmcore::Machine::Aarch64 {
+            let ctx = btf
+                .member_offset("task_struct", "thread.cpu_context")
+                .map_err(e)?;
+            let field = |name: &str| btf.member_offset("cpu_context", name).map_err(e);
+            let at = task.addr.wrapping_add(ctx);
+            return Ok(SwitchFrame {
+                ip: mem.read_u64(at.wrapping_add(field("pc")?))?,
+                sp: mem.read_u64(at.wrapping_add(field("sp")?))?,
+                bp: mem.read_u64(at.wrapping_add(field("fp")?))?,
+                frame_addr: at,
+            });
+        }
+        let layout = self.task_layout()?;
         let ret = btf
             .member_offset("inactive_task_frame", "ret_addr")
             .map_err(e)?;
         let bp = btf.member_offset("inactive_task_frame", "bp").map_err(e)?;
         let size = btf.sizeof("inactive_task_frame").map_err(e)?;
-        let mem = self.memory();
         let sp = mem.read_u64(task.addr.wrapping_add(layout.thread_sp))?;
         Ok(SwitchFrame {
             ip: mem.read_u64(sp.wrapping_add(ret))?,
@@ -807,7 +823,7 @@ impl<'m, M: KernelMemory + ?Sized> TaskWalker<'m, M> {
 }
 
 /// A stack walker over kernel memory that also covers module text.
-pub type Walker<'k, 'd> = crate::unwind::OrcUnwinder<'k, vmcore::paging::VirtReader<'d>>;
+pub type Walker<'k, 'd> = crate::unwind::KernelUnwinder<'k, vmcore::paging::VirtReader<'d>>;
 
 impl<'d> Kernel<'d> {
     /// The unwinder of [`Kernel::unwinder`] plus every loaded module's ORC table
@@ -815,6 +831,10 @@ impl<'d> Kernel<'d> {
     /// modules), the vmlinux unwinder.
     pub fn unwinder_with_modules(&self) -> Result<Walker<'_, 'd>> {
         let mut u = self.unwinder()?;
+        // arm64 module frames unwind by their frame records like the kernel's.
+        let crate::unwind::KernelUnwinder::Orc(walker) = &mut u else {
+            return Ok(u);
+        };
         let Ok(mods) = self.modules() else {
             return Ok(u);
         };
@@ -825,7 +845,7 @@ impl<'d> Kernel<'d> {
             let Some(orc) = m.orc.filter(|o| o.count > 0 && o.ip_table != 0) else {
                 continue;
             };
-            u.add_table(crate::orc::OrcTable {
+            walker.add_table(crate::orc::OrcTable {
                 ip_table: orc.ip_table,
                 count: orc.count as u64,
                 entries: orc.orc_table,

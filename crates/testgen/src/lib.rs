@@ -16,8 +16,10 @@ use kdump_types::elf::{
     EHDR64_SIZE, Elf64Ehdr, Elf64Phdr, PHDR64_SIZE, PN_XNUM, push_note, shdr64,
 };
 
+pub mod arm64pt;
 pub mod btf;
 pub mod hostile;
+pub mod kallsyms;
 pub mod kdump;
 pub mod printk;
 

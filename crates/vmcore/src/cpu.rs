@@ -460,12 +460,22 @@ fn parse_prstatus(
     }
 }
 
+/// `NT_PRFPREG`: floating-point registers.
+const NT_PRFPREG: u32 = 2;
+
 /// Build the per-CPU contexts from a dump's notes.
 ///
 /// `qemu_numbering`: the dump was written by QEMU, whose `pr_pid` is the vCPU index + 1; it is
 /// detected from the presence of `QEMU` notes when `None`.
 pub fn contexts_from_notes(machine: Machine, notes: &[Note]) -> Vec<CpuContext> {
-    let is_qemu = notes.iter().any(|n| n.name == NAME_QEMU);
+    // QEMU writes a `QEMU` CPU-state note per vCPU on x86; on aarch64 it writes none, but
+    // follows every NT_PRSTATUS with a `CORE` NT_PRFPREG (target/arm/arch_dump.c), which the
+    // kernel's crash notes never carry.
+    let is_qemu = notes.iter().any(|n| n.name == NAME_QEMU)
+        || (machine == Machine::Aarch64
+            && notes
+                .iter()
+                .any(|n| n.name == NAME_CORE && n.n_type == NT_PRFPREG));
     let qemu_states: Vec<Option<QemuCpuState>> = notes
         .iter()
         .filter(|n| n.name == NAME_QEMU && n.n_type == 0)

@@ -132,7 +132,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
             _ => {}
         }
     }
-    overlap_findings(&ranges, &mut findings, &segments);
+    overlap_findings(&ranges, &mut findings, &segments, machine);
     load_extent_findings(machine, &segments, &mut findings);
     Ok(ElfCore {
         class64,
@@ -368,13 +368,38 @@ fn load_range(
     }
 }
 
-fn overlap_findings(ranges: &[MemoryRange], findings: &mut Vec<Finding>, segments: &[Segment]) {
+fn overlap_findings(
+    ranges: &[MemoryRange],
+    findings: &mut Vec<Finding>,
+    segments: &[Segment],
+    machine: Machine,
+) {
     let mut ram: Vec<&MemoryRange> = ranges
         .iter()
         .filter(|r| r.kind != RangeKind::KernelText && !r.phys.is_empty())
         .collect();
     ram.sort_by_key(|r| r.phys.start);
-    for w in ram.windows(2) {
+    // arm64 kexec-tools adds the kernel image as its own PT_LOAD inside the RAM PT_LOAD that
+    // holds it: a range wholly inside another is how that header is built, not damage. Each
+    // range is compared with the one reaching furthest so far, so a partial overlap behind a
+    // nested range is still seen.
+    let mut cover: Option<&MemoryRange> = None;
+    for pair in ram.windows(2) {
+        let w = match (machine, cover) {
+            (Machine::Aarch64, Some(c)) if c.phys.end > pair[0].phys.end => [c, pair[1]],
+            _ => [pair[0], pair[1]],
+        };
+        if machine == Machine::Aarch64 {
+            cover = Some(if w[1].phys.end > w[0].phys.end {
+                w[1]
+            } else {
+                w[0]
+            });
+            let nested = w[1].phys.end <= w[0].phys.end || w[1].phys.start == w[0].phys.start;
+            if nested {
+                continue;
+            }
+        }
         if w[0].phys.overlaps(&w[1].phys) {
             let off = w[1]
                 .phdr_index

@@ -46,7 +46,7 @@ mod split;
 pub mod stream;
 pub mod vmcoreinfo;
 
-pub use cpu::{CpuContext, Machine, QemuCpuState, Registers, X86_64Regs};
+pub use cpu::{Aarch64Regs, CpuContext, Machine, QemuCpuState, Registers, X86_64Regs};
 pub use dump::{
     Dump, DumpData, Extent, Format, PageCounts, Truncation, check_regular_file, detect,
 };

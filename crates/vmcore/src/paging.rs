@@ -18,6 +18,8 @@
 //! comes from the ELF PT_LOADs when they carry virtual addresses, otherwise from a bounded scan
 //! of the page tables over the direct-map window ([`Dump::page_offset_base`]).
 
+pub mod arm64;
+
 use kdump_types::{Bytes, PhysAddr, VirtAddr};
 
 use crate::cpu::Machine;
@@ -66,6 +68,8 @@ pub enum RootSource {
     },
     /// Given by the caller.
     Explicit,
+    /// arm64: `SYMBOL(swapper_pg_dir)` converted with `NUMBER(kimage_voffset)`.
+    SwapperPgDirKimage,
 }
 
 impl RootSource {
@@ -83,6 +87,7 @@ impl RootSource {
             }
             RootSource::Cr3 { note_index } => format!("CR3 of register note {note_index}"),
             RootSource::Explicit => "given".into(),
+            RootSource::SwapperPgDirKimage => "SYMBOL(swapper_pg_dir) - kimage_voffset".into(),
         }
     }
 }
@@ -122,10 +127,14 @@ pub struct Translation {
     pub virt: VirtAddr,
     /// Its physical address.
     pub phys: PhysAddr,
-    /// Size of the page that maps it: 4 KiB, 2 MiB or 1 GiB.
+    /// Size of the page (or arm64 block) that maps it: 4 KiB, 2 MiB or 1 GiB on x86_64; the
+    /// granule (4, 16, 64 KiB) or a block size on arm64.
     pub page_size: u64,
     /// The levels walked, top first.
     pub steps: Vec<WalkStep>,
+    /// arm64: the leaf descriptor has the contiguous bit (one of a run of entries the TLB may
+    /// cache as one); always false on x86_64.
+    pub contiguous: bool,
 }
 
 impl Translation {
@@ -253,6 +262,7 @@ impl PageTables {
                     phys: PhysAddr(frame | (va.0 & (page_size - 1))),
                     page_size,
                     steps,
+                    contiguous: false,
                 });
             }
             table = self.entry_target(entry, ENTRY_ADDR_MASK);
@@ -398,7 +408,7 @@ impl Dump {
                 what: "page-table walk",
                 offset: 0,
                 detail: format!(
-                    "virtual addresses are translated for x86_64 only, this dump is {}",
+                    "this is the x86_64 walk (virtual addresses are translated for x86_64 and aarch64), this dump is {}",
                     m.name()
                 ),
             }),
@@ -516,16 +526,40 @@ impl Dump {
         tables.translate(&|pa, buf| self.read_phys(pa, buf), va)
     }
 
+    /// The arm64 kernel address space, from vmcoreinfo alone ([`arm64::Arm64Space`]).
+    pub fn arm64_space(&self) -> Result<arm64::Arm64Space> {
+        if self.machine() != Machine::Aarch64 {
+            return Err(Error::Unsupported {
+                what: "arm64 page-table walk",
+                offset: 0,
+                detail: format!("this dump is {}, not aarch64", self.machine().name()),
+            });
+        }
+        let info = self.vmcoreinfo().ok_or_else(|| Error::MissingVmcoreinfo {
+            key: "VMCOREINFO note (needed for the kernel page tables)".into(),
+        })?;
+        arm64::Arm64Space::from_vmcoreinfo(info)
+    }
+
+    /// The kernel's address space for this dump's architecture: x86_64's
+    /// [`Dump::kernel_page_tables`] or arm64's [`Dump::arm64_space`].
+    pub fn address_space(&self) -> Result<AddressSpace> {
+        match self.machine() {
+            Machine::Aarch64 => Ok(AddressSpace::Aarch64(self.arm64_space()?)),
+            _ => Ok(AddressSpace::X86_64(self.kernel_page_tables()?)),
+        }
+    }
+
     /// Translate a kernel virtual address through the kernel page tables, with every level
     /// (for `vmcore vtop`).
     pub fn translate(&self, va: VirtAddr) -> Result<Translation> {
-        let tables = self.kernel_page_tables()?;
-        self.translate_with(&tables, va)
+        self.address_space()?
+            .translate(&|pa, buf| self.read_phys(pa, buf), va)
     }
 
     /// A reader of kernel virtual memory that keeps the page tables and the last translation.
     pub fn virt_reader(&self) -> Result<VirtReader<'_>> {
-        Ok(VirtReader::new(self, self.kernel_page_tables()?))
+        Ok(VirtReader::new(self, self.address_space()?))
     }
 
     /// Read kernel virtual memory into `buf`, across pages, translating each page through the
@@ -584,29 +618,77 @@ impl Dump {
     }
 }
 
+/// A kernel address space of one architecture: what [`VirtReader`] translates through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressSpace {
+    /// x86_64 4/5-level tables.
+    X86_64(PageTables),
+    /// arm64 `swapper_pg_dir` with the linear map and kernel image offsets.
+    Aarch64(arm64::Arm64Space),
+}
+
+impl From<PageTables> for AddressSpace {
+    fn from(t: PageTables) -> Self {
+        AddressSpace::X86_64(t)
+    }
+}
+
+impl From<arm64::Arm64Space> for AddressSpace {
+    fn from(s: arm64::Arm64Space) -> Self {
+        AddressSpace::Aarch64(s)
+    }
+}
+
+impl AddressSpace {
+    /// Walk the tables for `va` through `read`, every level recorded.
+    pub fn translate(&self, read: PhysReader<'_>, va: VirtAddr) -> Result<Translation> {
+        match self {
+            AddressSpace::X86_64(t) => t.translate(read, va),
+            AddressSpace::Aarch64(s) => s.translate(read, va),
+        }
+    }
+
+    /// The physical address of `va` without a walk, where the architecture fixes it: the
+    /// arm64 linear map (`__lm_to_phys`). `None` means "walk the tables".
+    fn direct(&self, va: u64) -> Option<u64> {
+        match self {
+            AddressSpace::X86_64(_) => None,
+            AddressSpace::Aarch64(s) => s.linear_to_phys(va),
+        }
+    }
+
+    /// The granule: the smallest page the tables map.
+    fn granule(&self) -> u64 {
+        match self {
+            AddressSpace::X86_64(_) => 4096,
+            AddressSpace::Aarch64(s) => s.tables.layout.page_size(),
+        }
+    }
+}
+
 /// Reads kernel virtual memory through a set of page tables, remembering the last page it
 /// translated so sequential reads (ring buffers, arrays) cost one walk per page.
 #[derive(Debug)]
 pub struct VirtReader<'a> {
     dump: &'a Dump,
-    tables: PageTables,
+    space: AddressSpace,
     /// (virtual page start, physical page start, page size) of the last translation.
     last: std::cell::Cell<Option<(u64, u64, u64)>>,
 }
 
 impl<'a> VirtReader<'a> {
-    /// A reader over `tables`.
-    pub fn new(dump: &'a Dump, tables: PageTables) -> Self {
+    /// A reader over `space` (x86_64 [`PageTables`] or an arm64 [`arm64::Arm64Space`]).
+    pub fn new(dump: &'a Dump, space: impl Into<AddressSpace>) -> Self {
         VirtReader {
             dump,
-            tables,
+            space: space.into(),
             last: std::cell::Cell::new(None),
         }
     }
 
-    /// The tables in use.
-    pub fn tables(&self) -> &PageTables {
-        &self.tables
+    /// The address space in use.
+    pub fn space(&self) -> &AddressSpace {
+        &self.space
     }
 
     /// Physical address of `va` and the bytes left in its page.
@@ -617,7 +699,19 @@ impl<'a> VirtReader<'a> {
             let off = va - vstart;
             return Ok((pstart + off, size - off));
         }
-        let t = self.dump.translate_with(&self.tables, VirtAddr(va))?;
+        // The arm64 linear map is fixed arithmetic; it is trusted only where it lands in the
+        // dump's memory (a KASAN shadow address past the linear map's real end would not).
+        if let Some(pa) = self.space.direct(va)
+            && self.dump.memory().find_phys(PhysAddr(pa)).is_some()
+        {
+            let size = self.space.granule();
+            let off = va & (size - 1);
+            self.last.set(Some((va - off, pa - off, size)));
+            return Ok((pa, size - off));
+        }
+        let t = self
+            .space
+            .translate(&|pa, buf| self.dump.read_phys(pa, buf), VirtAddr(va))?;
         let vstart = va & !(t.page_size - 1);
         self.last.set(Some((vstart, t.page_phys().0, t.page_size)));
         Ok((t.phys.0, t.bytes_left_in_page()))

@@ -266,7 +266,7 @@ fn write_text(out: &mut dyn Write, b: &CpuBacktrace) -> anyhow::Result<()> {
         if f.interrupted() && !matches!(f.kind, FrameKind::User { .. }) {
             notes.push("interrupted");
         }
-        if f.method.name() != "orc" && f.method.name() != "start" {
+        if !f.method.is_primary() {
             notes.push(f.method.name());
         }
         let notes = if notes.is_empty() {

@@ -1,4 +1,5 @@
 //! CLI integration tests through the real binary (one test binary, one file per area).
+mod arm64;
 mod bt;
 mod check;
 mod cli;

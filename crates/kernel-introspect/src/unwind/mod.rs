@@ -1,15 +1,17 @@
-//! Stack unwinding: one [`Unwinder`] trait, one walker per architecture (x86_64 ORC today,
-//! arm64 frame pointers later), and the backtrace model they share.
+//! Stack unwinding: one [`Unwinder`] trait, one walker per architecture (x86_64 ORC,
+//! [`arm64`] frame records), and the backtrace model they share.
 //!
 //! A walk never fails half-way with an error: it returns the frames it found and a
 //! [`StopReason`] saying why it ended — the bottom of the stack, the user-mode boundary, or a
 //! problem (a stack page missing from the dump, corrupt unwind data, a stack that does not
 //! progress). Every walk is bounded by [`MAX_FRAMES`] and [`MAX_STACK_SWITCHES`].
 
+pub mod arm64;
 pub mod x86_64;
 
 use vmcore::Registers;
 
+pub use arm64::FrameRecordUnwinder;
 pub use x86_64::{OrcUnwinder, StackRange};
 
 /// More frames than any real kernel stack holds (16 KiB task stack plus IRQ and exception
@@ -32,7 +34,7 @@ pub struct StartRegs {
     pub ip: u64,
     /// Stack pointer.
     pub sp: u64,
-    /// Frame pointer (RBP).
+    /// Frame pointer (RBP on x86_64, x29 on arm64).
     pub bp: u64,
     /// The full register set, when the start is an interrupted context.
     pub regs: Option<Registers>,
@@ -117,6 +119,8 @@ pub enum StackKind {
     Exception(ExceptionStack),
     /// The CPU's entry trampoline stack.
     Entry,
+    /// arm64: the CPU's overflow stack (a kernel stack overflow is handled there).
+    Overflow,
     /// User space.
     User,
     /// Not a kernel address.
@@ -172,6 +176,7 @@ impl StackKind {
             StackKind::Irq => "irq",
             StackKind::Exception(e) => e.name(),
             StackKind::Entry => "entry",
+            StackKind::Overflow => "overflow",
             StackKind::User => "user",
             StackKind::Unknown => "unknown",
         }
@@ -215,9 +220,23 @@ pub enum UnwindMethod {
     /// which is `STACK_FRAME_NON_STANDARD`): the stack was scanned for the first return address
     /// whose call instruction targets that function.
     StackScan,
+    /// arm64: the frame record at the frame pointer (`{x29, x30}`), the kernel's own method.
+    FrameRecord,
+    /// arm64: the link register of an interrupted function that had not stored its frame
+    /// record (a leaf, a prologue, an epilogue), validated as the address after a call.
+    LinkRegister,
 }
 
 impl UnwindMethod {
+    /// The architecture's own method (the start, ORC, arm64 frame records): reports mark only
+    /// the other frames, which were found by a fallback.
+    pub fn is_primary(self) -> bool {
+        matches!(
+            self,
+            UnwindMethod::Start | UnwindMethod::Orc | UnwindMethod::FrameRecord
+        )
+    }
+
     /// A short name for reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -225,6 +244,8 @@ impl UnwindMethod {
             UnwindMethod::Orc => "orc",
             UnwindMethod::FramePointer => "frame-pointer",
             UnwindMethod::StackScan => "stack-scan",
+            UnwindMethod::FrameRecord => "frame-record",
+            UnwindMethod::LinkRegister => "link-register",
         }
     }
 }
@@ -361,4 +382,32 @@ pub(crate) fn unreadable(e: &crate::Error, fallback: u64) -> StopReason {
         other => other.to_string(),
     };
     StopReason::Unreadable { addr, detail }
+}
+
+/// The walker of a dump's architecture: x86_64 ORC or arm64 frame records.
+#[derive(Debug)]
+pub enum KernelUnwinder<'a, M: crate::mem::KernelMemory + ?Sized> {
+    /// x86_64: the in-memory ORC tables.
+    Orc(OrcUnwinder<'a, M>),
+    /// arm64: frame records and exception `pt_regs`.
+    FrameRecord(FrameRecordUnwinder<'a, M>),
+}
+
+impl<M: crate::mem::KernelMemory + ?Sized> KernelUnwinder<'_, M> {
+    /// The per-CPU stacks it names (IRQ, exception, overflow).
+    pub fn stacks(&self) -> &[StackRange] {
+        match self {
+            KernelUnwinder::Orc(u) => u.stacks(),
+            KernelUnwinder::FrameRecord(u) => u.stacks(),
+        }
+    }
+}
+
+impl<M: crate::mem::KernelMemory + ?Sized> Unwinder for KernelUnwinder<'_, M> {
+    fn unwind(&self, start: &StartRegs) -> Backtrace {
+        match self {
+            KernelUnwinder::Orc(u) => u.unwind(start),
+            KernelUnwinder::FrameRecord(u) => u.unwind(start),
+        }
+    }
 }

@@ -424,6 +424,54 @@ fn hostile_seeds(out: &Path) -> std::io::Result<()> {
     )
 }
 
+/// Seeds for `arm64_walk` (fuzz/fuzz_targets/arm64_walk.rs): real-shaped tables for every
+/// granule, laid out as that target reads its input (the header in the first bytes, the whole
+/// input is physical memory from 0, mapped addresses after byte 32).
+fn arm64_walk_seeds(dir: &Path) -> std::io::Result<()> {
+    use testgen::arm64pt::Arm64Tables;
+    for (granule, page_shift, va_bits) in [(0u8, 12u32, 48u32), (1, 14, 47), (2, 16, 42)] {
+        let page = 1u64 << page_shift;
+        // Tables from the second page on; the first holds the header.
+        let mut t = Arm64Tables::new(page_shift, va_bits, page);
+        let kernel = u64::MAX << va_bits;
+        let mut vas = Vec::new();
+        for (i, shift) in [page_shift, page_shift + (page_shift - 3)]
+            .into_iter()
+            .enumerate()
+        {
+            let va = kernel + ((i as u64 + 1) << (va_bits - 4));
+            if t.map(va, 0x4000_0000 << i, shift, i == 0) {
+                vas.push(va + 0x18);
+            }
+        }
+        let end = t
+            .pages()
+            .map(|(a, b)| a + b.len() as u64)
+            .max()
+            .unwrap_or(page);
+        let mut bytes = vec![0u8; end as usize];
+        for (a, b) in t.pages() {
+            bytes[a as usize..a as usize + b.len()].copy_from_slice(b);
+        }
+        let kimage_voffset = 0xffff_8000_0000_0000u64;
+        bytes[0] = (64 - va_bits) as u8;
+        bytes[1] = va_bits as u8;
+        bytes[2] = granule;
+        bytes[8..16].copy_from_slice(&kimage_voffset.to_le_bytes());
+        bytes[16..24].copy_from_slice(&0x4000_0000u64.to_le_bytes());
+        bytes[24..32].copy_from_slice(&t.root.wrapping_add(kimage_voffset).to_le_bytes());
+        for (i, va) in vas.iter().enumerate() {
+            bytes[32 + 8 * i..40 + 8 * i].copy_from_slice(&va.to_le_bytes());
+        }
+        write(
+            dir,
+            &format!("tables-{}k-{va_bits}bit.bin", page / 1024),
+            &bytes,
+        )?;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let Some(out) = std::env::args().nth(1) else {
         eprintln!("usage: testgen-fuzz-seeds OUT_DIR");
@@ -442,6 +490,7 @@ fn main() -> ExitCode {
                 &testgen::btf::sample(),
             )
         })
+        .and_then(|()| arm64_walk_seeds(&out.join("arm64_walk")))
         .and_then(|()| hostile_seeds(out));
     match r {
         Ok(()) => ExitCode::SUCCESS,

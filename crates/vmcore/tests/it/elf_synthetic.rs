@@ -158,6 +158,34 @@ fn incomplete_flag_and_overlaps_are_findings() {
     );
 }
 
+/// arm64 kexec-tools writes the kernel image as a PT_LOAD inside the RAM PT_LOAD that holds
+/// it: nested is not ELF003 there (it still is on x86_64); a partial overlap still is, also
+/// behind a nested range.
+#[test]
+fn arm64_nested_kernel_image_load_is_not_an_overlap() {
+    let elf003 = |machine: u16, loads: Vec<LoadSpec>| {
+        let s = ElfSpec {
+            machine,
+            cpus: vec![CpuSpec::numbered_for(machine, 0, 1)],
+            ..spec(0, loads)
+        };
+        let d = Dump::from_bytes(elf_bytes(&s)).unwrap();
+        d.findings().iter().filter(|f| f.code == "ELF003").count()
+    };
+    let ram_and_image = || vec![load(0, 0x10000, 0x10000), load(0x2000, 0x3000, 0x3000)];
+    assert_eq!(elf003(testgen::EM_AARCH64, ram_and_image()), 0);
+    assert_eq!(elf003(testgen::EM_X86_64, ram_and_image()), 1);
+    // Same start: one holds the other.
+    let same_start = vec![load(0, 0x10000, 0x10000), load(0, 0x3000, 0x3000)];
+    assert_eq!(elf003(testgen::EM_AARCH64, same_start), 0);
+    // A partial overlap with the RAM range behind the nested image is still found.
+    let mut partial = ram_and_image();
+    partial.push(load(0xf000, 0x2000, 0x2000));
+    assert_eq!(elf003(testgen::EM_AARCH64, partial), 1);
+    let plain_partial = vec![load(0, 0x2000, 0x2000), load(0x1000, 0x2000, 0x2000)];
+    assert_eq!(elf003(testgen::EM_AARCH64, plain_partial), 1);
+}
+
 #[test]
 fn sparse_terabyte_dump_with_8192_ranges_and_1024_cpus_opens_lazily() {
     let dir = tempfile_dir();
