@@ -456,7 +456,18 @@ fn an_installed_binary_finds_the_sample_without_the_build_tree() {
         for (k, v) in envs {
             c.env(k, v);
         }
-        c.output().unwrap()
+        // Another test thread may fork while our copy's write descriptor is open; the child
+        // holds it until it execs, and exec of the copy fails with ETXTBSY until then.
+        let mut tries = 0;
+        loop {
+            match c.output() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                r => break r.unwrap(),
+            }
+        }
     };
     let o = run(&[]);
     assert_eq!(o.status.code(), Some(2));
