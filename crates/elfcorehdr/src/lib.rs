@@ -19,6 +19,7 @@
 //! - [`Updater::update_in_place`] / [`update_in_place`]: apply a hotplug [`Event`] the way the
 //!   kernel decides ([`decide`]), all or nothing.
 //! - [`verify::compare`]: differences between a header and a state.
+//! - [`findings::CODES`]: every finding code of this crate, registered once.
 //! - [`live`]: the running kernel's header via `/proc/kcore`, and uevents; [`mod@file`]: atomic
 //!   file replacement.
 //!
@@ -47,6 +48,7 @@
 mod build;
 mod error;
 pub mod file;
+pub mod findings;
 mod layout;
 pub mod live;
 mod parse;

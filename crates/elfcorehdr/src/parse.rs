@@ -7,11 +7,11 @@
 //! kernels parse, and their quirks are listed.
 
 use kdump_types::elf::*;
-use kdump_types::{Bytes, Finding, PhysAddr, PhysRange, Severity, VirtAddr};
+use kdump_types::{Bytes, Finding, FindingCode, PhysAddr, PhysRange, Severity, VirtAddr};
 
 use crate::build::header_len;
 use crate::error::{Error, Result};
-use kdump_types::elf::{Elf64Ehdr, Elf64Phdr};
+use crate::findings as F;
 
 /// Virtual addresses at or above this are the kernel text mapping (`__START_KERNEL_map`).
 pub const START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
@@ -66,14 +66,8 @@ pub struct Elfcorehdr {
     pub findings: Vec<Finding>,
 }
 
-fn finding(
-    code: &'static str,
-    name: &'static str,
-    sev: Severity,
-    off: u64,
-    msg: String,
-) -> Finding {
-    Finding::new(code, name, sev, Some(off), msg)
+fn finding(code: FindingCode, off: u64, msg: String) -> Finding {
+    code.finding(Some(off), msg)
 }
 
 /// Reads and checks the ELF header fields the capture kernel checks; returns it with the
@@ -143,13 +137,10 @@ impl Elfcorehdr {
         let (header, table) = read_header(bytes)?;
         let mut findings = Vec::new();
         let h = &header;
-        let sev_w = Severity::Warning;
         if h.e_type != ET_CORE {
             findings.push(finding(
-                "EHDR001",
-                "not-et-core",
-                Severity::Error,
-                16,
+                F::NOT_ET_CORE,
+                ehdr64::E_TYPE as u64,
                 format!(
                     "e_type is {}, not ET_CORE (4); the capture kernel rejects it",
                     h.e_type
@@ -158,19 +149,15 @@ impl Elfcorehdr {
         }
         if h.e_machine != EM_X86_64 {
             findings.push(finding(
-                "EHDR002",
-                "not-x86-64",
-                sev_w,
-                18,
+                F::NOT_X86_64,
+                ehdr64::E_MACHINE as u64,
                 format!("e_machine is {}, not EM_X86_64 (62)", h.e_machine),
             ));
         }
         if h.e_ident[6] != EV_CURRENT || h.e_version != u32::from(EV_CURRENT) {
             findings.push(finding(
-                "EHDR003",
-                "bad-version",
-                Severity::Error,
-                6,
+                F::BAD_VERSION,
+                ident::EI_VERSION,
                 format!(
                     "EI_VERSION {} / e_version {}; the capture kernel wants EV_CURRENT (1)",
                     h.e_ident[6], h.e_version
@@ -179,10 +166,8 @@ impl Elfcorehdr {
         }
         if usize::from(h.e_ehsize) != EHDR64_SIZE {
             findings.push(finding(
-                "EHDR004",
-                "bad-ehsize",
-                Severity::Error,
-                52,
+                F::BAD_EHSIZE,
+                ehdr64::E_EHSIZE as u64,
                 format!(
                     "e_ehsize is {}, not 64; the capture kernel rejects it",
                     h.e_ehsize
@@ -191,32 +176,26 @@ impl Elfcorehdr {
         }
         if h.e_phnum == 0 {
             findings.push(finding(
-                "EHDR005",
-                "no-phdrs",
-                Severity::Error,
-                56,
+                F::NO_PHDRS,
+                ehdr64::E_PHNUM as u64,
                 "e_phnum is 0; the capture kernel rejects it".into(),
             ));
         }
         if h.e_phoff != EHDR64_SIZE as u64 {
             findings.push(finding(
-                "EHDR006",
-                "unusual-phoff",
-                Severity::Info,
-                32,
+                F::UNUSUAL_PHOFF,
+                ehdr64::E_PHOFF as u64,
                 format!("e_phoff is {:#x}; the kernel writes 64", h.e_phoff),
             ));
         }
         if h.e_shoff != 0 || h.e_shnum != 0 || h.e_flags != 0 || h.e_entry != 0 {
-            findings.push(finding("EHDR007", "unusual-ehdr-fields", Severity::Info, 24,
+            findings.push(finding(F::UNUSUAL_EHDR_FIELDS, ehdr64::E_ENTRY as u64,
                 format!("e_entry {:#x}, e_shoff {:#x}, e_flags {:#x}, e_shnum {}: the kernel leaves these 0",
                     h.e_entry, h.e_shoff, h.e_flags, h.e_shnum)));
         }
         if h.e_ident[7..].iter().any(|&b| b != 0) {
             findings.push(finding(
-                "EHDR008",
-                "nonzero-ident-pad",
-                Severity::Info,
+                F::NONZERO_IDENT_PAD,
                 7,
                 "EI_OSABI/EI_ABIVERSION/EI_PAD are not zero".into(),
             ));
@@ -248,17 +227,13 @@ impl Elfcorehdr {
         }
         if note_idx.is_empty() {
             findings.push(finding(
-                "EHDR010",
-                "no-notes",
-                Severity::Error,
+                F::NO_NOTES,
                 h.e_phoff,
                 "no PT_NOTE: neither CPU notes nor VMCOREINFO".into(),
             ));
         } else if note_idx.len() == 1 {
             findings.push(finding(
-                "EHDR011",
-                "no-cpu-notes",
-                sev_w,
+                F::NO_CPU_NOTES,
                 ph_off(note_idx[0]),
                 "one PT_NOTE only (taken as VMCOREINFO): no CPU has a note".into(),
             ));
@@ -271,11 +246,11 @@ impl Elfcorehdr {
             match p.p_type {
                 PT_NOTE => {
                     if p.p_vaddr != 0 || p.p_flags != 0 {
-                        findings.push(finding("EHDR012", "unusual-note-phdr", Severity::Info, off,
+                        findings.push(finding(F::UNUSUAL_NOTE_PHDR, off,
                             format!("PT_NOTE #{i}: p_vaddr {:#x}, p_flags {:#x}; the kernel writes 0", p.p_vaddr, p.p_flags)));
                     }
                     if p.p_memsz == 0 {
-                        findings.push(finding("EHDR013", "empty-note", sev_w, off,
+                        findings.push(finding(F::EMPTY_NOTE, off,
                             format!("PT_NOTE #{i} has size 0")));
                     }
                 }
@@ -291,31 +266,29 @@ impl Elfcorehdr {
                         ram.push(seg);
                     }
                     if p.p_flags != (PF_R | PF_W | PF_X) {
-                        findings.push(finding("EHDR014", "unusual-load-flags", Severity::Info, off,
+                        findings.push(finding(F::UNUSUAL_LOAD_FLAGS, off,
                             format!("PT_LOAD #{i}: p_flags {:#x}; the kernel writes RWX (7)", p.p_flags)));
                     }
                     if p.p_memsz == 0 {
-                        findings.push(finding("EHDR015", "empty-load", sev_w, off,
+                        findings.push(finding(F::EMPTY_LOAD, off,
                             format!("PT_LOAD #{i} has size 0")));
                     }
                     if p.p_paddr.checked_add(p.p_memsz).is_none() {
-                        findings.push(finding("EHDR016", "load-wraps", Severity::Error, off,
+                        findings.push(finding(F::LOAD_WRAPS, off,
                             format!("PT_LOAD #{i}: {:#x} + {:#x} wraps around the address space", p.p_paddr, p.p_memsz)));
                     }
                 }
-                other => findings.push(finding("EHDR017", "unexpected-phdr-type", sev_w, off,
+                other => findings.push(finding(F::UNEXPECTED_PHDR_TYPE, off,
                     format!("phdr #{i} has p_type {other:#x}; an elfcorehdr has only PT_NOTE and PT_LOAD"))),
             }
             if (p.p_type == PT_NOTE || p.p_type == PT_LOAD) && p.p_offset != p.p_paddr {
-                findings.push(finding("EHDR018", "offset-not-paddr", sev_w, off + 8,
+                findings.push(finding(F::OFFSET_NOT_PADDR, off + phdr64::P_OFFSET as u64,
                     format!("phdr #{i}: p_offset {:#x} != p_paddr {:#x}; in a raw elfcorehdr p_offset is the physical address", p.p_offset, p.p_paddr)));
             }
             if p.p_filesz != p.p_memsz {
                 findings.push(finding(
-                    "EHDR019",
-                    "filesz-not-memsz",
-                    sev_w,
-                    off + 32,
+                    F::FILESZ_NOT_MEMSZ,
+                    off + phdr64::P_FILESZ as u64,
                     format!(
                         "phdr #{i}: p_filesz {:#x} != p_memsz {:#x}",
                         p.p_filesz, p.p_memsz
@@ -324,10 +297,8 @@ impl Elfcorehdr {
             }
             if p.p_align != 0 {
                 findings.push(finding(
-                    "EHDR020",
-                    "nonzero-align",
-                    Severity::Info,
-                    off + 48,
+                    F::NONZERO_ALIGN,
+                    off + phdr64::P_ALIGN as u64,
                     format!("phdr #{i}: p_align {:#x}; the kernel writes 0", p.p_align),
                 ));
             }
@@ -340,9 +311,7 @@ impl Elfcorehdr {
         ) {
             if first_load < last_note {
                 findings.push(finding(
-                    "EHDR021",
-                    "load-before-note",
-                    sev_w,
+                    F::LOAD_BEFORE_NOTE,
                     ph_off(first_load),
                     format!("PT_LOAD #{first_load} comes before PT_NOTE #{last_note}"),
                 ));
@@ -351,18 +320,14 @@ impl Elfcorehdr {
         if let Some(kt) = kernel_text {
             if ram.first().is_some_and(|r| r.phdr_index < kt.phdr_index) {
                 findings.push(finding(
-                    "EHDR022",
-                    "ktext-not-first-load",
-                    Severity::Info,
+                    F::KTEXT_NOT_FIRST_LOAD,
                     ph_off(kt.phdr_index),
                     "the kernel text PT_LOAD is not the first PT_LOAD".into(),
                 ));
             }
         } else if !ram.is_empty() {
             findings.push(finding(
-                "EHDR023",
-                "no-kernel-text",
-                sev_w,
+                F::NO_KERNEL_TEXT,
                 h.e_phoff,
                 "no PT_LOAD maps the kernel text (p_vaddr >= __START_KERNEL_map)".into(),
             ));
@@ -370,9 +335,7 @@ impl Elfcorehdr {
         for w in ram.windows(2) {
             if w[1].range.start < w[0].range.end {
                 findings.push(finding(
-                    "EHDR024",
-                    "ram-overlap-or-unsorted",
-                    sev_w,
+                    F::RAM_OVERLAP_OR_UNSORTED,
                     ph_off(w[1].phdr_index),
                     format!(
                         "RAM PT_LOAD #{} ({}) overlaps or precedes #{} ({})",
@@ -383,9 +346,7 @@ impl Elfcorehdr {
         }
         if ram.is_empty() {
             findings.push(finding(
-                "EHDR025",
-                "no-ram",
-                Severity::Error,
+                F::NO_RAM,
                 h.e_phoff,
                 "no RAM PT_LOAD: the dump would have no memory".into(),
             ));
@@ -399,10 +360,8 @@ impl Elfcorehdr {
                 Some(VirtAddr(b)) if b != off => {
                     consistent = false;
                     findings.push(finding(
-                        "EHDR026",
-                        "direct-map-mismatch",
-                        sev_w,
-                        ph_off(r.phdr_index) + 16,
+                        F::DIRECT_MAP_MISMATCH,
+                        ph_off(r.phdr_index) + phdr64::P_VADDR as u64,
                         format!(
                             "RAM PT_LOAD #{}: p_vaddr - p_paddr = {off:#x}, others {b:#x}",
                             r.phdr_index
@@ -425,7 +384,7 @@ impl Elfcorehdr {
             .and_then(|t| t.iter().position(|&b| b != 0))
         {
             let at = used_len + pos;
-            findings.push(finding("EHDR027", "nonzero-tail", Severity::Info, at as u64,
+            findings.push(finding(F::NONZERO_TAIL, at as u64,
                 format!("non-zero byte after the program headers at {at:#x} (stale header data? the kernel copies only the page-aligned new header)")));
         }
 

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use kdump_types::{Bytes, Finding, PhysAddr, PhysRange, Severity, VirtAddr};
 
-use crate::cpu::{CpuContext, Machine, contexts_from_notes};
+use crate::cpu::{CpuContext, CpuProblem, Machine, contexts_from_notes};
 use crate::elf::{self, Segment};
 use crate::error::{Error, Result};
 use crate::extents::DataExtents;
+use crate::findings as F;
 use crate::kdump::{KdumpFile, KdumpInfo};
 use crate::memmap::{Location, MemoryMap};
 use crate::notes::{NAME_VMCOREINFO, Note, parse_notes};
@@ -690,10 +691,7 @@ fn unreachable_format() -> Result<Dump> {
 }
 
 fn no_vmcoreinfo_finding() -> Finding {
-    Finding::new(
-        "NOTE003",
-        "no-vmcoreinfo",
-        Severity::Warning,
+    F::NO_VMCOREINFO.finding(
         None,
         "no VMCOREINFO note: kernel log, virtual addresses and symbols are unavailable",
     )
@@ -708,21 +706,12 @@ fn has_errors(findings: &[Finding]) -> bool {
 /// `DUMP001`: the file stores no page of memory; every read would fail or read zeros, so
 /// nothing about the machine's memory can be checked.
 fn no_memory_finding(why: String) -> Finding {
-    Finding::new(
-        "DUMP001",
-        "no-readable-memory",
-        Severity::Warning,
-        None,
-        format!("the dump stores no page of memory: {why}"),
-    )
+    F::NO_READABLE_MEMORY.finding(None, format!("the dump stores no page of memory: {why}"))
 }
 
 /// `DUMP002`: no ELF note at all: no CPU registers and no VMCOREINFO.
 fn no_notes_finding() -> Finding {
-    Finding::new(
-        "DUMP002",
-        "no-notes",
-        Severity::Warning,
+    F::NO_NOTES.finding(
         None,
         "the dump holds no ELF notes: no CPU registers and no VMCOREINFO",
     )
@@ -761,10 +750,7 @@ fn aliased_file_bytes(
         max_end = max_end.max(end);
     }
     if let Some((i, a, b)) = first {
-        findings.push(Finding::new(
-            "ELF009",
-            "loads-share-file-bytes",
-            Severity::Warning,
+        findings.push(F::LOADS_SHARE_FILE_BYTES.finding(
             segments.get(i).map(|s| s.header_offset),
             format!(
                 "{count} PT_LOADs store memory in file bytes an earlier PT_LOAD also stores \
@@ -787,15 +773,11 @@ fn vmcoreinfo_from_notes(notes: &[Note]) -> Option<VmcoreInfo> {
 fn cpu_findings(cpus: &[CpuContext], findings: &mut Vec<Finding>) {
     for c in cpus {
         if let Some(p) = &c.problem {
-            let (code, name, sev) = if c.regs.is_none() && p.contains("zeroed") {
-                ("CPU001", "register-note-zeroed", Severity::Warning)
-            } else {
-                ("CPU002", "register-note-undecodable", Severity::Error)
+            let code = match p {
+                CpuProblem::Zeroed if c.regs.is_none() => F::REGISTER_NOTE_ZEROED,
+                _ => F::REGISTER_NOTE_UNDECODABLE,
             };
-            findings.push(Finding::new(
-                code,
-                name,
-                sev,
+            findings.push(code.finding(
                 Some(c.note_offset),
                 format!("register note {}: {p}", c.note_index),
             ));

@@ -12,6 +12,7 @@ use kdump_types::{Bytes, FileOffset, Finding, PhysRange, Severity, VirtAddr};
 
 use crate::cpu::Machine;
 use crate::error::{Error, Result};
+use crate::findings as F;
 use crate::memmap::{MemoryRange, RangeKind, X86_64_START_KERNEL_MAP};
 use crate::notes::{Note, parse_notes};
 
@@ -95,20 +96,13 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
 
     let mut findings = Vec::new();
     if h.e_flags & DUMP_ELF_INCOMPLETE != 0 {
-        findings.push(Finding::new(
-            "ELF004",
-            "dump-incomplete-flag",
-            Severity::Error,
+        findings.push(F::DUMP_INCOMPLETE_FLAG.finding(
             Some(layout.e_flags),
             "e_flags has DUMP_ELF_INCOMPLETE: makedumpfile stopped before writing every page",
         ));
     }
     if headers_only {
-        findings.push(Finding::new(
-            "ELF006",
-            "headers-only",
-            Severity::Info,
-            Some(0),
+        findings.push(F::HEADERS_ONLY.finding(Some(0),
             "raw elfcorehdr: program headers describe the crashed kernel's memory by physical address; the file holds no memory",
         ));
     }
@@ -284,10 +278,7 @@ fn note_segment(
     let file_len = b.len() as u64;
     let avail = file_len.saturating_sub(s.p_offset).min(s.p_filesz);
     if avail < s.p_filesz {
-        findings.push(Finding::new(
-            "ELF007",
-            "note-segment-truncated",
-            Severity::Error,
+        findings.push(F::NOTE_SEGMENT_TRUNCATED.finding(
             Some(s.header_offset),
             format!(
                 "PT_NOTE {} at file offset {:#x} needs {:#x} bytes, the file has {:#x}",
@@ -313,10 +304,7 @@ fn load_range(
     findings: &mut Vec<Finding>,
 ) -> MemoryRange {
     if s.p_filesz > s.p_memsz {
-        findings.push(Finding::new(
-            "ELF008",
-            "load-filesz-exceeds-memsz",
-            Severity::Warning,
+        findings.push(F::LOAD_FILESZ_EXCEEDS_MEMSZ.finding(
             Some(s.header_offset),
             format!(
                 "PT_LOAD {}: p_filesz {:#x} > p_memsz {:#x}; extra bytes ignored",
@@ -339,11 +327,7 @@ fn load_range(
         RangeKind::Load
     };
     if !headers_only && present < file_size {
-        findings.push(Finding::new(
-            "ELF001",
-            "load-truncated",
-            Severity::Error,
-            Some(s.header_offset),
+        findings.push(F::LOAD_TRUNCATED.finding(Some(s.header_offset),
             format!(
                 "PT_LOAD {} (phys {}) needs file bytes {:#x}..{:#x}; the file ends at {:#x}: {:#x} bytes missing",
                 s.index,

@@ -18,10 +18,11 @@
 
 use std::io::{self, Write};
 
-use kdump_types::{Bytes, Finding, Severity, VirtAddr};
+use kdump_types::{Bytes, Finding, FindingCode, VirtAddr};
 
 use crate::dump::Dump;
 use crate::error::{Error, Result};
+use crate::findings as F;
 use crate::vmcoreinfo::VmcoreInfo;
 
 /// Reads kernel virtual memory: fill the buffer from the address or fail.
@@ -334,25 +335,16 @@ impl<'a> PageCache<'a> {
 /// Counts one kind of problem over a walk and keeps the first example, so a corrupt ring
 /// yields one finding per kind instead of thousands.
 struct Tally {
-    code: &'static str,
-    name: &'static str,
-    severity: Severity,
+    code: FindingCode,
     summary: &'static str,
     count: u64,
     first: Option<String>,
 }
 
 impl Tally {
-    fn new(
-        code: &'static str,
-        name: &'static str,
-        severity: Severity,
-        summary: &'static str,
-    ) -> Self {
+    fn new(code: FindingCode, summary: &'static str) -> Self {
         Tally {
             code,
-            name,
-            severity,
             summary,
             count: 0,
             first: None,
@@ -369,10 +361,7 @@ impl Tally {
     }
     fn finish(self, out: &mut Vec<Finding>) {
         if let Some(first) = self.first {
-            out.push(Finding::new(
-                self.code,
-                self.name,
-                self.severity,
+            out.push(self.code.finding(
                 None,
                 format!("{} {}; first: {first}", self.count, self.summary),
             ));
@@ -628,11 +617,7 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
     if span >= count {
         // head and tail can never be more than one ring apart; decode the newest ring's worth.
         tail = ring.head_id.wrapping_sub(count - 1) & DESC_ID_MASK;
-        findings.push(Finding::new(
-            "KLOG001",
-            "klog-ring-span",
-            Severity::Error,
-            None,
+        findings.push(F::KLOG_RING_SPAN.finding(None,
             format!(
                 "printk descriptor ring: tail id {:#x} and head id {:#x} are {span} apart, more than the {count} descriptors: ring indexes are corrupt; decoding the last {count} ids only",
                 ring.tail_id, ring.head_id
@@ -641,10 +626,7 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
     }
     let mut n_ids = (ring.head_id.wrapping_sub(tail) & DESC_ID_MASK) + 1;
     if n_ids > MAX_LOG_RECORDS {
-        findings.push(Finding::new(
-            "KLOG010",
-            "klog-records-capped",
-            Severity::Warning,
+        findings.push(F::KLOG_RECORDS_CAPPED.finding(
             None,
             format!(
                 "the ring holds {n_ids} descriptor ids (count_bits {count_bits}), more than the \
@@ -657,39 +639,27 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
     }
 
     let mut in_progress = Tally::new(
-        "KLOG002",
-        "klog-desc-not-final",
-        Severity::Info,
+        F::KLOG_DESC_NOT_FINAL,
         "descriptors were reserved or reusable, not committed (being written at the time of the dump); skipped",
     );
     let mut id_mismatch = Tally::new(
-        "KLOG003",
-        "klog-desc-id-mismatch",
-        Severity::Warning,
+        F::KLOG_DESC_ID_MISMATCH,
         "descriptors hold another id than expected (overwritten or corrupt); skipped",
     );
     let mut bad_block = Tally::new(
-        "KLOG004",
-        "klog-bad-data-block",
-        Severity::Warning,
+        F::KLOG_BAD_DATA_BLOCK,
         "records have an invalid text data block (illegal positions or a block of another record); skipped",
     );
     let mut unreadable = Tally::new(
-        "KLOG005",
-        "klog-unreadable",
-        Severity::Warning,
+        F::KLOG_UNREADABLE,
         "records could not be read from the dump; skipped",
     );
     let mut seq_odd = Tally::new(
-        "KLOG006",
-        "klog-seq-inconsistent",
-        Severity::Warning,
+        F::KLOG_SEQ_INCONSISTENT,
         "records have a sequence number that does not match their slot or goes backwards",
     );
     let mut truncated = Tally::new(
-        "KLOG007",
-        "klog-text-truncated",
-        Severity::Info,
+        F::KLOG_TEXT_TRUNCATED,
         "records have a text_len longer than their data block; text cut to the block",
     );
 
@@ -871,11 +841,7 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
         };
         text_total += len;
         if text_total > text_budget {
-            findings.push(Finding::new(
-                "KLOG008",
-                "klog-text-overlap",
-                Severity::Error,
-                None,
+            findings.push(F::KLOG_TEXT_OVERLAP.finding(None,
                 format!(
                     "records' texts add up to more than the {} byte data ring (at descriptor {id:#x}): blocks overlap, the ring is corrupt; stopped decoding",
                     ring.data_size
@@ -978,10 +944,7 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
     let mut wrapped = false;
     while idx != next {
         if records.len() as u64 >= MAX_LOG_RECORDS {
-            findings.push(Finding::new(
-                "KLOG010",
-                "klog-records-capped",
-                Severity::Warning,
+            findings.push(F::KLOG_RECORDS_CAPPED.finding(
                 None,
                 format!(
                     "log_buf at {log_buf:#x}: more than {MAX_LOG_RECORDS} records \
@@ -1003,10 +966,7 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
             None
         };
         if let Some(p) = problem {
-            findings.push(Finding::new(
-                "KLOG009",
-                "klog-legacy-chain",
-                Severity::Error,
+            findings.push(F::KLOG_LEGACY_CHAIN.finding(
                 None,
                 format!("log_buf at {log_buf:#x}: {p}; stopped decoding"),
             ));
@@ -1014,10 +974,7 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
         }
         let at = log_buf.wrapping_add(idx);
         if let Err(e) = mem.read(at, &mut hdr) {
-            findings.push(Finding::new(
-                "KLOG005",
-                "klog-unreadable",
-                Severity::Warning,
+            findings.push(F::KLOG_UNREADABLE.finding(
                 None,
                 format!("log record at {at:#x} (index {idx}): {e}; stopped decoding"),
             ));
@@ -1036,10 +993,7 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
                         "zero-length record at index {idx} wraps to the start a second time: the record chain loops"
                     )
                 };
-                findings.push(Finding::new(
-                    "KLOG009",
-                    "klog-legacy-chain",
-                    Severity::Error,
+                findings.push(F::KLOG_LEGACY_CHAIN.finding(
                     None,
                     format!("log_buf at {log_buf:#x}: {why}; stopped decoding"),
                 ));
@@ -1050,7 +1004,7 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
             continue;
         }
         if len < hdr_size || idx + len > buf_len {
-            findings.push(Finding::new("KLOG009", "klog-legacy-chain", Severity::Error, None, format!("log record at {at:#x} (index {idx}) has len {len}, outside {hdr_size}..={}; stopped decoding", buf_len - idx)));
+            findings.push(F::KLOG_LEGACY_CHAIN.finding(None, format!("log record at {at:#x} (index {idx}) has len {len}, outside {hdr_size}..={}; stopped decoding", buf_len - idx)));
             break;
         }
         let text_len = u64::from(member_u16(&hdr_view, "printk_log.text_len", off_text_len)?)
@@ -1066,10 +1020,7 @@ pub fn decode_legacy(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kernel
         }
         let mut body = vec![0u8; (text_len + dict_len) as usize];
         if let Err(e) = mem.read(at + hdr_size, &mut body) {
-            findings.push(Finding::new(
-                "KLOG005",
-                "klog-unreadable",
-                Severity::Warning,
+            findings.push(F::KLOG_UNREADABLE.finding(
                 None,
                 format!("text of log record at {at:#x}: {e}; stopped decoding"),
             ));

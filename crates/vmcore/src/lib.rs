@@ -37,6 +37,7 @@ mod dump;
 pub mod elf;
 mod error;
 pub mod extents;
+pub mod findings;
 pub mod kdump;
 pub mod klog;
 pub mod memmap;
@@ -45,7 +46,7 @@ pub mod paging;
 pub mod stream;
 pub mod vmcoreinfo;
 
-pub use cpu::{CpuContext, Machine, QemuCpuState, Registers, X86_64Regs};
+pub use cpu::{CpuContext, CpuProblem, Machine, QemuCpuState, Registers, X86_64Regs};
 pub use dump::{
     Dump, DumpData, Extent, Format, PageCounts, Truncation, check_regular_file, detect,
 };

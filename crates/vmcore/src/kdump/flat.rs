@@ -17,9 +17,10 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use kdump_types::{Bytes, Finding, ReadError, Severity};
+use kdump_types::{Bytes, Finding, ReadError};
 
 use crate::error::{Error, Result};
+use crate::findings as F;
 
 /// `MAX_SIZE_MDF_HEADER`: the header area before the first record.
 pub const MDF_HEADER_SIZE: u64 = 4096;
@@ -86,10 +87,7 @@ impl FlatIndex {
         let mut findings = Vec::new();
         let version = file.read_i64_be("makedumpfile_header.version", 24)?;
         if version != VERSION_FLAT_HEADER {
-            findings.push(Finding::new(
-                "FLAT004",
-                "flat-version-unknown",
-                Severity::Warning,
+            findings.push(F::FLAT_VERSION_UNKNOWN.finding(
                 Some(24),
                 format!("flattened header version {version}, expected 1; reading it as version 1"),
             ));
@@ -109,10 +107,7 @@ impl FlatIndex {
                     pos,
                     "the stream ends there without its end record".into(),
                 ));
-                findings.push(Finding::new(
-                    "FLAT001",
-                    "flat-truncated",
-                    Severity::Error,
+                findings.push(F::FLAT_TRUNCATED.finding(
                     Some(pos),
                     "the flattened stream ends without its end record (offset = size = -1): \
                      the dump was cut short; the image is read as far as it goes",
@@ -124,10 +119,7 @@ impl FlatIndex {
                 file.read_i64_be("flat record buf_size", pos + 8),
             ) else {
                 stop = Some((n, pos, "the stream ends inside its 16-byte header".into()));
-                findings.push(Finding::new(
-                    "FLAT001",
-                    "flat-truncated",
-                    Severity::Error,
+                findings.push(F::FLAT_TRUNCATED.finding(
                     Some(pos),
                     format!(
                         "the flattened stream ends inside a record header ({} of 16 bytes): \
@@ -141,10 +133,7 @@ impl FlatIndex {
                 complete = true;
                 let after = pos + RECORD_HEADER_SIZE;
                 if after < len {
-                    findings.push(Finding::new(
-                        "FLAT003",
-                        "flat-trailing-data",
-                        Severity::Warning,
+                    findings.push(F::FLAT_TRAILING_DATA.finding(
                         Some(after),
                         format!(
                             "{} bytes follow the end record and are ignored",
@@ -156,10 +145,7 @@ impl FlatIndex {
             }
             // The image is addressed with off_t: an end past i64::MAX cannot be written.
             if off < 0 || size < 0 || off.checked_add(size).is_none() {
-                findings.push(Finding::new(
-                    "FLAT002",
-                    "flat-record-bad",
-                    Severity::Error,
+                findings.push(F::FLAT_RECORD_BAD.finding(
                     Some(pos),
                     format!(
                         "flat record {n} header has offset {off} and buf_size {size}: the stream \
@@ -194,10 +180,7 @@ impl FlatIndex {
                     pos,
                     format!("it holds {take} of its {size} bytes: the stream is cut short"),
                 ));
-                findings.push(Finding::new(
-                    "FLAT001",
-                    "flat-truncated",
-                    Severity::Error,
+                findings.push(F::FLAT_TRUNCATED.finding(
                     Some(pos),
                     format!(
                         "the last flat record (image offset {off:#x}) holds {take} of its \
@@ -209,10 +192,7 @@ impl FlatIndex {
             pos = data_pos + size as u64;
         }
         if overlaps > 0 {
-            findings.push(Finding::new(
-                "FLAT005",
-                "flat-records-overlap",
-                Severity::Info,
+            findings.push(F::FLAT_RECORDS_OVERLAP.finding(
                 first_overlap,
                 format!(
                     "{overlaps} flat records overwrite earlier ones; the later record wins, \

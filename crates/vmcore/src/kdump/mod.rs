@@ -41,7 +41,7 @@ use std::ops::ControlFlow;
 use std::sync::{Mutex, PoisonError};
 
 use kdump_types::kdump::{disk_dump_header as dh, kdump_sub_header as sh};
-use kdump_types::{Bytes, Finding, PhysAddr, PhysRange, ReadError, Severity};
+use kdump_types::{Bytes, Finding, FindingCode, PhysAddr, PhysRange, ReadError};
 
 pub use bitmap::Bitmap;
 pub use flat::{FlatIndex, FlatRecord, MDF_HEADER_SIZE};
@@ -57,6 +57,7 @@ use crate::cpu::Machine;
 use crate::dump::Extent;
 use crate::error::{Error, Result};
 use crate::extents::DataExtents;
+use crate::findings as F;
 use crate::memmap::{MemoryRange, RangeKind};
 
 /// Dumps with at most this many dumpable pages (16 GiB of 4 KiB pages) have their descriptor
@@ -294,16 +295,6 @@ pub struct KdumpFile {
     cache: Mutex<PageCache>,
 }
 
-fn finding(
-    code: &'static str,
-    name: &'static str,
-    severity: Severity,
-    offset: Option<u64>,
-    message: impl Into<String>,
-) -> Finding {
-    Finding::new(code, name, severity, offset, message)
-}
-
 impl KdumpFile {
     /// Parse the headers, bitmaps and (flattened) record index of `data`, the whole file.
     pub fn parse(data: &[u8]) -> Result<(KdumpFile, Vec<Finding>)> {
@@ -340,10 +331,7 @@ impl KdumpFile {
         let header = DiskDumpHeader::parse(&Bytes::new(&head, layout.file_pos(0)))?;
         let version = header.header_version;
         if version > header::MAX_KNOWN_VERSION {
-            findings.push(finding(
-                "KDUMP004",
-                "kdump-version-unknown",
-                Severity::Warning,
+            findings.push(F::KDUMP_VERSION_UNKNOWN.finding(
                 Some(layout.file_pos(dh::HEADER_VERSION)),
                 format!("header_version {version} is newer than 6; reading it as version 6"),
             ));
@@ -370,10 +358,7 @@ impl KdumpFile {
         let claimed_mapnr = max_mapnr;
         let bitmap_bits = bitmap_half.saturating_mul(8);
         if max_mapnr > bitmap_bits {
-            findings.push(finding(
-                "KDUMP005",
-                "kdump-bitmap-short",
-                Severity::Error,
+            findings.push(F::KDUMP_BITMAP_SHORT.finding(
                 Some(layout.file_pos(dh::BITMAP_BLOCKS)),
                 format!(
                     "max_mapnr {max_mapnr:#x} needs more bits than the bitmaps' {bitmap_bits:#x} \
@@ -388,11 +373,7 @@ impl KdumpFile {
         let (avail1, avail2) = (avail(bitmap_off), avail(bitmap_off + bitmap_half));
         let known_pfns = (avail1.min(avail2) * 8).min(max_mapnr);
         if known_pfns < max_mapnr {
-            findings.push(finding(
-                "KDUMP003",
-                "kdump-bitmap-truncated",
-                Severity::Error,
-                Some(layout.file_pos(bitmap_off + bitmap_half + avail2)),
+            findings.push(F::KDUMP_BITMAP_TRUNCATED.finding(Some(layout.file_pos(bitmap_off + bitmap_half + avail2)),
                 format!(
                     "the file ends inside the bitmaps (1st at {:#x}, 2nd at {:#x}, {bm_bytes} bytes \
                      each): only PFNs below {known_pfns:#x} of {max_mapnr:#x} can be read",
@@ -413,10 +394,7 @@ impl KdumpFile {
             Some(s) if s != 0 => {
                 let start = sub.start_pfn_64.or(sub.start_pfn).unwrap_or(0);
                 let end = sub.end_pfn_64.or(sub.end_pfn).unwrap_or(max_mapnr);
-                findings.push(finding(
-                    "KDUMP008",
-                    "kdump-split-part",
-                    Severity::Info,
+                findings.push(F::KDUMP_SPLIT_PART.finding(
                     Some(layout.file_pos(bs + sh::SPLIT)),
                     format!(
                         "this file is one part of a --split set and holds PFNs \
@@ -436,10 +414,7 @@ impl KdumpFile {
 
         let incomplete = header.status & DUMP_DH_COMPRESSED_INCOMPLETE != 0;
         if incomplete {
-            findings.push(finding(
-                "KDUMP001",
-                "kdump-incomplete",
-                Severity::Error,
+            findings.push(F::KDUMP_INCOMPLETE.finding(
                 Some(layout.file_pos(dh::STATUS)),
                 "the header's DUMP_DH_COMPRESSED_INCOMPLETE flag is set: makedumpfile stopped \
                  early (out of space); pages it did not write read as lost",
@@ -448,10 +423,7 @@ impl KdumpFile {
         if header.status & COMPRESSION_MASK != 0
             && (header.status & COMPRESSION_MASK).count_ones() > 1
         {
-            findings.push(finding(
-                "KDUMP011",
-                "kdump-status-compression",
-                Severity::Warning,
+            findings.push(F::KDUMP_STATUS_COMPRESSION.finding(
                 Some(layout.file_pos(dh::STATUS)),
                 format!(
                     "status {:#x} names several compression methods; each page's own flags \
@@ -492,7 +464,7 @@ impl KdumpFile {
             image_len,
             sub.offset_note,
             sub.size_note,
-            ("KDUMP006", "kdump-notes-unreadable", "ELF notes"),
+            (F::KDUMP_NOTES_UNREADABLE, "ELF notes"),
             &mut findings,
         );
         let vmcoreinfo_ok = check_region(
@@ -500,14 +472,11 @@ impl KdumpFile {
             image_len,
             sub.offset_vmcoreinfo,
             sub.size_vmcoreinfo,
-            ("KDUMP007", "kdump-vmcoreinfo-unreadable", "VMCOREINFO"),
+            (F::KDUMP_VMCOREINFO_UNREADABLE, "VMCOREINFO"),
             &mut findings,
         );
         if info.eraseinfo_size > 0 {
-            findings.push(finding(
-                "KDUMP010",
-                "kdump-eraseinfo",
-                Severity::Warning,
+            findings.push(F::KDUMP_ERASEINFO.finding(
                 sub.offset_eraseinfo.map(|o| layout.file_pos(o)),
                 format!(
                     "the dump carries {} bytes of erase info: some kernel data was erased or \
@@ -571,11 +540,7 @@ impl KdumpFile {
         let readable = image_len.saturating_sub(self.desc_base) / PAGE_DESC_SIZE;
         let readable = readable.min(self.desc_count);
         if readable < self.desc_count {
-            findings.push(finding(
-                "KDUMP002",
-                "kdump-truncated",
-                Severity::Error,
-                Some(
+            findings.push(F::KDUMP_TRUNCATED.finding(Some(
                     self.layout
                         .file_pos(self.desc_base + readable * PAGE_DESC_SIZE),
                 ),
@@ -635,10 +600,7 @@ impl KdumpFile {
             }
         }
         if lost > 0 {
-            findings.push(finding(
-                "KDUMP009",
-                "kdump-pages-lost",
-                Severity::Error,
+            findings.push(F::KDUMP_PAGES_LOST.finding(
                 first_lost.map(|o| self.layout.file_pos(o)),
                 format!(
                     "{lost} dumpable pages have a descriptor with offset 0: they were never \
@@ -647,10 +609,7 @@ impl KdumpFile {
             ));
         }
         if let Some(at) = first_past {
-            findings.push(finding(
-                "KDUMP002",
-                "kdump-truncated",
-                Severity::Error,
+            findings.push(F::KDUMP_TRUNCATED.finding(
                 Some(self.layout.file_pos(at)),
                 format!(
                     "the file is cut short: {}page data lies past its end ({image_len:#x} bytes); \
@@ -1061,7 +1020,7 @@ fn check_region(
     image_len: u64,
     off: Option<u64>,
     size: Option<u64>,
-    (code, name, what): (&'static str, &'static str, &'static str),
+    (code, what): (FindingCode, &'static str),
     findings: &mut Vec<Finding>,
 ) -> bool {
     let (Some(off), Some(size)) = (off, size) else {
@@ -1073,10 +1032,7 @@ fn check_region(
     match off.checked_add(size) {
         Some(end) if end <= image_len => true,
         _ => {
-            findings.push(finding(
-                code,
-                name,
-                Severity::Error,
+            findings.push(code.finding(
                 Some(layout.file_pos(off)),
                 format!(
                     "the {what} ({size} bytes at {off:#x}) lie past the end of the data \
