@@ -490,7 +490,7 @@ fn parse_prstatus(
 ///
 /// `qemu_numbering`: the dump was written by QEMU, whose `pr_pid` is the vCPU index + 1; it is
 /// detected from the presence of `QEMU` notes when `None`.
-pub fn contexts_from_notes(machine: Machine, notes: &[Note]) -> Vec<CpuContext> {
+pub(crate) fn contexts_from_notes(machine: Machine, notes: &[Note]) -> Vec<CpuContext> {
     let is_qemu = notes.iter().any(|n| n.name == NAME_QEMU);
     let qemu_states: Vec<Option<QemuCpuState>> = notes
         .iter()

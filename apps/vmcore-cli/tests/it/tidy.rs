@@ -238,3 +238,42 @@ fn finding_literals_agree_with_the_code_tables() {
         }
     }
 }
+
+/// Every crate under `crates/` is a library: no app-only dependency, and no printing outside
+/// its binaries (`src/bin`). Harnesses that parse arguments and print live under `tools/`.
+#[test]
+fn every_crate_under_crates_follows_the_library_invariants() {
+    let app_only = ["clap", "ratatui", "crossterm", "anyhow", "indicatif"];
+    let mut checked = 0;
+    for e in fs::read_dir(root().join("crates")).unwrap().flatten() {
+        let dir = e.path();
+        let manifest = dir.join("Cargo.toml");
+        if !manifest.exists() {
+            continue;
+        }
+        checked += 1;
+        let deps = deps_of(&manifest);
+        for a in app_only {
+            assert!(
+                !deps.contains(a),
+                "{} depends on app-only crate {a}: move it under tools/",
+                dir.display()
+            );
+        }
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for f in files
+            .iter()
+            .filter(|f| !f.components().any(|c| c.as_os_str() == "bin"))
+        {
+            let text = fs::read_to_string(f).unwrap();
+            for (n, l) in text.lines().enumerate() {
+                let code = l.split("//").next().unwrap_or("");
+                for m in ["println!", "eprintln!", "print!(", "eprint!("] {
+                    assert!(!code.contains(m), "{}:{} prints ({m})", f.display(), n + 1);
+                }
+            }
+        }
+    }
+    assert!(checked >= 7, "only {checked} crates found under crates/");
+}

@@ -51,8 +51,6 @@ pub struct FlatIndex {
     records: Vec<FlatRecord>,
     /// End of the image: the highest `image + len`.
     image_len: u64,
-    /// The end record was found.
-    complete: bool,
     /// Data records read.
     records_read: u64,
     /// Where the stream could not be followed: record number, its file offset, and why.
@@ -95,7 +93,6 @@ impl FlatIndex {
         let mut map: BTreeMap<u64, FlatRecord> = BTreeMap::new();
         let mut overlaps = 0u64;
         let mut first_overlap = None;
-        let mut complete = false;
         let len = data.len() as u64;
         let mut pos = MDF_HEADER_SIZE;
         let mut n = 0u64;
@@ -130,7 +127,6 @@ impl FlatIndex {
                 break;
             };
             if off == END_FLAG_FLAT_HEADER && size == END_FLAG_FLAT_HEADER {
-                complete = true;
                 let after = pos + RECORD_HEADER_SIZE;
                 if after < len {
                     findings.push(F::FLAT_TRAILING_DATA.finding(
@@ -206,7 +202,6 @@ impl FlatIndex {
             FlatIndex {
                 records,
                 image_len,
-                complete,
                 records_read: n,
                 stop,
             },
@@ -214,17 +209,9 @@ impl FlatIndex {
         ))
     }
 
-    /// The records, sorted by image offset.
-    pub fn records(&self) -> &[FlatRecord] {
-        &self.records
-    }
     /// Length of the rearranged image.
     pub fn image_len(&self) -> u64 {
         self.image_len
-    }
-    /// The stream ended with its end record.
-    pub fn complete(&self) -> bool {
-        self.complete
     }
 
     /// Where the stream stopped being followable, for errors about image bytes no record

@@ -48,13 +48,8 @@ mod scan;
 use std::sync::Mutex;
 
 pub use bitmap::Bitmap;
-pub use flat::{FlatIndex, FlatRecord, MDF_HEADER_SIZE};
-pub use header::{
-    COMPRESSION_MASK, DISK_DUMP_HEADER_SIZE, DUMP_DH_COMPRESSED_INCOMPLETE, DUMP_DH_COMPRESSED_LZO,
-    DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB, DUMP_DH_COMPRESSED_ZSTD,
-    DUMP_DH_EXCLUDED_VMEMMAP, DiskDumpHeader, KDUMP_SUB_HEADER_SIZE, KdumpSubHeader,
-    compression_name,
-};
+pub use flat::{FlatIndex, MDF_HEADER_SIZE};
+pub use header::{COMPRESSION_MASK, DISK_DUMP_HEADER_SIZE, DiskDumpHeader, KdumpSubHeader};
 pub use page::{PAGE_DESC_SIZE, PageDesc};
 
 use crate::cpu::Machine;
@@ -191,21 +186,6 @@ impl KdumpFile {
     /// Header facts.
     pub fn info(&self) -> &KdumpInfo {
         &self.info
-    }
-    /// The main header.
-    pub fn header(&self) -> &DiskDumpHeader {
-        &self.header
-    }
-    /// The sub-header.
-    pub fn sub_header(&self) -> &KdumpSubHeader {
-        &self.sub
-    }
-    /// The flattened record index, for flattened files.
-    pub fn flat_index(&self) -> Option<&FlatIndex> {
-        match &self.layout {
-            Layout::Flat(f) => Some(f),
-            Layout::Plain { .. } => None,
-        }
     }
     /// Architecture from utsname.
     pub fn machine(&self) -> Machine {

@@ -34,13 +34,8 @@ struct Bitmaps {
 }
 
 impl KdumpFile {
-    /// Parse the headers, bitmaps and (flattened) record index of `data`, the whole file.
-    pub fn parse(data: &[u8]) -> Result<(KdumpFile, Vec<Finding>)> {
-        Self::parse_with_extents(data, &DataExtents::all(data.len() as u64))
-    }
-
-    /// [`KdumpFile::parse`] of a file whose data extents are known: the bitmaps' holes are
-    /// never read.
+    /// Parse the headers, bitmaps and (flattened) record index of `data`, the whole file,
+    /// whose data `extents` are known: the bitmaps' holes are never read.
     pub fn parse_with_extents(
         data: &[u8],
         extents: &DataExtents,

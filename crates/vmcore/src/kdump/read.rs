@@ -4,7 +4,7 @@
 use std::ops::ControlFlow;
 use std::sync::PoisonError;
 
-use kdump_types::{PhysAddr, PhysRange};
+use kdump_types::PhysRange;
 
 use super::{CACHE_PAGES, KdumpFile, MAX_RAM_RANGES, PAGE_DESC_SIZE, PageDesc, PageState, page};
 use crate::dump::Extent;
@@ -49,22 +49,6 @@ impl KdumpFile {
             "VMCOREINFO",
             self.sub.offset_vmcoreinfo,
             self.sub.size_vmcoreinfo,
-        )
-    }
-    /// The erase-info text and its file offset (header version ≥ 5).
-    pub fn eraseinfo_data(&self, data: &[u8]) -> Result<Option<(Vec<u8>, u64)>> {
-        let ok = self
-            .sub
-            .offset_eraseinfo
-            .zip(self.sub.size_eraseinfo)
-            .and_then(|(o, s)| o.checked_add(s))
-            .is_some_and(|e| e <= self.layout.image_len());
-        self.region(
-            data,
-            ok,
-            "erase info",
-            self.sub.offset_eraseinfo,
-            self.sub.size_eraseinfo,
         )
     }
 
@@ -167,12 +151,6 @@ impl KdumpFile {
         Ok((PageDesc::from_bytes(&a), at))
     }
 
-    /// The page descriptor of `pfn`, or why there is none.
-    pub fn page_desc(&self, data: &[u8], pfn: u64) -> Result<PageDesc> {
-        let addr = pfn.checked_shl(self.page_shift).unwrap_or(u64::MAX);
-        self.desc_for(data, pfn, addr).map(|(d, _)| d)
-    }
-
     /// Decompress page `pfn` into `dst` (exactly one page). `addr` is for errors.
     fn load_page(&self, data: &[u8], pfn: u64, addr: u64, dst: &mut [u8]) -> Result<()> {
         let (d, at) = self.desc_for(data, pfn, addr)?;
@@ -212,20 +190,6 @@ impl KdumpFile {
             what,
             detail,
         })
-    }
-
-    /// Read the whole page `pfn` into `dst` (`dst.len()` must be the page size).
-    pub fn read_page(&self, data: &[u8], pfn: u64, dst: &mut [u8]) -> Result<()> {
-        let addr = pfn.checked_shl(self.page_shift).unwrap_or(u64::MAX);
-        if dst.len() as u64 != self.page_size() {
-            return Err(Error::bad(
-                "read_page buffer",
-                0,
-                dst.len() as u64,
-                "is not one page long",
-            ));
-        }
-        self.load_page(data, pfn, addr, dst)
     }
 
     /// Copy `out.len()` bytes at `in_page` of page `pfn` through the page cache.
@@ -348,10 +312,5 @@ impl KdumpFile {
             f(b, e, Extent::OtherPart)?;
         }
         ControlFlow::Continue(())
-    }
-
-    /// Physical address of page `pfn`.
-    pub fn pfn_addr(&self, pfn: u64) -> PhysAddr {
-        PhysAddr(pfn.checked_shl(self.page_shift).unwrap_or(u64::MAX))
     }
 }
