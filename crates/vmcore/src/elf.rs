@@ -16,29 +16,24 @@ use crate::findings as F;
 use crate::memmap::{MemoryRange, RangeKind, X86_64_START_KERNEL_MAP};
 use crate::notes::{Note, parse_notes};
 
-/// One program header, as the file says it (our type, not goblin's).
+/// One program header, as the file says it, and where it is. The header's fields are the raw
+/// ELF layer's [`Elf64Phdr`] (ELF32 headers widened), readable directly (`seg.p_type`)
+/// through `Deref`, so the fields are declared once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
     /// Index in the program header table.
     pub index: usize,
     /// Absolute file offset of the program header itself.
     pub header_offset: u64,
-    /// `p_type`.
-    pub p_type: u32,
-    /// `p_flags`.
-    pub p_flags: u32,
-    /// `p_offset` (a physical address in a raw elfcorehdr).
-    pub p_offset: u64,
-    /// `p_vaddr`.
-    pub p_vaddr: u64,
-    /// `p_paddr`.
-    pub p_paddr: u64,
-    /// `p_filesz`.
-    pub p_filesz: u64,
-    /// `p_memsz`.
-    pub p_memsz: u64,
-    /// `p_align`.
-    pub p_align: u64,
+    /// The program header (`p_offset` is a physical address in a raw elfcorehdr).
+    pub phdr: Elf64Phdr,
+}
+
+impl std::ops::Deref for Segment {
+    type Target = Elf64Phdr;
+    fn deref(&self) -> &Elf64Phdr {
+        &self.phdr
+    }
 }
 
 impl Segment {
@@ -247,7 +242,7 @@ fn read_segments(
     (0..phnum)
         .map(|i| {
             let at = i * layout.phdr_size;
-            let p = if *layout == ELF64 {
+            let p: Elf64Phdr = if *layout == ELF64 {
                 Elf64Phdr::read(&table, at)?
             } else {
                 Elf64Phdr::read_elf32(&table, at)?
@@ -255,14 +250,7 @@ fn read_segments(
             Ok(Segment {
                 index: i as usize,
                 header_offset: e_phoff + at,
-                p_type: p.p_type,
-                p_flags: p.p_flags,
-                p_offset: p.p_offset,
-                p_vaddr: p.p_vaddr,
-                p_paddr: p.p_paddr,
-                p_filesz: p.p_filesz,
-                p_memsz: p.p_memsz,
-                p_align: p.p_align,
+                phdr: p,
             })
         })
         .collect()

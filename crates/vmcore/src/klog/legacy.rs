@@ -4,7 +4,7 @@
 
 use kdump_types::{Bytes, Finding};
 
-use super::reader::{PageCache, key, member_key, member_u16, member_u64, size_key};
+use super::reader::{PageCache, cannot_read, key, member_key, member_u16, member_u64, size_key};
 use super::{KernelLog, KernelReader, LogFormat, LogRecord, MAX_DATA_SIZE_BITS, MAX_LOG_RECORDS};
 use crate::error::{Error, Result};
 use crate::findings as F;
@@ -61,12 +61,7 @@ struct LogBuf {
 
 impl LogBuf {
     fn read(mem: &mut PageCache<'_>, l: &LegacyLayout) -> Result<Self> {
-        let ctx = |what: &'static str, addr: u64| {
-            move |e: Error| Error::Corrupt {
-                what: "kernel log buffer",
-                detail: format!("cannot read {what} at {addr:#x}: {e}"),
-            }
-        };
+        let ctx = |what, addr| cannot_read("kernel log buffer", what, addr);
         let log_buf = mem
             .u64_at(l.log_buf_sym)
             .map_err(ctx("log_buf", l.log_buf_sym))?;

@@ -9,7 +9,8 @@
 use kdump_types::{Bytes, Finding};
 
 use super::reader::{
-    PAGE, PageCache, Tally, c_string, key, member_key, member_u16, member_u64, off_key, size_key,
+    PAGE, PageCache, Tally, c_string, cannot_read, key, member_key, member_u16, member_u64,
+    off_key, size_key,
 };
 use super::{
     Caller, KernelLog, KernelReader, LogFormat, LogRecord, MAX_DATA_SIZE_BITS, MAX_DESC_COUNT_BITS,
@@ -135,12 +136,7 @@ pub fn decode_lockless(info: &VmcoreInfo, read: KernelReader<'_>) -> Result<Kern
 /// The ring's geometry from `*prb`: sizes checked against the caps, pointers checked non-null.
 /// Returns it with `count_bits` and `size_bits`.
 fn read_ring(mem: &mut PageCache<'_>, l: &LocklessLayout) -> Result<(RingInfo, u32, u32)> {
-    let ctx = |what: &'static str, addr: u64| {
-        move |e: Error| Error::Corrupt {
-            what: "printk ring buffer",
-            detail: format!("cannot read {what} at {addr:#x}: {e}"),
-        }
-    };
+    let ctx = |what, addr| cannot_read("printk ring buffer", what, addr);
     let prb = mem
         .u64_at(l.prb_sym)
         .map_err(ctx("prb (SYMBOL(prb))", l.prb_sym))?;

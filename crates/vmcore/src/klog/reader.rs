@@ -130,6 +130,19 @@ impl Tally {
     }
 }
 
+/// Turns a failed read of `what` at `addr`, part of `structure`, into the error both decoders
+/// give (the structure named, the field and its address).
+pub(super) fn cannot_read(
+    structure: &'static str,
+    what: &'static str,
+    addr: u64,
+) -> impl FnOnce(Error) -> Error {
+    move |e| Error::Corrupt {
+        what: structure,
+        detail: format!("cannot read {what} at {addr:#x}: {e}"),
+    }
+}
+
 pub(super) fn key<T>(v: Option<T>, key: &str) -> Result<T> {
     v.ok_or_else(|| Error::MissingVmcoreinfo { key: key.into() })
 }
