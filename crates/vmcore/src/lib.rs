@@ -34,7 +34,7 @@
 //! rooms behind [`Dump::open`].
 //!
 //! Feature `parallel` (default) enables rayon for whole-dump scans. Feature `fuzzing` exposes
-//! [`fuzzing`], the lower-level parsers the cargo-fuzz targets call (`docs/FUZZING.md`).
+//! `vmcore::fuzzing`, the lower-level parsers the cargo-fuzz targets call (`docs/FUZZING.md`).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
