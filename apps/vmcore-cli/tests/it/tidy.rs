@@ -151,7 +151,7 @@ fn no_library_prints() {
 }
 
 /// `(code, name, severity)` of every registered finding code: the crates' tables are the one
-/// home of a code (`kdump_types::finding_codes!`; hotplug keeps its own `Code` tables).
+/// home of a code (`kdump_types::finding_codes!`, or `FindingCode` constants in `hotplug::scan`).
 fn registered_codes() -> Vec<(&'static str, &'static str, &'static str)> {
     let mut out: Vec<_> = vmcore::findings::CODES
         .iter()
