@@ -79,6 +79,6 @@ pub use kdump::{DESC_SCAN_LIMIT, KdumpInfo, MAX_RAM_RANGES};
 pub use kdump_types::{FileOffset, Finding, PhysAddr, PhysRange, Severity, VirtAddr, civil_utc};
 pub use klog::{KernelLog, LogRecord};
 pub use memmap::{Location, MemoryMap, MemoryRange, RangeKind};
-pub use notes::Note;
+pub use notes::{Note, Prpsinfo};
 pub use paging::{PageTables, Translation};
 pub use vmcoreinfo::VmcoreInfo;
