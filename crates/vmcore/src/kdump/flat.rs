@@ -62,34 +62,8 @@ impl FlatIndex {
     /// are findings; only a wrong header is an error.
     pub fn build(data: &[u8]) -> Result<(FlatIndex, Vec<Finding>)> {
         let file = Bytes::new(data, 0);
-        let sig: [u8; 16] = file.array("makedumpfile_header.signature", 0)?;
-        if &sig[..13] != b"makedumpfile\0" {
-            return Err(Error::bad(
-                "makedumpfile_header.signature",
-                0,
-                u64::from_le_bytes([
-                    sig[0], sig[1], sig[2], sig[3], sig[4], sig[5], sig[6], sig[7],
-                ]),
-                "not \"makedumpfile\"",
-            ));
-        }
-        let ty = file.read_i64_be("makedumpfile_header.type", 16)?;
-        if ty != TYPE_FLAT_HEADER {
-            return Err(Error::bad(
-                "makedumpfile_header.type",
-                16,
-                ty as u64,
-                "not TYPE_FLAT_HEADER (1)",
-            ));
-        }
         let mut findings = Vec::new();
-        let version = file.read_i64_be("makedumpfile_header.version", 24)?;
-        if version != VERSION_FLAT_HEADER {
-            findings.push(F::FLAT_VERSION_UNKNOWN.finding(
-                Some(24),
-                format!("flattened header version {version}, expected 1; reading it as version 1"),
-            ));
-        }
+        check_header(&file, &mut findings)?;
         let mut map: BTreeMap<u64, FlatRecord> = BTreeMap::new();
         let mut overlaps = 0u64;
         let mut first_overlap = None;
@@ -302,6 +276,39 @@ impl FlatIndex {
         }
         Ok(Cow::Owned(out))
     }
+}
+
+/// The 4096-byte `makedumpfile_header`: signature and type must be right (else it is no
+/// flattened file); an unknown version is a finding.
+fn check_header(file: &Bytes<'_>, findings: &mut Vec<Finding>) -> Result<()> {
+    let sig: [u8; 16] = file.array("makedumpfile_header.signature", 0)?;
+    if &sig[..13] != b"makedumpfile\0" {
+        return Err(Error::bad(
+            "makedumpfile_header.signature",
+            0,
+            u64::from_le_bytes([
+                sig[0], sig[1], sig[2], sig[3], sig[4], sig[5], sig[6], sig[7],
+            ]),
+            "not \"makedumpfile\"",
+        ));
+    }
+    let ty = file.read_i64_be("makedumpfile_header.type", 16)?;
+    if ty != TYPE_FLAT_HEADER {
+        return Err(Error::bad(
+            "makedumpfile_header.type",
+            16,
+            ty as u64,
+            "not TYPE_FLAT_HEADER (1)",
+        ));
+    }
+    let version = file.read_i64_be("makedumpfile_header.version", 24)?;
+    if version != VERSION_FLAT_HEADER {
+        findings.push(F::FLAT_VERSION_UNKNOWN.finding(
+            Some(24),
+            format!("flattened header version {version}, expected 1; reading it as version 1"),
+        ));
+    }
+    Ok(())
 }
 
 /// Insert `r`, trimming or splitting the records it overwrites. Returns true on overlap.
