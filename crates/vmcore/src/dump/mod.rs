@@ -88,7 +88,7 @@ pub enum Extent {
     Zero,
     /// Left out by the dump level: kdump-compressed pages missing from the 2nd bitmap, ELF
     /// bytes past `p_filesz` (makedumpfile -E's mark). Reads fail with
-    /// [`Error::PageExcluded`] unless [`Dump::set_excluded_as_zero`].
+    /// [`Error::PageExcluded`](crate::Error::PageExcluded) unless [`Dump::set_excluded_as_zero`].
     Excluded,
     /// The headers promise it, the file does not hold it (a cut-short file; a raw
     /// elfcorehdr's memory).
@@ -244,7 +244,7 @@ impl Dump {
 
     /// Read pages the dump excluded (makedumpfile's dump level: kdump-compressed pages missing
     /// from the bitmap, ELF bytes past `p_filesz`) as zeros instead of failing with
-    /// [`Error::PageExcluded`] (libkdumpfile's `-z`). Off by default: an excluded page is not
+    /// [`Error::PageExcluded`](crate::Error::PageExcluded) (libkdumpfile's `-z`). Off by default: an excluded page is not
     /// a page of zeros, and a reader that takes it for one gives silent wrong answers.
     pub fn set_excluded_as_zero(&mut self, on: bool) {
         self.excluded_as_zero = on;

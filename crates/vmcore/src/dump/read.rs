@@ -130,7 +130,7 @@ impl Dump {
     }
 
     /// Calls `f(range, extent)` for the runs of the memory range `r` (one of
-    /// [`MemoryMap::ranges`]) by how they are held, ascending, until `f` breaks. Nothing is
+    /// [`MemoryMap::ranges`](crate::MemoryMap::ranges)) by how they are held, ascending, until `f` breaks. Nothing is
     /// read: work is proportional to the runs (the file's data extents, the bitmap bytes the
     /// file stores), never to the size the headers declare, so whole-dump scans can skip what
     /// the file does not hold and read only [`Extent::Stored`] runs.
