@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI entry for the real-kernel tests (crates/vmlab, docs/VMLAB.md): one short scenario under
+# CI entry for the real-kernel tests (tools/vmlab, docs/VMLAB.md): one short scenario under
 # QEMU/TCG, then proof that the checks catch a broken engine. Fails loudly when QEMU cannot run;
 # a hard timeout keeps it from ever hanging CI.
 #   bash scripts/vm-ci.sh [SCENARIO]     (default scenarios/ci-short.json)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # /init of the vmlab guest (packed by scripts/vm-build.sh; busybox ash). One initramfs for both
 # kernels: the crash kernel is recognised by `elfcorehdr=` on its command line (shared/LAB.md).
-# Lines starting with @@ on the console are read by the host harness (crates/vmlab): keep them
+# Lines starting with @@ on the console are read by the host harness (tools/vmlab): keep them
 # stable. The production kernel serves a command channel on ttyS1: the host sends
 # `ID COMMAND` per line, we answer `@@BEGIN ID`, the output, `@@END ID RC`.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin

@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 use vmcore::Machine;
 
 fuzz_target!(|data: &[u8]| {
-    let (notes, findings) = vmcore::notes::parse_notes(kdump_types::Bytes::new(data, 0));
+    let (notes, findings) = vmcore::fuzzing::parse_notes(kdump_types::Bytes::new(data, 0));
     for f in &findings {
         let _ = f.to_string();
     }
@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         Machine::Aarch64,
         Machine::Other(0),
     ] {
-        for c in vmcore::cpu::contexts_from_notes(m, &notes) {
+        for c in vmcore::fuzzing::contexts_from_notes(m, &notes) {
             if let Some(r) = &c.regs {
                 let _ = (r.named(), r.pc(), r.sp(), r.flags());
             }
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
             info.kernel_offset(),
             info.crash_time(),
         );
-        let _ = vmcore::notes::Prpsinfo::parse64(&n.desc);
+        let _ = vmcore::fuzzing::Prpsinfo::parse64(&n.desc);
         if let Some(q) = vmcore::QemuCpuState::parse(&n.desc) {
             let _ = format!("{q:?}");
         }

@@ -73,7 +73,7 @@ impl From<&CpuContext> for CpuJson {
             cpu: c.cpu,
             pid: c.pid,
             has_context: c.regs.is_some(),
-            problem: c.problem.clone(),
+            problem: c.problem.as_ref().map(ToString::to_string),
             registers: c
                 .regs
                 .map(|r| r.named().into_iter().map(|(n, v)| (n, hex(v))).collect())

@@ -19,6 +19,7 @@
 //! - [`Updater::update_in_place`] / [`update_in_place`]: apply a hotplug [`Event`] the way the
 //!   kernel decides ([`decide`]), all or nothing.
 //! - [`verify::compare`]: differences between a header and a state.
+//! - [`findings::CODES`]: every finding code of this crate, registered once.
 //! - [`live`]: the running kernel's header via `/proc/kcore`, and the uevent socket; [`uevent`]:
 //!   the one uevent parser and uevent → hotplug change mapping; [`watch`]: the [`watch::Watcher`]
 //!   that follows live hotplug; [`mod@file`]: atomic file replacement.
@@ -48,6 +49,7 @@
 mod build;
 mod error;
 pub mod file;
+pub mod findings;
 mod layout;
 pub mod live;
 mod parse;

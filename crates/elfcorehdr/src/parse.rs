@@ -7,11 +7,11 @@
 //! kernels parse, and their quirks are listed.
 
 use kdump_types::elf::*;
-use kdump_types::{Bytes, Finding, PhysAddr, PhysRange, Severity, VirtAddr};
+use kdump_types::{Bytes, Finding, FindingCode, PhysAddr, PhysRange, Severity, VirtAddr};
 
 use crate::build::header_len;
 use crate::error::{Error, Result};
-use kdump_types::elf::{Elf64Ehdr, Elf64Phdr};
+use crate::findings as F;
 
 /// Virtual addresses at or above this are the kernel text mapping (`__START_KERNEL_map`).
 pub const START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
@@ -66,14 +66,8 @@ pub struct Elfcorehdr {
     pub findings: Vec<Finding>,
 }
 
-fn finding(
-    code: &'static str,
-    name: &'static str,
-    sev: Severity,
-    off: u64,
-    msg: String,
-) -> Finding {
-    Finding::new(code, name, sev, Some(off), msg)
+fn finding(code: FindingCode, off: u64, msg: String) -> Finding {
+    code.finding(Some(off), msg)
 }
 
 /// Reads and checks the ELF header fields the capture kernel checks; returns it with the
@@ -143,84 +137,7 @@ impl Elfcorehdr {
         let (header, table) = read_header(bytes)?;
         let mut findings = Vec::new();
         let h = &header;
-        let sev_w = Severity::Warning;
-        if h.e_type != ET_CORE {
-            findings.push(finding(
-                "EHDR001",
-                "not-et-core",
-                Severity::Error,
-                16,
-                format!(
-                    "e_type is {}, not ET_CORE (4); the capture kernel rejects it",
-                    h.e_type
-                ),
-            ));
-        }
-        if h.e_machine != EM_X86_64 {
-            findings.push(finding(
-                "EHDR002",
-                "not-x86-64",
-                sev_w,
-                18,
-                format!("e_machine is {}, not EM_X86_64 (62)", h.e_machine),
-            ));
-        }
-        if h.e_ident[6] != EV_CURRENT || h.e_version != u32::from(EV_CURRENT) {
-            findings.push(finding(
-                "EHDR003",
-                "bad-version",
-                Severity::Error,
-                6,
-                format!(
-                    "EI_VERSION {} / e_version {}; the capture kernel wants EV_CURRENT (1)",
-                    h.e_ident[6], h.e_version
-                ),
-            ));
-        }
-        if usize::from(h.e_ehsize) != EHDR64_SIZE {
-            findings.push(finding(
-                "EHDR004",
-                "bad-ehsize",
-                Severity::Error,
-                52,
-                format!(
-                    "e_ehsize is {}, not 64; the capture kernel rejects it",
-                    h.e_ehsize
-                ),
-            ));
-        }
-        if h.e_phnum == 0 {
-            findings.push(finding(
-                "EHDR005",
-                "no-phdrs",
-                Severity::Error,
-                56,
-                "e_phnum is 0; the capture kernel rejects it".into(),
-            ));
-        }
-        if h.e_phoff != EHDR64_SIZE as u64 {
-            findings.push(finding(
-                "EHDR006",
-                "unusual-phoff",
-                Severity::Info,
-                32,
-                format!("e_phoff is {:#x}; the kernel writes 64", h.e_phoff),
-            ));
-        }
-        if h.e_shoff != 0 || h.e_shnum != 0 || h.e_flags != 0 || h.e_entry != 0 {
-            findings.push(finding("EHDR007", "unusual-ehdr-fields", Severity::Info, 24,
-                format!("e_entry {:#x}, e_shoff {:#x}, e_flags {:#x}, e_shnum {}: the kernel leaves these 0",
-                    h.e_entry, h.e_shoff, h.e_flags, h.e_shnum)));
-        }
-        if h.e_ident[7..].iter().any(|&b| b != 0) {
-            findings.push(finding(
-                "EHDR008",
-                "nonzero-ident-pad",
-                Severity::Info,
-                7,
-                "EI_OSABI/EI_ABIVERSION/EI_PAD are not zero".into(),
-            ));
-        }
+        ehdr_findings(h, &mut findings);
 
         let n = usize::from(h.e_phnum);
         // Bounded: the table was read from `bytes`, so n * 56 <= bytes.len().
@@ -229,192 +146,10 @@ impl Elfcorehdr {
             phdrs.push(Elf64Phdr::read(&table, (i * PHDR64_SIZE) as u64)?);
         }
         let ph_off = |i: usize| h.e_phoff.saturating_add((i * PHDR64_SIZE) as u64);
-
-        let note_idx: Vec<usize> = (0..n).filter(|&i| phdrs[i].p_type == PT_NOTE).collect();
-        let mut cpu_notes = Vec::new();
-        let mut vmcoreinfo = None;
-        for (k, &i) in note_idx.iter().enumerate() {
-            let p = &phdrs[i];
-            let seg = NoteSegment {
-                phdr_index: i,
-                addr: PhysAddr(p.p_paddr),
-                size: p.p_memsz,
-            };
-            if k + 1 == note_idx.len() {
-                vmcoreinfo = Some(seg);
-            } else {
-                cpu_notes.push(seg);
-            }
-        }
-        if note_idx.is_empty() {
-            findings.push(finding(
-                "EHDR010",
-                "no-notes",
-                Severity::Error,
-                h.e_phoff,
-                "no PT_NOTE: neither CPU notes nor VMCOREINFO".into(),
-            ));
-        } else if note_idx.len() == 1 {
-            findings.push(finding(
-                "EHDR011",
-                "no-cpu-notes",
-                sev_w,
-                ph_off(note_idx[0]),
-                "one PT_NOTE only (taken as VMCOREINFO): no CPU has a note".into(),
-            ));
-        }
-
-        let mut kernel_text = None;
-        let mut ram = Vec::new();
-        for (i, p) in phdrs.iter().enumerate() {
-            let off = ph_off(i);
-            match p.p_type {
-                PT_NOTE => {
-                    if p.p_vaddr != 0 || p.p_flags != 0 {
-                        findings.push(finding("EHDR012", "unusual-note-phdr", Severity::Info, off,
-                            format!("PT_NOTE #{i}: p_vaddr {:#x}, p_flags {:#x}; the kernel writes 0", p.p_vaddr, p.p_flags)));
-                    }
-                    if p.p_memsz == 0 {
-                        findings.push(finding("EHDR013", "empty-note", sev_w, off,
-                            format!("PT_NOTE #{i} has size 0")));
-                    }
-                }
-                PT_LOAD => {
-                    let seg = LoadSegment {
-                        phdr_index: i,
-                        range: PhysRange::from_start_len(p.p_paddr, p.p_memsz),
-                        vaddr: VirtAddr(p.p_vaddr),
-                    };
-                    if p.p_vaddr >= START_KERNEL_MAP && kernel_text.is_none() {
-                        kernel_text = Some(seg);
-                    } else {
-                        ram.push(seg);
-                    }
-                    if p.p_flags != (PF_R | PF_W | PF_X) {
-                        findings.push(finding("EHDR014", "unusual-load-flags", Severity::Info, off,
-                            format!("PT_LOAD #{i}: p_flags {:#x}; the kernel writes RWX (7)", p.p_flags)));
-                    }
-                    if p.p_memsz == 0 {
-                        findings.push(finding("EHDR015", "empty-load", sev_w, off,
-                            format!("PT_LOAD #{i} has size 0")));
-                    }
-                    if p.p_paddr.checked_add(p.p_memsz).is_none() {
-                        findings.push(finding("EHDR016", "load-wraps", Severity::Error, off,
-                            format!("PT_LOAD #{i}: {:#x} + {:#x} wraps around the address space", p.p_paddr, p.p_memsz)));
-                    }
-                }
-                other => findings.push(finding("EHDR017", "unexpected-phdr-type", sev_w, off,
-                    format!("phdr #{i} has p_type {other:#x}; an elfcorehdr has only PT_NOTE and PT_LOAD"))),
-            }
-            if (p.p_type == PT_NOTE || p.p_type == PT_LOAD) && p.p_offset != p.p_paddr {
-                findings.push(finding("EHDR018", "offset-not-paddr", sev_w, off + 8,
-                    format!("phdr #{i}: p_offset {:#x} != p_paddr {:#x}; in a raw elfcorehdr p_offset is the physical address", p.p_offset, p.p_paddr)));
-            }
-            if p.p_filesz != p.p_memsz {
-                findings.push(finding(
-                    "EHDR019",
-                    "filesz-not-memsz",
-                    sev_w,
-                    off + 32,
-                    format!(
-                        "phdr #{i}: p_filesz {:#x} != p_memsz {:#x}",
-                        p.p_filesz, p.p_memsz
-                    ),
-                ));
-            }
-            if p.p_align != 0 {
-                findings.push(finding(
-                    "EHDR020",
-                    "nonzero-align",
-                    Severity::Info,
-                    off + 48,
-                    format!("phdr #{i}: p_align {:#x}; the kernel writes 0", p.p_align),
-                ));
-            }
-        }
-
-        // Order: notes, then kernel text, then RAM, as both producers write them.
-        if let (Some(&last_note), Some(first_load)) = (
-            note_idx.last(),
-            phdrs.iter().position(|p| p.p_type == PT_LOAD),
-        ) {
-            if first_load < last_note {
-                findings.push(finding(
-                    "EHDR021",
-                    "load-before-note",
-                    sev_w,
-                    ph_off(first_load),
-                    format!("PT_LOAD #{first_load} comes before PT_NOTE #{last_note}"),
-                ));
-            }
-        }
-        if let Some(kt) = kernel_text {
-            if ram.first().is_some_and(|r| r.phdr_index < kt.phdr_index) {
-                findings.push(finding(
-                    "EHDR022",
-                    "ktext-not-first-load",
-                    Severity::Info,
-                    ph_off(kt.phdr_index),
-                    "the kernel text PT_LOAD is not the first PT_LOAD".into(),
-                ));
-            }
-        } else if !ram.is_empty() {
-            findings.push(finding(
-                "EHDR023",
-                "no-kernel-text",
-                sev_w,
-                h.e_phoff,
-                "no PT_LOAD maps the kernel text (p_vaddr >= __START_KERNEL_map)".into(),
-            ));
-        }
-        for w in ram.windows(2) {
-            if w[1].range.start < w[0].range.end {
-                findings.push(finding(
-                    "EHDR024",
-                    "ram-overlap-or-unsorted",
-                    sev_w,
-                    ph_off(w[1].phdr_index),
-                    format!(
-                        "RAM PT_LOAD #{} ({}) overlaps or precedes #{} ({})",
-                        w[1].phdr_index, w[1].range, w[0].phdr_index, w[0].range
-                    ),
-                ));
-            }
-        }
-        if ram.is_empty() {
-            findings.push(finding(
-                "EHDR025",
-                "no-ram",
-                Severity::Error,
-                h.e_phoff,
-                "no RAM PT_LOAD: the dump would have no memory".into(),
-            ));
-        }
-        let mut page_offset_base = None;
-        let mut consistent = true;
-        for r in &ram {
-            let off = r.vaddr.0.wrapping_sub(r.range.start.0);
-            match page_offset_base {
-                None => page_offset_base = Some(VirtAddr(off)),
-                Some(VirtAddr(b)) if b != off => {
-                    consistent = false;
-                    findings.push(finding(
-                        "EHDR026",
-                        "direct-map-mismatch",
-                        sev_w,
-                        ph_off(r.phdr_index) + 16,
-                        format!(
-                            "RAM PT_LOAD #{}: p_vaddr - p_paddr = {off:#x}, others {b:#x}",
-                            r.phdr_index
-                        ),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        if !consistent {
-            page_offset_base = None;
-        }
+        let (note_idx, cpu_notes, vmcoreinfo) = note_segments(h, &phdrs, &mut findings);
+        let (kernel_text, ram) = load_segments(h, &phdrs, &mut findings);
+        order_findings(h, &phdrs, &note_idx, kernel_text, &ram, &mut findings);
+        let page_offset_base = direct_map_base(&ram, ph_off, &mut findings);
 
         let used_len = usize::try_from(h.e_phoff)
             .unwrap_or(usize::MAX)
@@ -425,7 +160,7 @@ impl Elfcorehdr {
             .and_then(|t| t.iter().position(|&b| b != 0))
         {
             let at = used_len + pos;
-            findings.push(finding("EHDR027", "nonzero-tail", Severity::Info, at as u64,
+            findings.push(finding(F::NONZERO_TAIL, at as u64,
                 format!("non-zero byte after the program headers at {at:#x} (stale header data? the kernel copies only the page-aligned new header)")));
         }
 
@@ -456,4 +191,308 @@ impl Elfcorehdr {
     pub fn is_clean(&self) -> bool {
         self.findings.iter().all(|f| f.severity == Severity::Info)
     }
+}
+
+/// What the ELF header says that the kernel would not write.
+fn ehdr_findings(h: &Elf64Ehdr, findings: &mut Vec<Finding>) {
+    if h.e_type != ET_CORE {
+        findings.push(finding(
+            F::NOT_ET_CORE,
+            ehdr64::E_TYPE as u64,
+            format!(
+                "e_type is {}, not ET_CORE (4); the capture kernel rejects it",
+                h.e_type
+            ),
+        ));
+    }
+    if h.e_machine != EM_X86_64 {
+        findings.push(finding(
+            F::NOT_X86_64,
+            ehdr64::E_MACHINE as u64,
+            format!("e_machine is {}, not EM_X86_64 (62)", h.e_machine),
+        ));
+    }
+    if h.e_ident[6] != EV_CURRENT || h.e_version != u32::from(EV_CURRENT) {
+        findings.push(finding(
+            F::BAD_VERSION,
+            ident::EI_VERSION,
+            format!(
+                "EI_VERSION {} / e_version {}; the capture kernel wants EV_CURRENT (1)",
+                h.e_ident[6], h.e_version
+            ),
+        ));
+    }
+    if usize::from(h.e_ehsize) != EHDR64_SIZE {
+        findings.push(finding(
+            F::BAD_EHSIZE,
+            ehdr64::E_EHSIZE as u64,
+            format!(
+                "e_ehsize is {}, not 64; the capture kernel rejects it",
+                h.e_ehsize
+            ),
+        ));
+    }
+    if h.e_phnum == 0 {
+        findings.push(finding(
+            F::NO_PHDRS,
+            ehdr64::E_PHNUM as u64,
+            "e_phnum is 0; the capture kernel rejects it".into(),
+        ));
+    }
+    if h.e_phoff != EHDR64_SIZE as u64 {
+        findings.push(finding(
+            F::UNUSUAL_PHOFF,
+            ehdr64::E_PHOFF as u64,
+            format!("e_phoff is {:#x}; the kernel writes 64", h.e_phoff),
+        ));
+    }
+    if h.e_shoff != 0 || h.e_shnum != 0 || h.e_flags != 0 || h.e_entry != 0 {
+        findings.push(finding(F::UNUSUAL_EHDR_FIELDS, ehdr64::E_ENTRY as u64,
+            format!("e_entry {:#x}, e_shoff {:#x}, e_flags {:#x}, e_shnum {}: the kernel leaves these 0",
+                h.e_entry, h.e_shoff, h.e_flags, h.e_shnum)));
+    }
+    if h.e_ident[7..].iter().any(|&b| b != 0) {
+        findings.push(finding(
+            F::NONZERO_IDENT_PAD,
+            7,
+            "EI_OSABI/EI_ABIVERSION/EI_PAD are not zero".into(),
+        ));
+    }
+}
+
+/// The PT_NOTEs: every one but the last is a CPU's, the last is VMCOREINFO (as the kernel
+/// writes them). Returns their indexes, the CPU notes and VMCOREINFO.
+fn note_segments(
+    h: &Elf64Ehdr,
+    phdrs: &[Elf64Phdr],
+    findings: &mut Vec<Finding>,
+) -> (Vec<usize>, Vec<NoteSegment>, Option<NoteSegment>) {
+    let n = phdrs.len();
+    let ph_off = |i: usize| h.e_phoff.saturating_add((i * PHDR64_SIZE) as u64);
+    let note_idx: Vec<usize> = (0..n).filter(|&i| phdrs[i].p_type == PT_NOTE).collect();
+    let mut cpu_notes = Vec::new();
+    let mut vmcoreinfo = None;
+    for (k, &i) in note_idx.iter().enumerate() {
+        let p = &phdrs[i];
+        let seg = NoteSegment {
+            phdr_index: i,
+            addr: PhysAddr(p.p_paddr),
+            size: p.p_memsz,
+        };
+        if k + 1 == note_idx.len() {
+            vmcoreinfo = Some(seg);
+        } else {
+            cpu_notes.push(seg);
+        }
+    }
+    if note_idx.is_empty() {
+        findings.push(finding(
+            F::NO_NOTES,
+            h.e_phoff,
+            "no PT_NOTE: neither CPU notes nor VMCOREINFO".into(),
+        ));
+    } else if note_idx.len() == 1 {
+        findings.push(finding(
+            F::NO_CPU_NOTES,
+            ph_off(note_idx[0]),
+            "one PT_NOTE only (taken as VMCOREINFO): no CPU has a note".into(),
+        ));
+    }
+    (note_idx, cpu_notes, vmcoreinfo)
+}
+
+/// The PT_LOADs (the kernel text, then RAM), with findings for every program header the
+/// kernel would have written otherwise.
+fn load_segments(
+    h: &Elf64Ehdr,
+    phdrs: &[Elf64Phdr],
+    findings: &mut Vec<Finding>,
+) -> (Option<LoadSegment>, Vec<LoadSegment>) {
+    let ph_off = |i: usize| h.e_phoff.saturating_add((i * PHDR64_SIZE) as u64);
+    let mut kernel_text = None;
+    let mut ram = Vec::new();
+    for (i, p) in phdrs.iter().enumerate() {
+        let off = ph_off(i);
+        match p.p_type {
+            PT_NOTE => {
+                if p.p_vaddr != 0 || p.p_flags != 0 {
+                    findings.push(finding(
+                        F::UNUSUAL_NOTE_PHDR,
+                        off,
+                        format!(
+                            "PT_NOTE #{i}: p_vaddr {:#x}, p_flags {:#x}; the kernel writes 0",
+                            p.p_vaddr, p.p_flags
+                        ),
+                    ));
+                }
+                if p.p_memsz == 0 {
+                    findings.push(finding(
+                        F::EMPTY_NOTE,
+                        off,
+                        format!("PT_NOTE #{i} has size 0"),
+                    ));
+                }
+            }
+            PT_LOAD => {
+                let seg = LoadSegment {
+                    phdr_index: i,
+                    range: PhysRange::from_start_len(p.p_paddr, p.p_memsz),
+                    vaddr: VirtAddr(p.p_vaddr),
+                };
+                if p.p_vaddr >= START_KERNEL_MAP && kernel_text.is_none() {
+                    kernel_text = Some(seg);
+                } else {
+                    ram.push(seg);
+                }
+                if p.p_flags != (PF_R | PF_W | PF_X) {
+                    findings.push(finding(
+                        F::UNUSUAL_LOAD_FLAGS,
+                        off,
+                        format!(
+                            "PT_LOAD #{i}: p_flags {:#x}; the kernel writes RWX (7)",
+                            p.p_flags
+                        ),
+                    ));
+                }
+                if p.p_memsz == 0 {
+                    findings.push(finding(
+                        F::EMPTY_LOAD,
+                        off,
+                        format!("PT_LOAD #{i} has size 0"),
+                    ));
+                }
+                if p.p_paddr.checked_add(p.p_memsz).is_none() {
+                    findings.push(finding(
+                        F::LOAD_WRAPS,
+                        off,
+                        format!(
+                            "PT_LOAD #{i}: {:#x} + {:#x} wraps around the address space",
+                            p.p_paddr, p.p_memsz
+                        ),
+                    ));
+                }
+            }
+            other => findings.push(finding(
+                F::UNEXPECTED_PHDR_TYPE,
+                off,
+                format!(
+                    "phdr #{i} has p_type {other:#x}; an elfcorehdr has only PT_NOTE and PT_LOAD"
+                ),
+            )),
+        }
+        if (p.p_type == PT_NOTE || p.p_type == PT_LOAD) && p.p_offset != p.p_paddr {
+            findings.push(finding(F::OFFSET_NOT_PADDR, off + phdr64::P_OFFSET as u64,
+                format!("phdr #{i}: p_offset {:#x} != p_paddr {:#x}; in a raw elfcorehdr p_offset is the physical address", p.p_offset, p.p_paddr)));
+        }
+        if p.p_filesz != p.p_memsz {
+            findings.push(finding(
+                F::FILESZ_NOT_MEMSZ,
+                off + phdr64::P_FILESZ as u64,
+                format!(
+                    "phdr #{i}: p_filesz {:#x} != p_memsz {:#x}",
+                    p.p_filesz, p.p_memsz
+                ),
+            ));
+        }
+        if p.p_align != 0 {
+            findings.push(finding(
+                F::NONZERO_ALIGN,
+                off + phdr64::P_ALIGN as u64,
+                format!("phdr #{i}: p_align {:#x}; the kernel writes 0", p.p_align),
+            ));
+        }
+    }
+    (kernel_text, ram)
+}
+
+/// Order: notes, then kernel text, then RAM, as both producers write them; RAM sorted and
+/// present.
+fn order_findings(
+    h: &Elf64Ehdr,
+    phdrs: &[Elf64Phdr],
+    note_idx: &[usize],
+    kernel_text: Option<LoadSegment>,
+    ram: &[LoadSegment],
+    findings: &mut Vec<Finding>,
+) {
+    let ph_off = |i: usize| h.e_phoff.saturating_add((i * PHDR64_SIZE) as u64);
+    // Order: notes, then kernel text, then RAM, as both producers write them.
+    if let (Some(&last_note), Some(first_load)) = (
+        note_idx.last(),
+        phdrs.iter().position(|p| p.p_type == PT_LOAD),
+    ) {
+        if first_load < last_note {
+            findings.push(finding(
+                F::LOAD_BEFORE_NOTE,
+                ph_off(first_load),
+                format!("PT_LOAD #{first_load} comes before PT_NOTE #{last_note}"),
+            ));
+        }
+    }
+    if let Some(kt) = kernel_text {
+        if ram.first().is_some_and(|r| r.phdr_index < kt.phdr_index) {
+            findings.push(finding(
+                F::KTEXT_NOT_FIRST_LOAD,
+                ph_off(kt.phdr_index),
+                "the kernel text PT_LOAD is not the first PT_LOAD".into(),
+            ));
+        }
+    } else if !ram.is_empty() {
+        findings.push(finding(
+            F::NO_KERNEL_TEXT,
+            h.e_phoff,
+            "no PT_LOAD maps the kernel text (p_vaddr >= __START_KERNEL_map)".into(),
+        ));
+    }
+    for w in ram.windows(2) {
+        if w[1].range.start < w[0].range.end {
+            findings.push(finding(
+                F::RAM_OVERLAP_OR_UNSORTED,
+                ph_off(w[1].phdr_index),
+                format!(
+                    "RAM PT_LOAD #{} ({}) overlaps or precedes #{} ({})",
+                    w[1].phdr_index, w[1].range, w[0].phdr_index, w[0].range
+                ),
+            ));
+        }
+    }
+    if ram.is_empty() {
+        findings.push(finding(
+            F::NO_RAM,
+            h.e_phoff,
+            "no RAM PT_LOAD: the dump would have no memory".into(),
+        ));
+    }
+}
+
+/// `p_vaddr - p_paddr` shared by every RAM PT_LOAD (the direct-map base), if they agree.
+fn direct_map_base(
+    ram: &[LoadSegment],
+    ph_off: impl Fn(usize) -> u64,
+    findings: &mut Vec<Finding>,
+) -> Option<VirtAddr> {
+    let mut page_offset_base = None;
+    let mut consistent = true;
+    for r in ram {
+        let off = r.vaddr.0.wrapping_sub(r.range.start.0);
+        match page_offset_base {
+            None => page_offset_base = Some(VirtAddr(off)),
+            Some(VirtAddr(b)) if b != off => {
+                consistent = false;
+                findings.push(finding(
+                    F::DIRECT_MAP_MISMATCH,
+                    ph_off(r.phdr_index) + phdr64::P_VADDR as u64,
+                    format!(
+                        "RAM PT_LOAD #{}: p_vaddr - p_paddr = {off:#x}, others {b:#x}",
+                        r.phdr_index
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    if !consistent {
+        page_offset_base = None;
+    }
+    page_offset_base
 }

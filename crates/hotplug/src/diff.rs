@@ -15,38 +15,18 @@
 //!   PT_LOAD: HP008 is *info*. Memory that is removed, or was never added, must not be dumped
 //!   (HP005); online memory must be (HP004).
 
-use kdump_types::{Finding, PhysRange, Severity};
+use kdump_types::{Finding, PhysRange};
 use vmcore::{Dump, RangeKind};
 
 use crate::error::Result;
 use crate::identity::CpuIdentity;
 use crate::topology::{BlockStatus, Topology, merge};
 
-/// One finding code: code, name, severity, what it means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Code {
-    /// Stable code (`HP001`).
-    pub code: &'static str,
-    /// Stable name (`cpu-online-no-context`).
-    pub name: &'static str,
-    /// Severity.
-    pub severity: Severity,
-    /// One-line meaning.
-    pub meaning: &'static str,
-}
+/// One finding code: code, name, severity, what it means. The same type as every crate's
+/// codes, registered the same way (`kdump_types::finding_codes!`).
+pub use kdump_types::FindingCode as Code;
 
-macro_rules! codes {
-    ($($id:ident = $code:literal, $name:literal, $sev:ident, $meaning:literal;)*) => {
-        $(
-            #[doc = concat!("`", $code, " ", $name, "`: ", $meaning)]
-            pub const $id: Code = Code { code: $code, name: $name, severity: Severity::$sev, meaning: $meaning };
-        )*
-        /// Every finding code of this crate.
-        pub const CODES: &[Code] = &[$($id),*];
-    };
-}
-
-codes! {
+kdump_types::finding_codes! {
     CPU_ONLINE_NO_CONTEXT = "HP001", "cpu-online-no-context", Error,
         "a CPU online at the crash has no register context (or, in an elfcorehdr, no PT_NOTE)";
     CONTEXT_FOR_OFFLINE_CPU = "HP002", "context-for-offline-cpu", Warning,

@@ -351,6 +351,56 @@ impl Finding {
     }
 }
 
+/// One registered finding code: what every finding with this code is. Each crate lists its
+/// codes once, in one table made by [`finding_codes!`] (`vmcore::findings::CODES`,
+/// `elfcorehdr::findings::CODES`); `docs/findings.md` is checked against those tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FindingCode {
+    /// Stable code (`ELF001`).
+    pub code: &'static str,
+    /// Stable name (`load-truncated`).
+    pub name: &'static str,
+    /// Severity of every finding with this code.
+    pub severity: Severity,
+    /// One-line meaning, for people and docs.
+    pub meaning: &'static str,
+}
+
+impl FindingCode {
+    /// A finding of this code about `offset` (an absolute file offset, when it is about a
+    /// place in the file).
+    pub fn finding(&self, offset: Option<u64>, message: impl Into<String>) -> Finding {
+        Finding::new(self.code, self.name, self.severity, offset, message)
+    }
+}
+
+/// Registers a crate's finding codes: one `const` [`FindingCode`] per code and `CODES`, the
+/// table of all of them. This is the one way a finding code comes into being:
+///
+/// ```
+/// kdump_types::finding_codes! {
+///     LOAD_TRUNCATED = "ELF001", "load-truncated", Error,
+///         "a PT_LOAD needs file bytes past the end of the file";
+/// }
+/// assert_eq!(CODES[0].name, "load-truncated");
+/// ```
+#[macro_export]
+macro_rules! finding_codes {
+    ($($id:ident = $code:literal, $name:literal, $sev:ident, $meaning:literal;)*) => {
+        $(
+            #[doc = concat!("`", $code, " ", $name, "`: ", $meaning)]
+            pub const $id: $crate::FindingCode = $crate::FindingCode {
+                code: $code,
+                name: $name,
+                severity: $crate::Severity::$sev,
+                meaning: $meaning,
+            };
+        )*
+        /// Every finding code of this crate, in code order.
+        pub const CODES: &[$crate::FindingCode] = &[$($id),*];
+    };
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {} [{}]", self.severity, self.code, self.name)?;

@@ -189,8 +189,8 @@ impl<'d> Kernel<'d> {
             addr: 0,
             detail: cpu
                 .problem
-                .clone()
-                .unwrap_or_else(|| "no registers".to_string()),
+                .as_ref()
+                .map_or_else(|| "no registers".to_string(), ToString::to_string),
         })?;
         self.unwind_from(StartRegs::from_regs(regs, cpu.cpu))
     }
@@ -316,8 +316,8 @@ impl<'d> Kernel<'d> {
                     }
                     None => Err(c
                         .problem
-                        .clone()
-                        .unwrap_or_else(|| "no registers".to_string())),
+                        .as_ref()
+                        .map_or_else(|| "no registers".to_string(), ToString::to_string)),
                 },
             })
             .collect())

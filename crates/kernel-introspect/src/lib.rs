@@ -131,6 +131,23 @@ pub enum Error {
 }
 
 impl Error {
+    /// A stable short name for the kind of error (as `vmcore::Error::code`); a dump error
+    /// keeps the reader's code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::MissingVmcoreinfo { .. } => "missing-vmcoreinfo",
+            Error::MissingSymbol { .. } => "missing-symbol",
+            Error::Read { .. } => "kernel-memory-unreadable",
+            Error::Unmapped { .. } => "unmapped",
+            Error::AddressOverflow { .. } => "address-overflow",
+            Error::Unavailable { .. } => "unavailable",
+            Error::Corrupt { .. } => "corrupt",
+            Error::NoBtf { .. } => "no-btf",
+            Error::Btf { .. } => "bad-btf",
+            Error::Dump(e) => e.code(),
+        }
+    }
+
     /// The kernel virtual address the error is about, when it is about one.
     pub fn addr(&self) -> Option<u64> {
         match self {

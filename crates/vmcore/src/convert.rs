@@ -285,11 +285,32 @@ pub fn write_elf<W: Write>(
         .map(|(r, _)| r.phys.end.0.div_ceil(ps) - r.phys.start.0 / ps)
         .fold(0, u64::saturating_add);
     let mut report = ConvertReport::default();
+    let written = readable_runs(dump, &ram, ps, total, &mut report, &mut progress)?;
+    let loads = plan_loads(&ram, &written, ps);
+    let head = elf_head(dump, &loads, ps)?;
+    out.write_all(&head).map_err(io)?;
+    report.bytes = head.len() as u64;
+    report.loads = loads.len();
+    write_pages(dump, &loads, ps, out, &mut report, total, &mut progress)?;
+    progress(total.saturating_mul(2), total.saturating_mul(2));
+    out.flush().map_err(io)?;
+    Ok(report)
+}
 
+/// Pass 1: which pages of each range can be read, as sorted runs of PFNs (only stored pages
+/// are read); what cannot be read is counted in `report`.
+fn readable_runs(
+    dump: &Dump,
+    ram: &[(MemoryRange, Option<u64>)],
+    ps: u64,
+    total: u64,
+    report: &mut ConvertReport,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<Vec<Vec<(u64, u64)>>> {
     // Pass 1: which pages can be read, as runs of PFNs per range (read only stored pages).
     let mut written: Vec<Vec<(u64, u64)>> = Vec::with_capacity(ram.len());
     let mut done = 0u64;
-    for (r, _) in &ram {
+    for (r, _) in ram {
         let mut runs: Vec<(u64, u64)> = Vec::new();
         let mut alias = None;
         let note_failure = |report: &mut ConvertReport, pfn: u64, err: Error| {
@@ -317,7 +338,7 @@ pub fn write_elf<W: Write>(
                                     report.pages_excluded = report.pages_excluded.saturating_add(1)
                                 }
                                 Err(Error::PageLost { .. }) => report.pages_lost += 1,
-                                Err(err) => note_failure(&mut report, p, err),
+                                Err(err) => note_failure(report, p, err),
                             }
                         }
                         pfn += m;
@@ -342,10 +363,8 @@ pub fn write_elf<W: Write>(
                     for p in first..first + named {
                         let mut b = vec![0u8; ps as usize];
                         match dump.read_phys(PhysAddr(p * ps), &mut b) {
-                            Err(err) => note_failure(&mut report, p, err),
-                            Ok(()) => {
-                                note_failure(&mut report, p, Error::NotInDump { addr: p * ps })
-                            }
+                            Err(err) => note_failure(report, p, err),
+                            Ok(()) => note_failure(report, p, Error::NotInDump { addr: p * ps }),
                         }
                     }
                     report.pages_failed = report.pages_failed.saturating_add(n - named);
@@ -370,11 +389,19 @@ pub fn write_elf<W: Write>(
             });
         }
     }
+    Ok(written)
+}
 
+/// The PT_LOADs to write for `ram` given the readable `written` runs of each range.
+fn plan_loads(
+    ram: &[(MemoryRange, Option<u64>)],
+    written: &[Vec<(u64, u64)>],
+    ps: u64,
+) -> Vec<Load> {
     // Plan the PT_LOADs: each written run, then the pages up to the next run (or the range's
     // end) as zero fill; a range that starts unwritten starts with a zero-fill-only PT_LOAD.
     let mut loads: Vec<Load> = Vec::new();
-    for ((r, virt), runs) in ram.iter().zip(&written) {
+    for ((r, virt), runs) in ram.iter().zip(written) {
         let (s, e) = (r.phys.start.0 / ps, r.phys.end.0.div_ceil(ps));
         let virt = *virt;
         // A range that ends at the top of the address space has its last page cut there.
@@ -397,7 +424,12 @@ pub fn write_elf<W: Write>(
             push(a, b, next);
         }
     }
+    loads
+}
 
+/// The ELF header, program headers and notes, padded to the first page of data (encoded by
+/// the raw ELF layer, `kdump_types::elf`).
+fn elf_head(dump: &Dump, loads: &[Load], ps: u64) -> Result<Vec<u8>> {
     // Headers.
     let notes = note_blob(dump);
     let phnum = loads.len() + 1;
@@ -422,7 +454,7 @@ pub fn write_elf<W: Write>(
     };
     head.extend_from_slice(&note_phdr.to_bytes());
     let mut off = data_off;
-    for l in &loads {
+    for l in loads {
         let load = Elf64Phdr {
             p_type: PT_LOAD,
             p_flags: PF_R | PF_W | PF_X,
@@ -438,14 +470,23 @@ pub fn write_elf<W: Write>(
     }
     head.extend_from_slice(&notes);
     head.resize(data_off as usize, 0);
-    out.write_all(&head).map_err(io)?;
-    report.bytes = data_off;
-    report.loads = loads.len();
+    Ok(head)
+}
 
+/// Pass 2: the page data of every PT_LOAD, in batches read in parallel and written in order.
+fn write_pages<W: Write>(
+    dump: &Dump,
+    loads: &[Load],
+    ps: u64,
+    out: &mut W,
+    report: &mut ConvertReport,
+    total: u64,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<()> {
     // Pass 2: page data, in batches read in parallel and written in order.
     let zero = vec![0u8; ps as usize];
     let mut done2 = 0u64;
-    for l in &loads {
+    for l in loads {
         let first = l.paddr / ps;
         let n = l.filesz / ps;
         let mut k = 0;
@@ -473,7 +514,5 @@ pub fn write_elf<W: Write>(
         }
         done2 = done2.saturating_add((l.memsz - l.filesz) / ps);
     }
-    progress(total.saturating_mul(2), total.saturating_mul(2));
-    out.flush().map_err(io)?;
-    Ok(report)
+    Ok(())
 }

@@ -382,17 +382,56 @@ pub struct CpuContext {
     /// QEMU's extra CPU state, for QEMU dumps.
     pub qemu: Option<QemuCpuState>,
     /// Why `regs` is `None`, or a problem with the note.
-    pub problem: Option<String>,
+    pub problem: Option<CpuProblem>,
+}
+
+/// Why a register note gave no registers (`CPU001` for [`CpuProblem::Zeroed`], `CPU002` for the
+/// rest). `Display` is the sentence the CLI and TUI print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CpuProblem {
+    /// The descriptor is all zero: the CPU never ran `crash_save_cpu` (or QEMU never started
+    /// the vCPU), so no context was saved.
+    Zeroed,
+    /// The descriptor is shorter than `struct elf_prstatus` of the architecture.
+    DescriptorTooShort {
+        /// The architecture's name (`x86_64`, `aarch64`, `i386`).
+        machine: String,
+        /// Bytes in the descriptor.
+        len: usize,
+        /// Bytes the architecture's `elf_prstatus` needs.
+        need: usize,
+    },
+    /// Registers of this `e_machine` are not decoded.
+    MachineNotDecoded(u16),
+    /// A field could not be read (a layout bug: lengths are checked first).
+    Unreadable(ReadError),
+}
+
+impl std::fmt::Display for CpuProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CpuProblem::Zeroed => f.write_str("register note is zeroed: no context was saved"),
+            CpuProblem::DescriptorTooShort { machine, len, need } => write!(
+                f,
+                "NT_PRSTATUS descriptor is {len} bytes, {machine} needs at least {need}"
+            ),
+            CpuProblem::MachineNotDecoded(m) => {
+                write!(f, "registers of e_machine {m} are not decoded")
+            }
+            CpuProblem::Unreadable(e) => write!(f, "{e}"),
+        }
+    }
 }
 
 fn parse_prstatus(
     machine: Machine,
     desc: &[u8],
-) -> Result<(SignalInfo, u32, u32, Registers), String> {
+) -> Result<(SignalInfo, u32, u32, Registers), CpuProblem> {
     let b = Bytes::new(desc, 0);
     // Only reached after the length checks below, so a read error is a layout bug here; it
     // still becomes the note's problem, never a panic.
-    let bug = |e: ReadError| e.to_string();
+    let bug = CpuProblem::Unreadable;
     let signal = || -> Result<SignalInfo, ReadError> {
         Ok(SignalInfo {
             si_signo: b.read_u32("elf_prstatus.pr_info.si_signo", 0)? as i32,
@@ -407,11 +446,11 @@ fn parse_prstatus(
             let nregs = if machine == Machine::X86_64 { 27 } else { 34 };
             let need = 112 + nregs * 8;
             if desc.len() < need {
-                return Err(format!(
-                    "NT_PRSTATUS descriptor is {} bytes, {} needs at least {need}",
-                    desc.len(),
-                    machine.name()
-                ));
+                return Err(CpuProblem::DescriptorTooShort {
+                    machine: machine.name(),
+                    len: desc.len(),
+                    need,
+                });
             }
             let sig = signal().map_err(bug)?;
             let pid = b.read_u32("elf_prstatus.pr_pid", 32).map_err(bug)?;
@@ -440,10 +479,11 @@ fn parse_prstatus(
         Machine::X86 => {
             // 32-bit elf_prstatus: pr_pid at 24, pr_reg at 72 (17 × u32).
             if desc.len() < 72 + 68 {
-                return Err(format!(
-                    "NT_PRSTATUS descriptor is {} bytes, i386 needs at least 140",
-                    desc.len()
-                ));
+                return Err(CpuProblem::DescriptorTooShort {
+                    machine: machine.name(),
+                    len: desc.len(),
+                    need: 72 + 68,
+                });
             }
             let mut r = [0u32; 17];
             for (i, x) in (0u64..).zip(r.iter_mut()) {
@@ -456,7 +496,7 @@ fn parse_prstatus(
                 Registers::X86(X86Regs(r)),
             ))
         }
-        Machine::Other(m) => Err(format!("registers of e_machine {m} are not decoded")),
+        Machine::Other(m) => Err(CpuProblem::MachineNotDecoded(m)),
     }
 }
 
@@ -467,7 +507,7 @@ const NT_PRFPREG: u32 = 2;
 ///
 /// `qemu_numbering`: the dump was written by QEMU, whose `pr_pid` is the vCPU index + 1; it is
 /// detected from the presence of `QEMU` notes when `None`.
-pub fn contexts_from_notes(machine: Machine, notes: &[Note]) -> Vec<CpuContext> {
+pub(crate) fn contexts_from_notes(machine: Machine, notes: &[Note]) -> Vec<CpuContext> {
     // QEMU writes a `QEMU` CPU-state note per vCPU on x86; on aarch64 it writes none, but
     // follows every NT_PRSTATUS with a `CORE` NT_PRFPREG (target/arm/arch_dump.c), which the
     // kernel's crash notes never carry.
@@ -500,7 +540,7 @@ pub fn contexts_from_notes(machine: Machine, notes: &[Note]) -> Vec<CpuContext> 
                 problem: None,
             };
             if zeroed {
-                ctx.problem = Some("register note is zeroed: no context was saved".into());
+                ctx.problem = Some(CpuProblem::Zeroed);
                 return ctx;
             }
             match parse_prstatus(machine, &n.desc) {

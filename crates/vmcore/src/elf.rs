@@ -12,32 +12,28 @@ use kdump_types::{Bytes, FileOffset, Finding, PhysRange, Severity, VirtAddr};
 
 use crate::cpu::Machine;
 use crate::error::{Error, Result};
+use crate::findings as F;
 use crate::memmap::{MemoryRange, RangeKind, X86_64_START_KERNEL_MAP};
 use crate::notes::{Note, parse_notes};
 
-/// One program header, as the file says it (our type, not goblin's).
+/// One program header, as the file says it, and where it is. The header's fields are the raw
+/// ELF layer's [`Elf64Phdr`] (ELF32 headers widened), readable directly (`seg.p_type`)
+/// through `Deref`, so the fields are declared once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
     /// Index in the program header table.
     pub index: usize,
     /// Absolute file offset of the program header itself.
     pub header_offset: u64,
-    /// `p_type`.
-    pub p_type: u32,
-    /// `p_flags`.
-    pub p_flags: u32,
-    /// `p_offset` (a physical address in a raw elfcorehdr).
-    pub p_offset: u64,
-    /// `p_vaddr`.
-    pub p_vaddr: u64,
-    /// `p_paddr`.
-    pub p_paddr: u64,
-    /// `p_filesz`.
-    pub p_filesz: u64,
-    /// `p_memsz`.
-    pub p_memsz: u64,
-    /// `p_align`.
-    pub p_align: u64,
+    /// The program header (`p_offset` is a physical address in a raw elfcorehdr).
+    pub phdr: Elf64Phdr,
+}
+
+impl std::ops::Deref for Segment {
+    type Target = Elf64Phdr;
+    fn deref(&self) -> &Elf64Phdr {
+        &self.phdr
+    }
 }
 
 impl Segment {
@@ -95,20 +91,13 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
 
     let mut findings = Vec::new();
     if h.e_flags & DUMP_ELF_INCOMPLETE != 0 {
-        findings.push(Finding::new(
-            "ELF004",
-            "dump-incomplete-flag",
-            Severity::Error,
+        findings.push(F::DUMP_INCOMPLETE_FLAG.finding(
             Some(layout.e_flags),
             "e_flags has DUMP_ELF_INCOMPLETE: makedumpfile stopped before writing every page",
         ));
     }
     if headers_only {
-        findings.push(Finding::new(
-            "ELF006",
-            "headers-only",
-            Severity::Info,
-            Some(0),
+        findings.push(F::HEADERS_ONLY.finding(Some(0),
             "raw elfcorehdr: program headers describe the crashed kernel's memory by physical address; the file holds no memory",
         ));
     }
@@ -254,7 +243,7 @@ fn read_segments(
     (0..phnum)
         .map(|i| {
             let at = i * layout.phdr_size;
-            let p = if *layout == ELF64 {
+            let p: Elf64Phdr = if *layout == ELF64 {
                 Elf64Phdr::read(&table, at)?
             } else {
                 Elf64Phdr::read_elf32(&table, at)?
@@ -262,14 +251,7 @@ fn read_segments(
             Ok(Segment {
                 index: i as usize,
                 header_offset: e_phoff + at,
-                p_type: p.p_type,
-                p_flags: p.p_flags,
-                p_offset: p.p_offset,
-                p_vaddr: p.p_vaddr,
-                p_paddr: p.p_paddr,
-                p_filesz: p.p_filesz,
-                p_memsz: p.p_memsz,
-                p_align: p.p_align,
+                phdr: p,
             })
         })
         .collect()
@@ -285,10 +267,7 @@ fn note_segment(
     let file_len = b.len() as u64;
     let avail = file_len.saturating_sub(s.p_offset).min(s.p_filesz);
     if avail < s.p_filesz {
-        findings.push(Finding::new(
-            "ELF007",
-            "note-segment-truncated",
-            Severity::Error,
+        findings.push(F::NOTE_SEGMENT_TRUNCATED.finding(
             Some(s.header_offset),
             format!(
                 "PT_NOTE {} at file offset {:#x} needs {:#x} bytes, the file has {:#x}",
@@ -314,10 +293,7 @@ fn load_range(
     findings: &mut Vec<Finding>,
 ) -> MemoryRange {
     if s.p_filesz > s.p_memsz {
-        findings.push(Finding::new(
-            "ELF008",
-            "load-filesz-exceeds-memsz",
-            Severity::Warning,
+        findings.push(F::LOAD_FILESZ_EXCEEDS_MEMSZ.finding(
             Some(s.header_offset),
             format!(
                 "PT_LOAD {}: p_filesz {:#x} > p_memsz {:#x}; extra bytes ignored",
@@ -340,11 +316,7 @@ fn load_range(
         RangeKind::Load
     };
     if !headers_only && present < file_size {
-        findings.push(Finding::new(
-            "ELF001",
-            "load-truncated",
-            Severity::Error,
-            Some(s.header_offset),
+        findings.push(F::LOAD_TRUNCATED.finding(Some(s.header_offset),
             format!(
                 "PT_LOAD {} (phys {}) needs file bytes {:#x}..{:#x}; the file ends at {:#x}: {:#x} bytes missing",
                 s.index,

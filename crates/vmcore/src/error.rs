@@ -211,6 +211,33 @@ fn unknown_format(magic: &[u8]) -> String {
 }
 
 impl Error {
+    /// A stable short name for the kind of error (as `elfcorehdr::Error::code`), for scripts and
+    /// JSON consumers that must not parse messages.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::NotRegularFile { .. } => "not-regular-file",
+            Error::FifoWithoutWriter { .. } => "fifo-without-writer",
+            Error::SplitSet { .. } => "split-set",
+            Error::SplitSetMember { .. } => "split-set-member",
+            Error::UnknownFormat { .. } => "unknown-format",
+            Error::Read(_) => "truncated",
+            Error::FlatGap { .. } => "flat-gap",
+            Error::BadValue { .. } => "bad-value",
+            Error::Unsupported { .. } => "unsupported",
+            Error::NotInDump { .. } => "not-in-dump",
+            Error::HeadersOnly { .. } => "headers-only",
+            Error::BeyondEof { .. } => "beyond-eof",
+            Error::PageExcluded { .. } => "page-excluded",
+            Error::PageLost { .. } => "page-lost",
+            Error::Decompress { .. } => "decompress",
+            Error::VirtNotMapped { .. } => "virt-not-mapped",
+            Error::Unreadable { .. } => "unreadable",
+            Error::MissingVmcoreinfo { .. } => "missing-vmcoreinfo",
+            Error::Corrupt { .. } => "corrupt",
+        }
+    }
+
     /// The absolute file offset the error is about, when it is about a place in the file.
     pub fn offset(&self) -> Option<u64> {
         match self {

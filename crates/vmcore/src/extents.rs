@@ -79,17 +79,8 @@ impl DataExtents {
         self.data_in(start, end).map(|(s, e)| e - s).sum()
     }
 
-    /// File length.
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    /// True for an empty file.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// True when the file has holes.
+    #[cfg(test)]
     pub fn is_sparse(&self) -> bool {
         self.data_bytes(0, self.len) < self.len
     }

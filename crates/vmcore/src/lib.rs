@@ -27,36 +27,60 @@
 //! # Ok::<(), vmcore::Error>(())
 //! ```
 //!
-//! Feature `parallel` (default) enables rayon for whole-dump scans.
+//! The public surface is what users need: [`Dump`] and its model types (re-exported here),
+//! [`klog`] (the kernel log decoders, also usable over any memory reader), [`paging`] (page
+//! walks), [`cpu`] (register sets), [`convert`] (ELF output) and [`findings`] (the finding
+//! code table). The format readers (`elf`, `kdump`, `notes`, `stream`, `extents`) are private
+//! rooms behind [`Dump::open`].
+//!
+//! Feature `parallel` (default) enables rayon for whole-dump scans. Feature `fuzzing` exposes
+//! `vmcore::fuzzing`, the lower-level parsers the cargo-fuzz targets call (`docs/FUZZING.md`).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
 pub mod convert;
 pub mod cpu;
 mod dump;
-pub mod elf;
+mod elf;
 mod error;
-pub mod extents;
-pub mod kdump;
+mod extents;
+pub mod findings;
+mod kdump;
 pub mod klog;
-pub mod memmap;
-pub mod notes;
+mod memmap;
+mod notes;
 pub mod paging;
 mod split;
-pub mod stream;
-pub mod vmcoreinfo;
+mod stream;
+mod vmcoreinfo;
 
-pub use cpu::{Aarch64Regs, CpuContext, Machine, QemuCpuState, Registers, X86_64Regs};
+/// Entry points of the cargo-fuzz targets (`fuzz/`, `docs/FUZZING.md`): parsers below
+/// [`Dump::open`] that users never call directly. Only `fuzz/` turns the `fuzzing` feature on.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    pub use crate::notes::{Prpsinfo, parse_notes};
+
+    /// The per-CPU contexts of a dump's notes ([`crate::Dump::cpus`] without a dump).
+    pub fn contexts_from_notes(
+        machine: crate::Machine,
+        notes: &[crate::Note],
+    ) -> Vec<crate::CpuContext> {
+        crate::cpu::contexts_from_notes(machine, notes)
+    }
+}
+
+pub use cpu::{Aarch64Regs, CpuContext, CpuProblem, Machine, QemuCpuState, Registers, X86_64Regs};
 pub use dump::{
     Dump, DumpData, Extent, Format, PageCounts, Truncation, check_regular_file, detect,
 };
 pub use elf::Segment;
 pub use error::{Error, ReadError, Result};
-pub use kdump::KdumpInfo;
+pub use extents::MAX_EXTENTS;
+pub use kdump::{DESC_SCAN_LIMIT, KdumpInfo, MAX_RAM_RANGES};
 pub use kdump_types::{FileOffset, Finding, PhysAddr, PhysRange, Severity, VirtAddr, civil_utc};
 pub use klog::{KernelLog, LogRecord};
-pub use memmap::{MemoryMap, MemoryRange, RangeKind};
-pub use notes::Note;
+pub use memmap::{Location, MemoryMap, MemoryRange, RangeKind};
+pub use notes::{Note, Prpsinfo};
 pub use paging::{PageTables, Translation};
 pub use split::SplitPartInfo;
 pub use vmcoreinfo::VmcoreInfo;

@@ -5,7 +5,10 @@
 //! `crash_save_cpu` writes after each CPU's note); a note that would run past the segment ends the
 //! walk with a finding, never a panic.
 
-use kdump_types::{Bytes, Finding, Severity};
+use kdump_types::elf::{NHDR_SIZE, Nhdr};
+use kdump_types::{Bytes, Finding};
+
+use crate::findings as F;
 
 /// The name of register notes (`NN_PRSTATUS`).
 pub const NAME_CORE: &str = "CORE";
@@ -58,29 +61,26 @@ pub fn parse_notes(seg: Bytes<'_>) -> (Vec<Note>, Vec<Finding>) {
     let mut findings = Vec::new();
     let len = seg.len() as u64;
     let mut off = 0u64;
-    while off + 12 <= len {
-        let (Ok(namesz), Ok(descsz), Ok(n_type)) = (
-            seg.read_u32("note n_namesz", off),
-            seg.read_u32("note n_descsz", off + 4),
-            seg.read_u32("note n_type", off + 8),
-        ) else {
+    while off + NHDR_SIZE as u64 <= len {
+        let Ok(Nhdr {
+            n_namesz: namesz,
+            n_descsz: descsz,
+            n_type,
+        }) = Nhdr::read(&seg, off)
+        else {
             break;
         };
         if namesz == 0 {
             // The kernel's terminator; what follows is padding.
             break;
         }
-        let name_off = off + 12;
+        let name_off = off + NHDR_SIZE as u64;
         let desc_off = name_off + align4(u64::from(namesz));
         let next = desc_off + align4(u64::from(descsz));
         let name = match seg.slice("note name", name_off, u64::from(namesz)) {
             Ok(n) => n,
             Err(_) => {
-                findings.push(Finding::new(
-                    "NOTE001",
-                    "note-overrun",
-                    Severity::Error,
-                    Some(seg.base() + off),
+                findings.push(F::NOTE_OVERRUN.finding(Some(seg.base() + off),
                     format!(
                         "note name ({namesz} bytes) runs past the end of its segment ({} bytes left); later notes dropped",
                         len - off
@@ -92,11 +92,7 @@ pub fn parse_notes(seg: Bytes<'_>) -> (Vec<Note>, Vec<Finding>) {
         let desc = match seg.slice("note desc", desc_off, u64::from(descsz)) {
             Ok(d) => d,
             Err(_) => {
-                findings.push(Finding::new(
-                    "NOTE001",
-                    "note-overrun",
-                    Severity::Error,
-                    Some(seg.base() + off),
+                findings.push(F::NOTE_OVERRUN.finding(Some(seg.base() + off),
                     format!(
                         "note descriptor ({descsz} bytes) runs past the end of its segment ({} bytes left); later notes dropped",
                         len.saturating_sub(desc_off)
@@ -115,11 +111,11 @@ pub fn parse_notes(seg: Bytes<'_>) -> (Vec<Note>, Vec<Finding>) {
         });
         off = next;
     }
-    if off < len && off + 12 > len && seg.as_slice()[off as usize..].iter().any(|&b| b != 0) {
-        findings.push(Finding::new(
-            "NOTE002",
-            "note-trailing-bytes",
-            Severity::Warning,
+    if off < len
+        && off + NHDR_SIZE as u64 > len
+        && seg.as_slice()[off as usize..].iter().any(|&b| b != 0)
+    {
+        findings.push(F::NOTE_TRAILING_BYTES.finding(
             Some(seg.base() + off),
             format!(
                 "{} trailing bytes after the last note are not a note header",

@@ -18,10 +18,9 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
-use kdump_types::{Finding, Severity};
-
 use crate::dump::{Dump, DumpData, Format, detect, map_file};
 use crate::error::{Error, Result};
+use crate::findings as F;
 use crate::kdump::MDF_HEADER_SIZE;
 
 /// The largest image a stream may describe (1 PiB): records beyond are refused (FLAT002).
@@ -109,10 +108,7 @@ impl Dump {
             let mut rec = [0u8; 16];
             let n = input.fill(&mut rec).map_err(io)?;
             if n < rec.len() {
-                findings.push(Finding::new(
-                    "FLAT001",
-                    "flat-truncated",
-                    Severity::Error,
+                findings.push(F::FLAT_TRUNCATED.finding(
                     Some(at),
                     if n == 0 {
                         "the flattened stream ends without its end record (offset = size = -1): \
@@ -136,10 +132,7 @@ impl Dump {
             // A sparse temp file could take any offset (tmpfs allows exabytes), but no real
             // image is near a pebibyte, and mapping one would fail anyway.
             if off < 0 || size < 0 || off.checked_add(size).is_none_or(|e| e > MAX_IMAGE_LEN) {
-                findings.push(Finding::new(
-                    "FLAT002",
-                    "flat-record-bad",
-                    Severity::Error,
+                findings.push(F::FLAT_RECORD_BAD.finding(
                     Some(at),
                     format!(
                         "flat record header has offset {off} and buf_size {size} (the image \
@@ -163,10 +156,7 @@ impl Dump {
                 }
             }
             if left > 0 {
-                findings.push(Finding::new(
-                    "FLAT001",
-                    "flat-truncated",
-                    Severity::Error,
+                findings.push(F::FLAT_TRUNCATED.finding(
                     Some(at),
                     format!(
                         "the last flat record (image offset {off:#x}) holds {} of its {size} \

@@ -148,7 +148,9 @@ fn run_one(args: &CpusArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Re
             None => writeln!(
                 out,
                 "  no context: {}",
-                c.problem.as_deref().unwrap_or("no registers")
+                c.problem
+                    .as_ref()
+                    .map_or_else(|| "no registers".to_string(), ToString::to_string)
             )?,
             Some(r) => {
                 for chunk in r.named().chunks(3) {

@@ -149,3 +149,131 @@ fn no_library_prints() {
         }
     }
 }
+
+/// `(code, name, severity)` of every registered finding code: the crates' tables are the one
+/// home of a code (`kdump_types::finding_codes!`, or `FindingCode` constants in `hotplug::scan`).
+fn registered_codes() -> Vec<(&'static str, &'static str, &'static str)> {
+    let mut out: Vec<_> = vmcore::findings::CODES
+        .iter()
+        .chain(elfcorehdr::findings::CODES)
+        .map(|c| (c.code, c.name, c.severity.as_str()))
+        .collect();
+    out.extend(
+        hotplug::diff::CODES
+            .iter()
+            .chain(hotplug::scan::CODES)
+            .map(|c| (c.code, c.name, c.severity.as_str())),
+    );
+    out
+}
+
+/// docs/findings.md lists exactly the registered codes, each with its table's name and
+/// severity.
+#[test]
+fn findings_doc_matches_the_code_tables() {
+    let doc = fs::read_to_string(root().join("docs/findings.md")).unwrap();
+    let mut rows = std::collections::BTreeMap::new();
+    for l in doc.lines() {
+        let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+        if cells.len() > 4 {
+            let code = cells[1];
+            let letters = code.trim_end_matches(|c: char| c.is_ascii_digit());
+            if !letters.is_empty()
+                && letters.chars().all(|c| c.is_ascii_uppercase())
+                && code.len() - letters.len() == 3
+            {
+                rows.insert(
+                    code.to_string(),
+                    (cells[2].to_string(), cells[3].to_string()),
+                );
+            }
+        }
+    }
+    let tables = registered_codes();
+    let mut codes = BTreeSet::new();
+    for (code, name, sev) in &tables {
+        assert!(codes.insert(*code), "{code} is registered twice");
+        let row = rows.get(*code);
+        assert_eq!(
+            row,
+            Some(&(name.to_string(), sev.to_string())),
+            "docs/findings.md row of {code} must say `{name}` and `{sev}`"
+        );
+    }
+    let unregistered: Vec<_> = rows
+        .keys()
+        .filter(|c| !codes.contains(c.as_str()))
+        .collect();
+    assert!(
+        unregistered.is_empty(),
+        "docs/findings.md lists codes no table registers: {unregistered:?}"
+    );
+}
+
+/// A code still spelled out at its use site (`"ELF003", "loads-overlap", Severity::Warning`)
+/// says what its table says.
+#[test]
+fn finding_literals_agree_with_the_code_tables() {
+    let tables = registered_codes();
+    let mut files = Vec::new();
+    rust_files(&root().join("crates"), &mut files);
+    for f in files {
+        let text = fs::read_to_string(&f).unwrap();
+        for (code, name, sev) in &tables {
+            let literal = format!("\"{code}\",");
+            for (i, _) in text.match_indices(&literal) {
+                let rest: String = text[i + literal.len()..]
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if let Some(n) = rest.strip_prefix('"').and_then(|r| r.split('"').next())
+                    && rest.contains("Severity::")
+                {
+                    assert_eq!(n, *name, "{}: {code}", f.display());
+                    let s = rest.split("Severity::").nth(1).unwrap_or("").to_lowercase();
+                    assert!(s.starts_with(sev), "{}: {code} is {sev}", f.display());
+                }
+            }
+        }
+    }
+}
+
+/// Every crate under `crates/` is a library: no app-only dependency, and no printing outside
+/// its binaries (`src/bin`). Harnesses that parse arguments and print live under `tools/`.
+#[test]
+fn every_crate_under_crates_follows_the_library_invariants() {
+    let app_only = ["clap", "ratatui", "crossterm", "anyhow", "indicatif"];
+    let mut checked = 0;
+    for e in fs::read_dir(root().join("crates")).unwrap().flatten() {
+        let dir = e.path();
+        let manifest = dir.join("Cargo.toml");
+        if !manifest.exists() {
+            continue;
+        }
+        checked += 1;
+        let deps = deps_of(&manifest);
+        for a in app_only {
+            assert!(
+                !deps.contains(a),
+                "{} depends on app-only crate {a}: move it under tools/",
+                dir.display()
+            );
+        }
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for f in files
+            .iter()
+            .filter(|f| !f.components().any(|c| c.as_os_str() == "bin"))
+        {
+            let text = fs::read_to_string(f).unwrap();
+            for (n, l) in text.lines().enumerate() {
+                let code = l.split("//").next().unwrap_or("");
+                for m in ["println!", "eprintln!", "print!(", "eprint!("] {
+                    assert!(!code.contains(m), "{}:{} prints ({m})", f.display(), n + 1);
+                }
+            }
+        }
+    }
+    assert!(checked >= 7, "only {checked} crates found under crates/");
+}

@@ -98,8 +98,12 @@ fn row(app: &App, i: usize, c: &CpuContext, wide: bool) -> Row<'static> {
             }
             cells.push(Cell::from("-"));
             cells.push(
-                Cell::from(c.problem.as_deref().unwrap_or("no registers").to_string())
-                    .style(Style::new().fg(Color::Yellow)),
+                Cell::from(
+                    c.problem
+                        .as_ref()
+                        .map_or_else(|| "no registers".to_string(), ToString::to_string),
+                )
+                .style(Style::new().fg(Color::Yellow)),
             );
         }
     }
@@ -146,7 +150,7 @@ pub(crate) fn detail_lines(c: &CpuContext, cpu: Option<u32>) -> Vec<Line<'static
         )),
     ];
     if let Some(p) = &c.problem {
-        v.push(Line::from(p.clone()).fg(Color::Yellow));
+        v.push(Line::from(p.to_string()).fg(Color::Yellow));
     }
     v.push(Line::from(""));
     match &c.regs {

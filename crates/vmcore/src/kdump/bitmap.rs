@@ -106,7 +106,8 @@ impl Bitmap {
         bm
     }
 
-    /// The bitmap of `bits` PFNs held contiguously in `bytes` (a test or in-memory helper).
+    /// The bitmap of `bits` PFNs held contiguously in `bytes` (a test helper).
+    #[cfg(test)]
     pub fn from_bytes(bytes: &[u8], bits: u64) -> Bitmap {
         Bitmap::from_pieces(bytes, bits, [(0, 0, bytes.len() as u64)])
     }
@@ -140,18 +141,6 @@ impl Bitmap {
         }
     }
 
-    /// Number of PFNs the bitmap covers.
-    pub fn len(&self) -> u64 {
-        self.bits
-    }
-    /// True when it covers no PFN.
-    pub fn is_empty(&self) -> bool {
-        self.bits == 0
-    }
-    /// Bytes of the bitmap the file holds (the rest reads as zeros).
-    pub fn stored_bytes(&self) -> u64 {
-        self.pieces.iter().map(|p| p.len).sum()
-    }
     /// Bit `pfn` (false past the end).
     pub fn get(&self, data: &[u8], pfn: u64) -> bool {
         if pfn >= self.bits {

@@ -17,9 +17,10 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use kdump_types::{Bytes, Finding, ReadError, Severity};
+use kdump_types::{Bytes, Finding, ReadError};
 
 use crate::error::{Error, Result};
+use crate::findings as F;
 
 /// `MAX_SIZE_MDF_HEADER`: the header area before the first record.
 pub const MDF_HEADER_SIZE: u64 = 4096;
@@ -50,8 +51,6 @@ pub struct FlatIndex {
     records: Vec<FlatRecord>,
     /// End of the image: the highest `image + len`.
     image_len: u64,
-    /// The end record was found.
-    complete: bool,
     /// Data records read.
     records_read: u64,
     /// Where the stream could not be followed: record number, its file offset, and why.
@@ -63,41 +62,11 @@ impl FlatIndex {
     /// are findings; only a wrong header is an error.
     pub fn build(data: &[u8]) -> Result<(FlatIndex, Vec<Finding>)> {
         let file = Bytes::new(data, 0);
-        let sig: [u8; 16] = file.array("makedumpfile_header.signature", 0)?;
-        if &sig[..13] != b"makedumpfile\0" {
-            return Err(Error::bad(
-                "makedumpfile_header.signature",
-                0,
-                u64::from_le_bytes([
-                    sig[0], sig[1], sig[2], sig[3], sig[4], sig[5], sig[6], sig[7],
-                ]),
-                "not \"makedumpfile\"",
-            ));
-        }
-        let ty = file.read_i64_be("makedumpfile_header.type", 16)?;
-        if ty != TYPE_FLAT_HEADER {
-            return Err(Error::bad(
-                "makedumpfile_header.type",
-                16,
-                ty as u64,
-                "not TYPE_FLAT_HEADER (1)",
-            ));
-        }
         let mut findings = Vec::new();
-        let version = file.read_i64_be("makedumpfile_header.version", 24)?;
-        if version != VERSION_FLAT_HEADER {
-            findings.push(Finding::new(
-                "FLAT004",
-                "flat-version-unknown",
-                Severity::Warning,
-                Some(24),
-                format!("flattened header version {version}, expected 1; reading it as version 1"),
-            ));
-        }
+        check_header(&file, &mut findings)?;
         let mut map: BTreeMap<u64, FlatRecord> = BTreeMap::new();
         let mut overlaps = 0u64;
         let mut first_overlap = None;
-        let mut complete = false;
         let len = data.len() as u64;
         let mut pos = MDF_HEADER_SIZE;
         let mut n = 0u64;
@@ -109,10 +78,7 @@ impl FlatIndex {
                     pos,
                     "the stream ends there without its end record".into(),
                 ));
-                findings.push(Finding::new(
-                    "FLAT001",
-                    "flat-truncated",
-                    Severity::Error,
+                findings.push(F::FLAT_TRUNCATED.finding(
                     Some(pos),
                     "the flattened stream ends without its end record (offset = size = -1): \
                      the dump was cut short; the image is read as far as it goes",
@@ -124,10 +90,7 @@ impl FlatIndex {
                 file.read_i64_be("flat record buf_size", pos + 8),
             ) else {
                 stop = Some((n, pos, "the stream ends inside its 16-byte header".into()));
-                findings.push(Finding::new(
-                    "FLAT001",
-                    "flat-truncated",
-                    Severity::Error,
+                findings.push(F::FLAT_TRUNCATED.finding(
                     Some(pos),
                     format!(
                         "the flattened stream ends inside a record header ({} of 16 bytes): \
@@ -138,13 +101,9 @@ impl FlatIndex {
                 break;
             };
             if off == END_FLAG_FLAT_HEADER && size == END_FLAG_FLAT_HEADER {
-                complete = true;
                 let after = pos + RECORD_HEADER_SIZE;
                 if after < len {
-                    findings.push(Finding::new(
-                        "FLAT003",
-                        "flat-trailing-data",
-                        Severity::Warning,
+                    findings.push(F::FLAT_TRAILING_DATA.finding(
                         Some(after),
                         format!(
                             "{} bytes follow the end record and are ignored",
@@ -156,10 +115,7 @@ impl FlatIndex {
             }
             // The image is addressed with off_t: an end past i64::MAX cannot be written.
             if off < 0 || size < 0 || off.checked_add(size).is_none() {
-                findings.push(Finding::new(
-                    "FLAT002",
-                    "flat-record-bad",
-                    Severity::Error,
+                findings.push(F::FLAT_RECORD_BAD.finding(
                     Some(pos),
                     format!(
                         "flat record {n} header has offset {off} and buf_size {size}: the stream \
@@ -194,10 +150,7 @@ impl FlatIndex {
                     pos,
                     format!("it holds {take} of its {size} bytes: the stream is cut short"),
                 ));
-                findings.push(Finding::new(
-                    "FLAT001",
-                    "flat-truncated",
-                    Severity::Error,
+                findings.push(F::FLAT_TRUNCATED.finding(
                     Some(pos),
                     format!(
                         "the last flat record (image offset {off:#x}) holds {take} of its \
@@ -209,10 +162,7 @@ impl FlatIndex {
             pos = data_pos + size as u64;
         }
         if overlaps > 0 {
-            findings.push(Finding::new(
-                "FLAT005",
-                "flat-records-overlap",
-                Severity::Info,
+            findings.push(F::FLAT_RECORDS_OVERLAP.finding(
                 first_overlap,
                 format!(
                     "{overlaps} flat records overwrite earlier ones; the later record wins, \
@@ -226,7 +176,6 @@ impl FlatIndex {
             FlatIndex {
                 records,
                 image_len,
-                complete,
                 records_read: n,
                 stop,
             },
@@ -234,17 +183,9 @@ impl FlatIndex {
         ))
     }
 
-    /// The records, sorted by image offset.
-    pub fn records(&self) -> &[FlatRecord] {
-        &self.records
-    }
     /// Length of the rearranged image.
     pub fn image_len(&self) -> u64 {
         self.image_len
-    }
-    /// The stream ended with its end record.
-    pub fn complete(&self) -> bool {
-        self.complete
     }
 
     /// Where the stream stopped being followable, for errors about image bytes no record
@@ -335,6 +276,39 @@ impl FlatIndex {
         }
         Ok(Cow::Owned(out))
     }
+}
+
+/// The 4096-byte `makedumpfile_header`: signature and type must be right (else it is no
+/// flattened file); an unknown version is a finding.
+fn check_header(file: &Bytes<'_>, findings: &mut Vec<Finding>) -> Result<()> {
+    let sig: [u8; 16] = file.array("makedumpfile_header.signature", 0)?;
+    if &sig[..13] != b"makedumpfile\0" {
+        return Err(Error::bad(
+            "makedumpfile_header.signature",
+            0,
+            u64::from_le_bytes([
+                sig[0], sig[1], sig[2], sig[3], sig[4], sig[5], sig[6], sig[7],
+            ]),
+            "not \"makedumpfile\"",
+        ));
+    }
+    let ty = file.read_i64_be("makedumpfile_header.type", 16)?;
+    if ty != TYPE_FLAT_HEADER {
+        return Err(Error::bad(
+            "makedumpfile_header.type",
+            16,
+            ty as u64,
+            "not TYPE_FLAT_HEADER (1)",
+        ));
+    }
+    let version = file.read_i64_be("makedumpfile_header.version", 24)?;
+    if version != VERSION_FLAT_HEADER {
+        findings.push(F::FLAT_VERSION_UNKNOWN.finding(
+            Some(24),
+            format!("flattened header version {version}, expected 1; reading it as version 1"),
+        ));
+    }
+    Ok(())
 }
 
 /// Insert `r`, trimming or splitting the records it overwrites. Returns true on overlap.

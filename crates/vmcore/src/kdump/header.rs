@@ -8,7 +8,7 @@
 
 use kdump_types::Bytes;
 pub use kdump_types::kdump::HeaderAbi;
-use kdump_types::kdump::{disk_dump_header as dh, kdump_sub_header as sh};
+use kdump_types::kdump::disk_dump_header as dh;
 
 use crate::error::{Error, Result};
 
@@ -21,6 +21,8 @@ pub const DUMP_DH_COMPRESSED_SNAPPY: u32 = 0x4;
 /// `DUMP_DH_COMPRESSED_INCOMPLETE`: makedumpfile stopped early (ENOSPC); `status` only.
 pub const DUMP_DH_COMPRESSED_INCOMPLETE: u32 = 0x8;
 /// `DUMP_DH_EXCLUDED_VMEMMAP`: unused vmemmap pages were excluded (`-e`); `status` only.
+/// Listed so this table names every `status` bit makedumpfile writes; nothing decides on it.
+#[allow(dead_code)]
 pub const DUMP_DH_EXCLUDED_VMEMMAP: u32 = 0x10;
 /// `DUMP_DH_COMPRESSED_ZSTD`: pages compressed with zstd.
 pub const DUMP_DH_COMPRESSED_ZSTD: u32 = 0x20;
@@ -31,10 +33,10 @@ pub const COMPRESSION_MASK: u32 = DUMP_DH_COMPRESSED_ZLIB
     | DUMP_DH_COMPRESSED_SNAPPY
     | DUMP_DH_COMPRESSED_ZSTD;
 
-/// `sizeof(struct disk_dump_header)` on LP64.
+/// `sizeof(struct disk_dump_header)` on LP64 (the 32-bit header is shorter; this many bytes
+/// are read either way: block 0 is at least 512 bytes).
 pub const DISK_DUMP_HEADER_SIZE: u64 = dh::SIZE;
-/// `sizeof(struct kdump_sub_header)` on LP64 (header version 6).
-pub const KDUMP_SUB_HEADER_SIZE: u64 = sh::SIZE;
+
 /// Highest `header_version` we know (makedumpfile has written 6 since 1.5.0).
 pub const MAX_KNOWN_VERSION: u32 = 6;
 
@@ -272,12 +274,6 @@ pub struct KdumpSubHeader {
 }
 
 impl KdumpSubHeader {
-    /// Bytes of an LP64 sub-header that `version` defines (an old dump's sub-header is
-    /// shorter); [`kdump_types::kdump::SubHeaderLayout::size_for`] for any layout.
-    pub fn size_for(version: u32) -> u64 {
-        HeaderAbi::Lp64.sub_header().size_for(version)
-    }
-
     /// Decode the sub-header from `b` (starting at the sub-header, based at its file offset),
     /// reading only the fields that `version` defines, in the layout of `abi`.
     pub fn parse(b: &Bytes<'_>, version: u32, abi: HeaderAbi) -> Result<KdumpSubHeader> {

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 
 use super::header::{
     COMPRESSION_MASK, DUMP_DH_COMPRESSED_LZO, DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB,
-    DUMP_DH_COMPRESSED_ZSTD, compression_name,
+    DUMP_DH_COMPRESSED_ZSTD,
 };
 
 /// `sizeof(struct page_desc)` on LP64.
@@ -56,10 +56,6 @@ impl PageDesc {
             flags: u32::from_le_bytes([f0, f1, f2, f3]),
             page_flags: u64::from_le_bytes(p),
         }
-    }
-    /// Compression method name (`"none"` for a raw page).
-    pub fn compression(&self) -> &'static str {
-        compression_name(self.flags)
     }
     /// Why the descriptor cannot describe a page of `page_size` bytes, if it cannot.
     pub fn problem(&self, page_size: u32) -> Option<(&'static str, u64, &'static str)> {

@@ -354,3 +354,40 @@ fn raw_elfcorehdr_opens_as_headers_only_and_equals_readelf() {
         assert_eq!(d.segments().iter().filter(|s| s.p_type == 4).count(), 5);
     }
 }
+
+/// The raw ELF layer (`kdump_types::elf`) encodes what it decodes, byte for byte, on the real
+/// headers: the kernel's /proc/vmcore, and the kernel's own elfcorehdr of every step (whose
+/// fields `raw_elfcorehdr_opens_as_headers_only_and_equals_readelf` checks against readelf).
+#[test]
+fn raw_elf_layer_round_trips_the_real_headers() {
+    use kdump_types::Bytes;
+    use kdump_types::elf::{EHDR64_SIZE, Elf64Ehdr, Elf64Phdr, PHDR64_SIZE};
+    use std::io::Read;
+
+    let mut files = vec!["kdump/proc-vmcore.elf".to_string()];
+    files.extend(STEPS.iter().map(|s| format!("steps/elfcorehdr-{s}.bin")));
+    for rel in files {
+        let p = real_data::path(&rel).unwrap();
+        let mut head = vec![0u8; EHDR64_SIZE];
+        let mut f = std::fs::File::open(&p).unwrap();
+        f.read_exact(&mut head).unwrap();
+        let h = Elf64Ehdr::read(&Bytes::new(&head, 0), 0).unwrap();
+        assert_eq!(h.to_bytes().to_vec(), head, "{rel}: ELF header");
+        assert_eq!(h.e_phoff, EHDR64_SIZE as u64, "{rel}");
+        let mut table = vec![0u8; usize::from(h.e_phnum) * PHDR64_SIZE];
+        f.read_exact(&mut table).unwrap();
+        let b = Bytes::new(&table, h.e_phoff);
+        let d = Dump::open(&p).unwrap();
+        assert_eq!(d.segments().len(), usize::from(h.e_phnum), "{rel}");
+        for (i, s) in d.segments().iter().enumerate() {
+            let at = (i * PHDR64_SIZE) as u64;
+            let ph = Elf64Phdr::read(&b, at).unwrap();
+            assert_eq!(ph, s.phdr, "{rel}: phdr {i}");
+            assert_eq!(
+                &ph.to_bytes()[..],
+                &table[at as usize..at as usize + PHDR64_SIZE],
+                "{rel}: phdr {i} re-encoded"
+            );
+        }
+    }
+}

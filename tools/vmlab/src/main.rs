@@ -49,7 +49,7 @@ enum Cmd {
 }
 
 fn workspace() -> PathBuf {
-    // crates/vmlab -> workspace root; the harness uses scripts/ and target/ from there.
+    // tools/vmlab -> workspace root; the harness uses scripts/ and target/ from there.
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 

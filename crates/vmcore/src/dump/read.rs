@@ -1,0 +1,207 @@
+//! Reading a dump's memory: physical reads across ranges (partial pages, excluded pages as
+//! zeros on request), covered bytes, and extents (stored / zero / excluded / missing / alias).
+
+use kdump_types::{Bytes, PhysAddr, PhysRange, VirtAddr};
+
+use super::{Dump, Extent, PARTIAL_PAGE};
+use crate::error::{Error, Result};
+use crate::kdump::KdumpFile;
+use crate::memmap::Location;
+
+impl Dump {
+    /// How many bytes of `[addr, addr + len)` the dump's memory map covers (the rest of a
+    /// partly covered page reads as zeros; see [`Dump::read_phys`]).
+    pub fn covered_bytes(&self, addr: PhysAddr, len: u64) -> u64 {
+        let end = addr.0.saturating_add(len);
+        let mut a = addr.0;
+        let mut covered = 0u64;
+        while a < end {
+            match self.memory.find_phys(PhysAddr(a)) {
+                Some(r) => {
+                    let n = r.phys.end.0.min(end) - a;
+                    covered += n;
+                    a += n;
+                }
+                None => match self.memory.next_start_after(PhysAddr(a)) {
+                    Some(next) if next.0 < end => a = next.0,
+                    _ => break,
+                },
+            }
+        }
+        covered
+    }
+
+    /// Read physical memory into `buf`, across range boundaries.
+    ///
+    /// A page (4 KiB) that the memory map covers only in part reads as its covered bytes and
+    /// zeros elsewhere, as libkdumpfile reads it; a page no range touches is
+    /// [`Error::NotInDump`]. [`Dump::covered_bytes`] says how much of a read was covered.
+    ///
+    /// Errors: [`Error::NotInDump`] for unmapped pages, [`Error::BeyondEof`] for bytes of a
+    /// truncated file, [`Error::HeadersOnly`] for a raw elfcorehdr, [`Error::PageExcluded`]
+    /// for pages the dump level excluded (kdump-compressed bitmaps, ELF bytes past
+    /// `p_filesz`; see [`Dump::set_excluded_as_zero`]) and [`Error::PageLost`] for pages of an
+    /// incomplete kdump-compressed dump.
+    pub fn read_phys(&self, addr: PhysAddr, buf: &mut [u8]) -> Result<()> {
+        if let Some(kd) = &self.kdump {
+            if !self.parts.is_empty() {
+                return self.read_split_phys(kd, addr, buf);
+            }
+            if self.excluded_as_zero {
+                return self.read_kdump_excluded_as_zero(kd, addr, buf);
+            }
+            return kd.read_phys(&self.data, addr.0, buf);
+        }
+        let mut done = 0usize;
+        while done < buf.len() {
+            let a = addr
+                .0
+                .checked_add(done as u64)
+                .ok_or(Error::NotInDump { addr: u64::MAX })?;
+            if self.is_headers_only() {
+                return Err(Error::HeadersOnly { addr: a });
+            }
+            let want = (buf.len() - done) as u64;
+            match self.memory.locate(PhysAddr(a)) {
+                None => {
+                    // Zero-fill the uncovered part of a page that some range covers in part.
+                    let page = a & !(PARTIAL_PAGE - 1);
+                    let page_end = page.saturating_add(PARTIAL_PAGE);
+                    if !self.memory.covers_any(page, page_end) {
+                        return Err(Error::NotInDump { addr: a });
+                    }
+                    let gap_end = self
+                        .memory
+                        .next_start_after(PhysAddr(a))
+                        .map_or(page_end, |n| n.0.min(page_end));
+                    let n = want.min(gap_end - a) as usize;
+                    buf[done..done + n].fill(0);
+                    done += n;
+                }
+                Some(Location::File { offset, len }) => {
+                    let n = want.min(len) as usize;
+                    let src = Bytes::new(&self.data, 0).slice("memory", offset, n as u64)?;
+                    buf[done..done + n].copy_from_slice(src);
+                    done += n;
+                }
+                Some(Location::Excluded { len }) => {
+                    if !self.excluded_as_zero {
+                        return Err(Error::PageExcluded {
+                            addr: a,
+                            pfn: a / PARTIAL_PAGE,
+                        });
+                    }
+                    let n = want.min(len) as usize;
+                    buf[done..done + n].fill(0);
+                    done += n;
+                }
+                Some(Location::Truncated { offset }) => {
+                    return Err(Error::BeyondEof {
+                        addr: a,
+                        offset,
+                        file_len: self.file_len(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// kdump-compressed read with excluded pages as zeros, page by page.
+    fn read_kdump_excluded_as_zero(
+        &self,
+        kd: &KdumpFile,
+        addr: PhysAddr,
+        buf: &mut [u8],
+    ) -> Result<()> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let a = addr
+                .0
+                .checked_add(done as u64)
+                .ok_or(Error::NotInDump { addr: u64::MAX })?;
+            let in_page = (PARTIAL_PAGE - a % PARTIAL_PAGE) as usize;
+            let n = in_page.min(buf.len() - done);
+            match kd.read_phys(&self.data, a, &mut buf[done..done + n]) {
+                Ok(()) => {}
+                Err(Error::PageExcluded { .. }) => buf[done..done + n].fill(0),
+                Err(e) => return Err(e),
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Calls `f(range, extent)` for the runs of the memory range `r` (one of
+    /// [`MemoryMap::ranges`](crate::MemoryMap::ranges)) by how they are held, ascending, until `f` breaks. Nothing is
+    /// read: work is proportional to the runs (the file's data extents, the bitmap bytes the
+    /// file stores), never to the size the headers declare, so whole-dump scans can skip what
+    /// the file does not hold and read only [`Extent::Stored`] runs.
+    pub fn for_each_extent(
+        &self,
+        r: &crate::memmap::MemoryRange,
+        f: &mut dyn FnMut(PhysRange, Extent) -> std::ops::ControlFlow<()>,
+    ) -> std::ops::ControlFlow<()> {
+        use std::ops::ControlFlow;
+        let (s, end) = (r.phys.start.0, r.phys.end.0);
+        if s >= end {
+            return ControlFlow::Continue(());
+        }
+        if let Some(kd) = &self.kdump {
+            let shift = kd.page_size().trailing_zeros();
+            let addr = |pfn: u64| pfn.checked_shl(shift).unwrap_or(u64::MAX).clamp(s, end);
+            let (from, to) = (s >> shift, end.div_ceil(kd.page_size()));
+            if !self.parts.is_empty() {
+                return self.split_extents(kd, from, to, &mut |a, b, x| {
+                    f(PhysRange::new(addr(a), addr(b)), x)
+                });
+            }
+            return kd.for_each_extent(&self.data, from, to, &mut |a, b, x| {
+                f(PhysRange::new(addr(a), addr(b)), x)
+            });
+        }
+        let Some(fo) = r.file_offset.filter(|_| !self.is_headers_only()) else {
+            return f(r.phys, Extent::Missing);
+        };
+        let present_end = s.saturating_add(r.present).min(end);
+        let file_end = s.saturating_add(r.file_size).min(end);
+        let alias = r
+            .phdr_index
+            .and_then(|i| self.aliased.get(i))
+            .map_or(0, |&n| n.min(present_end - s));
+        let mut at = s;
+        if alias > 0 {
+            f(PhysRange::new(s, s + alias), Extent::Alias)?;
+            at = s + alias;
+        }
+        // The stored part: data extents of the file are stored, holes read as zeros.
+        let from = fo.0.saturating_add(at - s);
+        for (a, b) in self
+            .extents
+            .data_in(from, fo.0.saturating_add(present_end - s))
+        {
+            let (pa, pb) = (s + (a - fo.0), s + (b - fo.0));
+            if at < pa {
+                f(PhysRange::new(at, pa), Extent::Zero)?;
+            }
+            f(PhysRange::new(pa, pb), Extent::Stored)?;
+            at = pb;
+        }
+        if at < present_end {
+            f(PhysRange::new(at, present_end), Extent::Zero)?;
+        }
+        if present_end < file_end {
+            f(PhysRange::new(present_end, file_end), Extent::Missing)?;
+        }
+        if file_end < end {
+            f(PhysRange::new(file_end, end), Extent::Excluded)?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Translate a kernel virtual address through the dump's own PT_LOAD virtual addresses
+    /// (direct map and kernel text), without page tables.
+    pub fn virt_to_phys_by_segments(&self, addr: VirtAddr) -> Option<PhysAddr> {
+        self.memory.virt_to_phys(addr)
+    }
+}
