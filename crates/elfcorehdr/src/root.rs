@@ -373,100 +373,15 @@ impl SystemState {
 
         let iomem_path = p("proc/iomem");
         let iomem = parse_iomem(&iomem_path, &read_text(&iomem_path)?)?;
-        let (crash_kernel, crash_kernel_low) = match iomem.crash_kernel.as_slice() {
-            [] => (None, None),
-            [one] => (Some(*one), None),
-            [a, b] => {
-                // crashk_low_res is the one below 4 GiB; crashk_res is the other.
-                if a.start < b.start {
-                    (Some(*b), Some(*a))
-                } else {
-                    (Some(*a), Some(*b))
-                }
-            }
-            _ => {
-                return Err(text_err(
-                    &iomem_path,
-                    1,
-                    "at most two \"Crash kernel\" resources",
-                    "more than two",
-                ));
-            }
-        };
+        let (crash_kernel, crash_kernel_low) = crash_kernels(&iomem, &iomem_path)?;
         let kernel_code = iomem
             .kernel_code
             .ok_or_else(|| text_err(&iomem_path, 1, "a \"Kernel code\" resource", "none found"))?;
 
-        let (text, end, page_offset_base) = match boot {
-            Some(b) => (
-                b.kernel_text.vaddr,
-                VirtAddr(b.kernel_text.vaddr.0.saturating_add(b.kernel_text.size)),
-                b.page_offset_base,
-            ),
-            None => {
-                let ks_path = p("proc/kallsyms");
-                let kcore = p("proc/kcore");
-                let (text, end) = match kallsyms_text_end(&ks_path, &read_text(&ks_path)?)? {
-                    (t, Some(e)) => (t, e),
-                    // No CONFIG_KALLSYMS_ALL: no `_end`; KCORE_TEXT spans _text.._end.
-                    (t, None) => {
-                        let (kt, size) = kernel_text_from_kcore(&kcore)?;
-                        if kt != t {
-                            return Err(Error::InvalidState {
-                                what: format!(
-                                    "{} has no _end, and the KCORE_TEXT header of {} starts at \
-                                     {:#x}, not at _text {:#x}",
-                                    ks_path.display(),
-                                    kcore.display(),
-                                    kt.0,
-                                    t.0
-                                ),
-                            });
-                        }
-                        (t, VirtAddr(t.0.saturating_add(size)))
-                    }
-                };
-                (text, end, page_offset_base_from_kcore(&kcore)?)
-            }
-        };
+        let (text, end, page_offset_base) = kernel_text_span(root, boot)?;
 
         let cpu_dir = p("sys/devices/system/cpu");
-        let list = |name: &str| -> Result<Vec<u32>> {
-            let path = cpu_dir.join(name);
-            parse_cpulist(&path, &read_text(&path)?)
-        };
-        let possible = list("possible")?;
-        let present = list("present")?;
-        let online = list("online")?;
-        let mut cpus = Vec::with_capacity(possible.len());
-        for &id in &possible {
-            let d = cpu_dir.join(format!("cpu{id}"));
-            let notes_path = d.join("crash_notes");
-            let crash_notes = match read_opt(&notes_path)? {
-                Some(s) => hex(s.lines().next().unwrap_or("")).ok_or_else(|| {
-                    text_err(&notes_path, 1, "crash_notes (hex physical address)", &s)
-                })?,
-                None => {
-                    return Err(Error::InvalidState {
-                        what: format!(
-                            "{} is missing: CPU {id} is possible but has no sysfs crash_notes (not present?); \
-                             the kernel's header still has a note for it, at an address sysfs does not show",
-                            notes_path.display()
-                        ),
-                    });
-                }
-            };
-            let size_path = d.join("crash_notes_size");
-            let crash_notes_size =
-                value(&size_path, "crash_notes_size (decimal)", |s| s.parse().ok())?;
-            cpus.push(CpuState {
-                id,
-                present: present.binary_search(&id).is_ok(),
-                online: online.binary_search(&id).is_ok(),
-                crash_notes: PhysAddr(crash_notes),
-                crash_notes_size,
-            });
-        }
+        let cpus = read_cpus(&cpu_dir)?;
         let bool01 = |s: &str| match s {
             "0" => Some(false),
             "1" => Some(true),
@@ -506,39 +421,10 @@ impl SystemState {
             "crash_hotplug (0 or 1)",
             bool01,
         )?;
-        let mut memory_blocks = Vec::new();
-        if memory_block_size.is_some() {
-            let rd = std::fs::read_dir(&mem_dir).map_err(|e| Error::io(&mem_dir, e))?;
-            for ent in rd {
-                let ent = ent.map_err(|e| Error::io(&mem_dir, e))?;
-                let name = ent.file_name();
-                let Some(index) = name
-                    .to_str()
-                    .and_then(|n| n.strip_prefix("memory"))
-                    .and_then(|n| n.parse::<u64>().ok())
-                else {
-                    continue;
-                };
-                let d = ent.path();
-                let phys_index = value(&d.join("phys_index"), "phys_index (hex)", hex)?;
-                let state = value(
-                    &d.join("state"),
-                    "state (online/offline/going-offline)",
-                    |s| match s {
-                        "online" => Some(BlockState::Online),
-                        "offline" => Some(BlockState::Offline),
-                        "going-offline" => Some(BlockState::GoingOffline),
-                        _ => None,
-                    },
-                )?;
-                memory_blocks.push(MemoryBlock {
-                    index,
-                    phys_index,
-                    state,
-                });
-            }
-            memory_blocks.sort_by_key(|b| b.index);
-        }
+        let memory_blocks = match memory_block_size {
+            Some(_) => read_memory_blocks(&mem_dir)?,
+            None => Vec::new(),
+        };
 
         let os_release = read_opt(&p("proc/sys/kernel/osrelease"))?
             .map(|s| s.lines().next().unwrap_or("").trim().to_string())
@@ -581,4 +467,151 @@ impl SystemState {
         state.validate()?;
         Ok(state)
     }
+}
+
+/// `crashk_res` and `crashk_low_res` from the "Crash kernel" resources of /proc/iomem.
+fn crash_kernels(
+    iomem: &Iomem,
+    iomem_path: &Path,
+) -> Result<(Option<PhysRange>, Option<PhysRange>)> {
+    let ranges = match iomem.crash_kernel.as_slice() {
+        [] => (None, None),
+        [one] => (Some(*one), None),
+        [a, b] => {
+            // crashk_low_res is the one below 4 GiB; crashk_res is the other.
+            if a.start < b.start {
+                (Some(*b), Some(*a))
+            } else {
+                (Some(*a), Some(*b))
+            }
+        }
+        _ => {
+            return Err(text_err(
+                iomem_path,
+                1,
+                "at most two \"Crash kernel\" resources",
+                "more than two",
+            ));
+        }
+    };
+    Ok(ranges)
+}
+
+/// `_text`, `_end` and `page_offset_base`: from the boot state when refreshing, else from
+/// /proc/kallsyms (or /proc/kcore's KCORE_TEXT header when there is no `_end`) and
+/// /proc/kcore.
+fn kernel_text_span(
+    root: &Path,
+    boot: Option<&SystemState>,
+) -> Result<(VirtAddr, VirtAddr, VirtAddr)> {
+    let p = |rel: &str| -> PathBuf { root.join(rel) };
+    let span = match boot {
+        Some(b) => (
+            b.kernel_text.vaddr,
+            VirtAddr(b.kernel_text.vaddr.0.saturating_add(b.kernel_text.size)),
+            b.page_offset_base,
+        ),
+        None => {
+            let ks_path = p("proc/kallsyms");
+            let kcore = p("proc/kcore");
+            let (text, end) = match kallsyms_text_end(&ks_path, &read_text(&ks_path)?)? {
+                (t, Some(e)) => (t, e),
+                // No CONFIG_KALLSYMS_ALL: no `_end`; KCORE_TEXT spans _text.._end.
+                (t, None) => {
+                    let (kt, size) = kernel_text_from_kcore(&kcore)?;
+                    if kt != t {
+                        return Err(Error::InvalidState {
+                            what: format!(
+                                "{} has no _end, and the KCORE_TEXT header of {} starts at \
+                                 {:#x}, not at _text {:#x}",
+                                ks_path.display(),
+                                kcore.display(),
+                                kt.0,
+                                t.0
+                            ),
+                        });
+                    }
+                    (t, VirtAddr(t.0.saturating_add(size)))
+                }
+            };
+            (text, end, page_offset_base_from_kcore(&kcore)?)
+        }
+    };
+    Ok(span)
+}
+
+/// Every possible CPU with its `crash_notes` buffer, from sysfs.
+fn read_cpus(cpu_dir: &Path) -> Result<Vec<CpuState>> {
+    let list = |name: &str| -> Result<Vec<u32>> {
+        let path = cpu_dir.join(name);
+        parse_cpulist(&path, &read_text(&path)?)
+    };
+    let possible = list("possible")?;
+    let present = list("present")?;
+    let online = list("online")?;
+    let mut cpus = Vec::with_capacity(possible.len());
+    for &id in &possible {
+        let d = cpu_dir.join(format!("cpu{id}"));
+        let notes_path = d.join("crash_notes");
+        let crash_notes = match read_opt(&notes_path)? {
+            Some(s) => hex(s.lines().next().unwrap_or("")).ok_or_else(|| {
+                text_err(&notes_path, 1, "crash_notes (hex physical address)", &s)
+            })?,
+            None => {
+                return Err(Error::InvalidState {
+                    what: format!(
+                        "{} is missing: CPU {id} is possible but has no sysfs crash_notes (not present?); \
+                         the kernel's header still has a note for it, at an address sysfs does not show",
+                        notes_path.display()
+                    ),
+                });
+            }
+        };
+        let size_path = d.join("crash_notes_size");
+        let crash_notes_size = value(&size_path, "crash_notes_size (decimal)", |s| s.parse().ok())?;
+        cpus.push(CpuState {
+            id,
+            present: present.binary_search(&id).is_ok(),
+            online: online.binary_search(&id).is_ok(),
+            crash_notes: PhysAddr(crash_notes),
+            crash_notes_size,
+        });
+    }
+    Ok(cpus)
+}
+
+/// The memory blocks of sysfs (`memoryN/phys_index`, `state`), sorted by index.
+fn read_memory_blocks(mem_dir: &Path) -> Result<Vec<MemoryBlock>> {
+    let mut memory_blocks = Vec::new();
+    let rd = std::fs::read_dir(mem_dir).map_err(|e| Error::io(mem_dir, e))?;
+    for ent in rd {
+        let ent = ent.map_err(|e| Error::io(mem_dir, e))?;
+        let name = ent.file_name();
+        let Some(index) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("memory"))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let d = ent.path();
+        let phys_index = value(&d.join("phys_index"), "phys_index (hex)", hex)?;
+        let state = value(
+            &d.join("state"),
+            "state (online/offline/going-offline)",
+            |s| match s {
+                "online" => Some(BlockState::Online),
+                "offline" => Some(BlockState::Offline),
+                "going-offline" => Some(BlockState::GoingOffline),
+                _ => None,
+            },
+        )?;
+        memory_blocks.push(MemoryBlock {
+            index,
+            phys_index,
+            state,
+        });
+    }
+    memory_blocks.sort_by_key(|b| b.index);
+    Ok(memory_blocks)
 }
