@@ -3,6 +3,7 @@ mod bt;
 mod check;
 mod cli;
 mod hostile;
+mod modcrash;
 mod task;
 mod tidy;
 mod usability;
