@@ -222,3 +222,182 @@ fn module_symbols_resolve_to_drgns_frames() {
         assert_eq!((at.name, at.module), (name, Some("lab_crash")), "{pc:#x}");
     }
 }
+
+/// A type as `bpftool btf dump ... format raw` prints it (the kinds a module's BTF holds here).
+fn bpftool_raw(t: kernel_introspect::btf::Type<'_>) -> String {
+    use kernel_introspect::btf::Kind;
+    let name = |n: &str| {
+        if n.is_empty() {
+            "(anon)".to_string()
+        } else {
+            n.to_string()
+        }
+    };
+    let head = |k: &str| format!("[{}] {k} '{}'", t.id(), name(t.name()));
+    let r = t.ref_type().unwrap_or(0);
+    match t.kind() {
+        Kind::Struct | Kind::Union => {
+            let mut s = format!(
+                "{} size={} vlen={}",
+                head(if t.kind() == Kind::Struct {
+                    "STRUCT"
+                } else {
+                    "UNION"
+                }),
+                t.size().unwrap_or(0),
+                t.vlen()
+            );
+            for m in t.members() {
+                s += &format!(
+                    "\n\t'{}' type_id={} bits_offset={}",
+                    name(t.member_name(&m)),
+                    m.type_id,
+                    m.bit_offset
+                );
+                if m.bitfield_size != 0 {
+                    s += &format!(" bitfield_size={}", m.bitfield_size);
+                }
+            }
+            s
+        }
+        Kind::Ptr => format!("{} type_id={r}", head("PTR")),
+        Kind::Const => format!("{} type_id={r}", head("CONST")),
+        Kind::Volatile => format!("{} type_id={r}", head("VOLATILE")),
+        Kind::Typedef => format!("{} type_id={r}", head("TYPEDEF")),
+        Kind::Func => {
+            let linkage = ["static", "global", "extern"]
+                .get(t.vlen() as usize)
+                .copied()
+                .unwrap_or("?");
+            format!("{} type_id={r} linkage={linkage}", head("FUNC"))
+        }
+        Kind::FuncProto => {
+            let mut s = format!("{} ret_type_id={r} vlen={}", head("FUNC_PROTO"), t.vlen());
+            for p in t.params() {
+                s += &format!("\n\t'{}' type_id={}", name(p.name), p.type_id);
+            }
+            s
+        }
+        Kind::Array => {
+            let a = t.array().expect("array");
+            format!(
+                "{} type_id={} index_type_id={} nr_elems={}",
+                head("ARRAY"),
+                a.elem_type,
+                a.index_type,
+                a.nelems
+            )
+        }
+        other => format!("{} (kind {} not rendered)", head("?"), other.name()),
+    }
+}
+
+/// A module's BTF, from the kernel's `btf_modules` list (its `btf_data` is NULL after load):
+/// the bytes equal the `.BTF` section of Debian's module, and every type, as split BTF on top of
+/// the dump's vmlinux BTF, renders as bpftool dumps it.
+#[test]
+fn module_btf_equals_the_module_section_and_bpftool() {
+    let d = dump();
+    let kernel = Kernel::new(&d).expect("kernel");
+    let mods = kernel.modules().expect("modules");
+    assert!(
+        mods.modules.iter().all(|m| m.btf.is_none()),
+        "btf_data is NULL after load"
+    );
+    let btfs = kernel.module_btfs().expect("module BTF");
+    assert!(btfs.findings.is_empty(), "{:?}", btfs.findings);
+    // lab_crash was built without pahole: only qemu_fw_cfg has BTF.
+    let names: Vec<&str> = btfs.modules.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["qemu_fw_cfg"]);
+    let m = btfs.get("qemu_fw_cfg").expect("qemu_fw_cfg");
+    let want =
+        std::fs::read(real_data::kernels_root().join(format!("{DIR}/oracles/qemu_fw_cfg.BTF")))
+            .expect("oracle");
+    assert_eq!(m.btf.bytes(), want.as_slice());
+    assert_eq!(
+        Some(m.module),
+        mods.modules
+            .iter()
+            .find(|x| x.name == "qemu_fw_cfg")
+            .map(|x| x.addr)
+    );
+    let base = kernel.btf().expect("btf");
+    assert_eq!(m.btf.first_id(), base.len() + 1);
+    let got: Vec<String> = m.btf.types().map(bpftool_raw).collect();
+    let want = std::fs::read_to_string(
+        real_data::kernels_root().join(format!("{DIR}/oracles/qemu_fw_cfg.BTF.bpftool-raw.txt")),
+    )
+    .expect("bpftool oracle");
+    assert_eq!(got.len(), 37);
+    assert_eq!(got.join("\n"), want.trim_end());
+    // Member paths cross into the base: the list_head in a module struct is vmlinux's type.
+    let list = m
+        .btf
+        .member("fw_cfg_sysfs_entry", "list.next")
+        .expect("list.next");
+    assert_eq!(list.bit_offset, 1024);
+    assert_eq!(m.btf.sizeof("fw_cfg_sysfs_entry").expect("size"), 144);
+    assert!(
+        m.btf.struct_by_name("task_struct").is_ok(),
+        "base types by name"
+    );
+}
+
+/// The module's real BTF cut short at every length and with each header word replaced by
+/// absurd values, parsed as split BTF: an error naming an offset inside the blob, or a blob
+/// whose every type and name can be read, never a panic.
+#[test]
+fn hostile_split_btf_ends_in_an_error_or_readable_types() {
+    let d = dump();
+    let kernel = Kernel::new(&d).expect("kernel");
+    let btfs = kernel.module_btfs().expect("module BTF");
+    let real = btfs
+        .get("qemu_fw_cfg")
+        .expect("qemu_fw_cfg")
+        .btf
+        .bytes()
+        .to_vec();
+    let base = std::sync::Arc::new(
+        kernel_introspect::btf::Btf::parse(kernel.btf().expect("btf").bytes().to_vec())
+            .expect("base"),
+    );
+    let check = |bytes: Vec<u8>| {
+        let len = bytes.len() as u64;
+        match kernel_introspect::btf::Btf::parse_split(bytes, base.clone()) {
+            Ok(b) => {
+                for t in b.types() {
+                    let _ = (t.name(), b.describe(t.id()), b.size_of(t.id()));
+                    for m in t.members() {
+                        let _ = (t.member_name(&m), b.resolve(m.type_id));
+                    }
+                }
+            }
+            // Inside the blob, or the header field a short blob lacks.
+            Err(e) => assert!(e.offset().is_none_or(|o| o <= len.max(24)), "{e}"),
+        }
+    };
+    let mut errors = 0;
+    for cut in 0..real.len() {
+        let short = real[..cut].to_vec();
+        if kernel_introspect::btf::Btf::parse_split(short.clone(), base.clone()).is_err() {
+            errors += 1;
+        }
+        check(short);
+    }
+    assert!(
+        errors > real.len() / 2,
+        "{errors} of {} cuts rejected",
+        real.len()
+    );
+    for word in (4..24).step_by(4) {
+        for v in [0u32, 1, 0x7fff_ffff, u32::MAX, real.len() as u32] {
+            let mut b = real.clone();
+            b[word..word + 4].copy_from_slice(&v.to_le_bytes());
+            check(b);
+        }
+    }
+    // A name offset past the base's and the module's strings is an error, not an empty name.
+    let mut b = real.clone();
+    b[24..28].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(kernel_introspect::btf::Btf::parse_split(b, base.clone()).is_err());
+}
