@@ -249,21 +249,43 @@ pub fn check_bt(bt: &Value, sc: &Scenario) -> anyhow::Result<Vec<String>> {
             .find(|c| c["cpu"].as_u64() == Some(u64::from(want)))
             .with_context(|| format!("`vmcore bt --all` has no CPU {want}"))
     };
+    // A user-space spinner is stopped by the crash NMI in user mode, or, less often, in the
+    // kernel while it handles an interrupt taken from user mode (a timer tick): then its trace
+    // is that interrupt's entry (the last kernel frame an `asm_*` entry stub) down to the user
+    // frame. Anything else (a syscall, a trace that does not reach user mode) is wrong.
     for &u in &c.user_spin_cpus {
         let e = cpu(u)?;
-        let f0 = frames(e).first().context("no frames")?;
-        if f0["kind"] != "user" || e["stop"]["reason"] != "user_mode" {
+        let fr = frames(e);
+        let f0 = fr.first().context("no frames")?;
+        let last = fr.last().context("no frames")?;
+        let entry = fr.iter().rev().nth(1);
+        let via_irq = f0["kind"] != "user"
+            && entry.is_some_and(|f| f["symbol"].as_str().is_some_and(|s| s.starts_with("asm_")));
+        if last["kind"] != "user"
+            || e["stop"]["reason"] != "user_mode"
+            || (f0["kind"] != "user" && !via_irq)
+        {
             bail!(
-                "`vmcore bt`: CPU {u} spun in user space, its trace starts with a {} frame at {} ({})",
+                "`vmcore bt`: CPU {u} spun in user space, its trace starts with a {} frame {} and ends with {} ({})",
                 f0["kind"],
-                f0["pc"],
+                describe(f0),
+                describe(last),
                 e["stop"]["message"]
             );
         }
-        passed.push(format!(
-            "`vmcore bt --all`: CPU {u} (user-space spinner) is reported in user mode at {}",
-            f0["pc"].as_str().unwrap_or("?")
-        ));
+        passed.push(if via_irq {
+            format!(
+                "`vmcore bt --all`: CPU {u} (user-space spinner) was in an interrupt taken from user mode: {} … {}, then user mode at {}",
+                describe(f0),
+                describe(entry.unwrap_or(f0)),
+                last["pc"].as_str().unwrap_or("?")
+            )
+        } else {
+            format!(
+                "`vmcore bt --all`: CPU {u} (user-space spinner) is reported in user mode at {}",
+                f0["pc"].as_str().unwrap_or("?")
+            )
+        });
     }
     for &k in &c.kernel_spin_cpus {
         let e = cpu(k)?;
@@ -335,6 +357,232 @@ pub fn check_sym(rc: Option<i32>, out: &str, bt: &Value) -> anyhow::Result<Strin
             "`vmcore sym lab_crash_bug` (exit {rc:?}) printed {out:?}, expected `{addr}t{tail}`"
         ),
     }
+}
+
+/// The kernel release a Debian kernel package is for (`linux-image-6.12.111+deb12-amd64-unsigned`
+/// → `6.12.111+deb12-amd64`; the version after a space is ignored).
+pub fn kernel_release(package: &str) -> Option<String> {
+    let p = package.split_whitespace().next()?;
+    let r = p.strip_prefix("linux-image-")?;
+    Some(r.strip_suffix("-unsigned").unwrap_or(r).to_string())
+}
+
+/// drgn 0.3.0 with the kernel's debug vmlinux (and the module's DWARF) on `dump`, against our
+/// `bt --all --json`, `ps --json` and `modules --json` of it (`VMLAB_DRGN=1`). The debug
+/// vmlinux is `VMLAB_DEBUG_VMLINUX`, else scripts/vm-dbg.sh downloads Debian's `-dbg` package
+/// (about 1 GB, cached in target/vmlab). The oracle is saved as `kdump/drgn-<dump>.json`.
+pub fn drgn_check(
+    bin: &Path,
+    workspace: &Path,
+    dump: &Path,
+    kernel_package: &str,
+    module_debug: Option<&Path>,
+) -> anyhow::Result<Vec<String>> {
+    let vmlinux = match std::env::var_os("VMLAB_DEBUG_VMLINUX") {
+        Some(v) => std::path::PathBuf::from(v),
+        None => {
+            let krel = kernel_release(kernel_package).with_context(|| {
+                format!("VMLAB_DRGN=1: cannot tell the kernel release of {kernel_package:?}")
+            })?;
+            let out = Command::new("bash")
+                .arg(workspace.join("scripts/vm-dbg.sh"))
+                .arg(&krel)
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .context("cannot run scripts/vm-dbg.sh")?;
+            if !out.status.success() {
+                bail!("scripts/vm-dbg.sh {krel} failed ({})", out.status);
+            }
+            let text = String::from_utf8_lossy(&out.stdout);
+            std::path::PathBuf::from(text.lines().last().unwrap_or("").trim())
+        }
+    };
+    let stem = dump
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let out_json = dump
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(format!("drgn-{stem}.json"));
+    let mut cmd = Command::new("python3");
+    cmd.arg(workspace.join("scripts/drgn_crash_oracle.py"))
+        .arg(dump)
+        .arg(&out_json)
+        .arg("--vmlinux")
+        .arg(&vmlinux);
+    if let Some(ko) = module_debug {
+        cmd.arg("--module-debug").arg(ko);
+    }
+    let out = cmd
+        .output()
+        .context("cannot run python3 (VMLAB_DRGN=1 needs drgn 0.3.0: pip install drgn)")?;
+    if !out.status.success() {
+        bail!(
+            "drgn oracle failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let oracle: Value = serde_json::from_slice(&std::fs::read(&out_json)?)
+        .with_context(|| format!("{}", out_json.display()))?;
+    let ps = dump.display().to_string();
+    let bt = vmcore_json(bin, &["bt", "--all", "--json", &ps])?;
+    let tasks = vmcore_json(bin, &["ps", "--json", &ps])?;
+    let mods = vmcore_json(bin, &["modules", "--json", &ps])?;
+    drgn_compare(&oracle, &bt, &tasks, &mods)
+}
+
+/// Our JSON against drgn's oracle: every CPU's frames (pc, symbol, offset, module,
+/// interrupted) and task, every task (pid, tgid, comm, state, cpu; idle tasks are not in
+/// drgn's list) and every module (name, text base and size). A difference is an error naming
+/// the first one; nothing to compare is an error too.
+pub fn drgn_compare(
+    oracle: &Value,
+    bt: &Value,
+    ps: &Value,
+    mods: &Value,
+) -> anyhow::Result<Vec<String>> {
+    let mut passed = Vec::new();
+    let cpus = oracle["cpus"].as_array().filter(|c| !c.is_empty());
+    let Some(cpus) = cpus else {
+        bail!("drgn oracle lists no CPUs: nothing to compare");
+    };
+    let mut compared = 0;
+    for want in cpus {
+        let n = &want["cpu"];
+        let got = bt["cpus"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| &c["cpu"] == n)
+            .with_context(|| format!("`vmcore bt --all` has no CPU {n} (drgn has)"))?;
+        let ours: Vec<(Option<u64>, Value, Value, Value, Value)> = frames(got)
+            .iter()
+            .map(|f| {
+                (
+                    hex(&f["pc"]),
+                    f["symbol"].clone(),
+                    f["offset"].clone(),
+                    f["module"].clone(),
+                    f["interrupted"].clone(),
+                )
+            })
+            .collect();
+        let theirs: Vec<(Option<u64>, Value, Value, Value, Value)> = want["frames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                (
+                    f["pc"].as_u64(),
+                    f["symbol"].clone(),
+                    f.get("offset").cloned().unwrap_or(Value::Null),
+                    f.get("module").cloned().unwrap_or(Value::Null),
+                    f["interrupted"].clone(),
+                )
+            })
+            .collect();
+        if let Some(i) = (0..ours.len().max(theirs.len())).find(|&i| ours.get(i) != theirs.get(i)) {
+            bail!(
+                "CPU {n}: frame #{i} differs from drgn's: ours {:?}, drgn {:?} ({} vs {} frames)",
+                ours.get(i),
+                theirs.get(i),
+                ours.len(),
+                theirs.len()
+            );
+        }
+        if got["pid"] != want["pid"] {
+            bail!(
+                "CPU {n}: pid {} in our trace, drgn {}",
+                got["pid"],
+                want["pid"]
+            );
+        }
+        compared += theirs.len();
+    }
+    passed.push(format!(
+        "drgn: every frame of the {} CPUs equals ours ({compared} frames: pc, symbol, offset, module, interrupted)",
+        cpus.len()
+    ));
+    let key = |t: &Value| {
+        (
+            t["pid"].as_i64(),
+            t["tgid"].as_i64(),
+            t["comm"].as_str().map(str::to_string),
+            t["state"].as_str().map(str::to_string),
+            t["cpu"].as_i64(),
+        )
+    };
+    let mut ours: Vec<_> = ps["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["idle"] != true)
+        .map(key)
+        .collect();
+    let mut theirs: Vec<_> = oracle["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(key)
+        .collect();
+    ours.sort();
+    theirs.sort();
+    if theirs.is_empty() || ours != theirs {
+        let only_ours: Vec<_> = ours
+            .iter()
+            .filter(|t| !theirs.contains(t))
+            .take(5)
+            .collect();
+        let only_drgn: Vec<_> = theirs
+            .iter()
+            .filter(|t| !ours.contains(t))
+            .take(5)
+            .collect();
+        bail!(
+            "tasks differ from drgn's ({} ours, {} drgn): only ours {only_ours:?}, only drgn {only_drgn:?}",
+            ours.len(),
+            theirs.len()
+        );
+    }
+    passed.push(format!(
+        "drgn: the {} tasks equal ours (pid, tgid, comm, state, cpu)",
+        theirs.len()
+    ));
+    let mut ours: Vec<_> = mods["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            (
+                m["name"].as_str().map(str::to_string),
+                hex(&m["text_base"]),
+                m["text_size"].as_u64(),
+            )
+        })
+        .collect();
+    let mut theirs: Vec<_> = oracle["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            (
+                m["name"].as_str().map(str::to_string),
+                m["text_base"].as_u64(),
+                m["text_size"].as_u64(),
+            )
+        })
+        .collect();
+    ours.sort();
+    theirs.sort();
+    if ours != theirs {
+        bail!("modules differ from drgn's: ours {ours:?}, drgn {theirs:?}");
+    }
+    passed.push(format!(
+        "drgn: the {} modules equal ours (name, text base, size)",
+        theirs.len()
+    ));
+    Ok(passed)
 }
 
 #[cfg(test)]

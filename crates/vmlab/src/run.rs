@@ -199,6 +199,11 @@ struct Driver<'a> {
     passes: usize,
     /// Checks that failed under `VMLAB_KEEP_GOING=1`.
     failed: usize,
+    /// The workspace (scripts/), the guest's kernel package and crash module, for the drgn
+    /// oracle (`VMLAB_DRGN=1`).
+    workspace: PathBuf,
+    kernel_pkg: String,
+    lab_crash_ko: Option<PathBuf>,
 }
 
 impl Driver<'_> {
@@ -675,6 +680,12 @@ pub fn run(o: &Options) -> anyhow::Result<()> {
         prev_step: String::new(),
         passes: 0,
         failed: 0,
+        workspace: o.workspace.clone(),
+        kernel_pkg: kpkg.clone(),
+        lab_crash_ko: guest
+            .lab_crash_ko
+            .as_ref()
+            .map(|_| dir.join("guest/lab_crash.ko")),
     };
     let res = drive(&mut d, deadline);
     // Keep the console and the guest's logs whatever happened.
@@ -923,6 +934,22 @@ fn check_dumps(d: &mut Driver, last_online: &[u32]) -> anyhow::Result<()> {
             for l in crate::modcrash::check_dump(&d.vmcore, &p, d.sc)? {
                 d.pass(&format!("dump {file}: {l}"));
             }
+        }
+    }
+    // drgn with the kernel's debug vmlinux on the raw dump (opt-in: a 1 GB download and pip's
+    // drgn; makedumpfile's twin lacks pages drgn's task walk needs).
+    if std::env::var_os("VMLAB_DRGN").is_some_and(|v| v == "1") {
+        let raw = kd.join("vmcore-raw.elf");
+        let lines = crate::modcrash::drgn_check(
+            &d.vmcore,
+            &d.workspace,
+            &raw,
+            &d.kernel_pkg,
+            d.lab_crash_ko.as_deref(),
+        )
+        .context("crash: drgn oracle on vmcore-raw.elf")?;
+        for l in lines {
+            d.pass(&format!("dump vmcore-raw.elf: {l}"));
         }
     }
     // `vmcore check --history` is being written by another engineer: run it when the binary

@@ -67,11 +67,46 @@ fn module_crash_trace_passes_and_each_break_fails() {
     b["cpus"][0]["frames"].as_array_mut().unwrap().truncate(5);
     let e = check_bt(&b, &sc).unwrap_err().to_string();
     assert!(e.contains("entry_SYSCALL_64"), "{e}");
-    // The user spinner shown in the kernel.
+    // The user spinner shown in the kernel, with no way back to user mode.
     let mut b = good_bt();
     b["cpus"][1]["frames"][0]["kind"] = json!("interrupted");
     let e = check_bt(&b, &sc).unwrap_err().to_string();
     assert!(e.contains("CPU 1 spun in user space"), "{e}");
+    // The user spinner caught handling a timer tick taken from user mode (seen in a run).
+    let mut b = good_bt();
+    b["cpus"][1]["frames"] = json!([
+        frame(
+            Some("__sysvec_apic_timer_interrupt"),
+            0x20,
+            None,
+            "interrupted",
+            0xffffffff8c08b520
+        ),
+        frame(
+            Some("sysvec_apic_timer_interrupt"),
+            0x38,
+            None,
+            "call",
+            0xffffffff8ccdca38
+        ),
+        frame(
+            Some("asm_sysvec_apic_timer_interrupt"),
+            0x1a,
+            None,
+            "call",
+            0xffffffff8ce0160a
+        ),
+        frame(None, 0, None, "user", 0x4010e0)
+    ]);
+    let passed = check_bt(&b, &sc).unwrap();
+    assert!(
+        passed[1].contains("interrupt taken from user mode"),
+        "{}",
+        passed[1]
+    );
+    // … but not in a syscall (no asm_ entry stub above the user frame).
+    b["cpus"][1]["frames"][2]["symbol"] = json!("entry_SYSCALL_64");
+    assert!(check_bt(&b, &sc).is_err());
     // The crash on another CPU than the one the BUG was written on.
     let mut b = good_bt();
     b["cpus"][0]["crashed"] = json!(false);
@@ -106,5 +141,94 @@ fn module_list_and_symbol_must_hold_the_crash_site() {
             &bt
         )
         .is_err()
+    );
+}
+
+fn frozen_oracle() -> Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/kernels/6.12-modcrash/oracles/drgn-crash-makedumpfile-E-d31.json");
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// Our JSON shapes, made from the oracle itself (what a tool that agrees with drgn prints).
+fn agreeing(o: &Value) -> (Value, Value, Value) {
+    let cpus: Vec<Value> = o["cpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let frames: Vec<Value> = c["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    json!({"pc": format!("{:#x}", f["pc"].as_u64().unwrap()), "symbol": f["symbol"],
+                           "offset": f.get("offset").cloned().unwrap_or(Value::Null),
+                           "module": f.get("module").cloned().unwrap_or(Value::Null),
+                           "interrupted": f["interrupted"]})
+                })
+                .collect();
+            json!({"cpu": c["cpu"], "pid": c["pid"], "frames": frames})
+        })
+        .collect();
+    let mut tasks: Vec<Value> = o["tasks"].as_array().unwrap().clone();
+    tasks.push(
+        json!({"pid": 0, "tgid": 0, "comm": "swapper/0", "state": "R", "cpu": 0, "idle": true}),
+    );
+    let mods: Vec<Value> = o["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| json!({"name": m["name"], "text_base": format!("{:#x}", m["text_base"].as_u64().unwrap()),
+                        "text_size": m["text_size"]}))
+        .collect();
+    (
+        json!({"cpus": cpus}),
+        json!({"tasks": tasks}),
+        json!({"modules": mods}),
+    )
+}
+
+#[test]
+fn drgn_comparison_passes_on_agreement_and_names_each_difference() {
+    let o = frozen_oracle();
+    let (bt, ps, mods) = agreeing(&o);
+    let passed = drgn_compare(&o, &bt, &ps, &mods).unwrap();
+    assert!(passed[0].contains("17 frames"), "{}", passed[0]);
+    assert!(passed[1].contains("71 tasks"), "{}", passed[1]);
+    // A module frame without its module.
+    let mut b = bt.clone();
+    b["cpus"][0]["frames"][1]["module"] = Value::Null;
+    let e = drgn_compare(&o, &b, &ps, &mods).unwrap_err().to_string();
+    assert!(e.contains("frame #1 differs"), "{e}");
+    // A trace that stops early.
+    let mut b = bt.clone();
+    b["cpus"][0]["frames"].as_array_mut().unwrap().truncate(1);
+    assert!(drgn_compare(&o, &b, &ps, &mods).is_err());
+    // A task missing, a module base off by a page.
+    let mut p = ps.clone();
+    p["tasks"].as_array_mut().unwrap().remove(3);
+    let e = drgn_compare(&o, &bt, &p, &mods).unwrap_err().to_string();
+    assert!(e.contains("only drgn"), "{e}");
+    let mut m = mods.clone();
+    m["modules"][0]["text_base"] = json!("0x1000");
+    assert!(drgn_compare(&o, &bt, &ps, &m).is_err());
+    // An oracle with nothing in it is not a pass.
+    assert!(drgn_compare(&json!({}), &bt, &ps, &mods).is_err());
+}
+
+#[test]
+fn kernel_release_of_debian_packages() {
+    assert_eq!(
+        kernel_release("linux-image-6.12.111+deb12-amd64-unsigned 6.12.111-1~deb12u1").as_deref(),
+        Some("6.12.111+deb12-amd64")
+    );
+    assert_eq!(
+        kernel_release("linux-image-6.1.0-57-amd64").as_deref(),
+        Some("6.1.0-57-amd64")
+    );
+    assert_eq!(
+        kernel_release("linux-binary-unsigned-7.2.13+deb14-amd64"),
+        None
     );
 }
