@@ -18,13 +18,23 @@ if [ -f "$K/lab_crash.ko" ] && [ "$K/lab_crash.ko" -nt "$HERE/lab_crash.c" ] && 
 fi
 if [ ! -f "$H/.done" ]; then
   rm -rf "$H" && mkdir -p "$H"
-  (cd "$H" && apt-get download "linux-headers-$KVER" "linux-headers-$KBASE-common" "linux-kbuild-$KBASE") >&2
+  # A fresh machine may have no package lists yet: update once and retry.
+  pkgs=("linux-headers-$KVER" "linux-headers-$KBASE-common" "linux-kbuild-$KBASE")
+  (cd "$H" && apt-get download "${pkgs[@]}") >&2 || {
+    apt-get update -qq >&2 || true
+    (cd "$H" && apt-get download "${pkgs[@]}") >&2
+  }
   for f in "$H"/*.deb; do dpkg-deb -x "$f" "$H/root"; done
   # the arch Makefile includes the common one by absolute path
   sed -i "s#^include /usr/src/#include $H/root/usr/src/#" "$H/root/usr/src/linux-headers-$KVER/Makefile"
   touch "$H/.done"
 fi
-command -v gcc-12 >/dev/null || apt-get install -y gcc-12 make >&2
+if ! command -v gcc-12 >/dev/null || ! command -v make >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-12 make >&2 || {
+    apt-get update -qq >&2 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-12 make >&2
+  }
+fi
 rm -rf "$K"; mkdir -p "$K"; cp "$HERE"/{lab_crash.c,Kbuild} "$K/"
 # CONFIG_DEBUG_INFO_BTF_MODULES= : no pahole on the host, skip BTF (not needed)
 # -ffile-prefix-map: __FILE__ (BUG() report) and DWARF name /usr/src/lab_crash/..., not the scratch path
