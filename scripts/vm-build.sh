@@ -5,6 +5,9 @@
 # Usage: scripts/vm-build.sh [--vmcore PATH] [--out DIR]
 #   --vmcore  our `vmcore` binary to put in the guest (default target/release/vmcore)
 #   --out     where to put vmlinuz + initrd.img (default target/vmlab/guest)
+#   --lab-crash  also build tools/vmlab/lab_crash (against Debian's linux-headers of the guest
+#             kernel, cached in target/vmlab/lab_crash-KVER/) and put it in the initramfs as
+#             /lib/modules/lab_crash.ko; prints `LAB_CRASH_KO=...` (the same file, with DWARF)
 # Prints `VMLINUZ=...`, `INITRD=...`, `KERNEL_PKG=...` on stdout (last lines) for the harness.
 #
 # Caches under target/vmlab/: the .debs (keyed by package version, as apt names them) and the
@@ -16,10 +19,12 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 VMCORE=$ROOT/target/release/vmcore
 OUT=$ROOT/target/vmlab/guest
+LAB_CRASH=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --vmcore) VMCORE=$(realpath "$2"); shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --lab-crash) LAB_CRASH=1; shift ;;
     *) echo "vm-build: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -146,6 +151,22 @@ if [ ! -f "$BBDIR/.done" ]; then
   touch "$BBDIR/.done"
 fi
 
+# ---- the crash module (scenarios that crash inside a module) ----
+LAB_KO=
+if [ "$LAB_CRASH" = 1 ]; then
+  # The headers are named by the kernel release: linux-image-6.12.111+deb12-amd64-unsigned
+  # -> 6.12.111+deb12-amd64.
+  case "$PKG" in
+    linux-image-*-unsigned) KREL=${PKG#linux-image-}; KREL=${KREL%-unsigned} ;;
+    linux-image-*) KREL=${PKG#linux-image-} ;;
+    *) die "--lab-crash: cannot tell the kernel release from package $PKG (only linux-image-* is supported)" ;;
+  esac
+  LSCR=$CACHE/lab_crash-$KREL
+  log "building lab_crash.ko for $KREL (headers cached in $LSCR/hdr)"
+  LAB_SCRATCH=$LSCR KVER=$KREL bash "$ROOT/tools/vmlab/lab_crash/build.sh" || die "lab_crash build failed"
+  LAB_KO=$LSCR/kmod/lab_crash.ko
+fi
+
 # ---- initramfs ----
 STAGE=$(mktemp -d "$CACHE/stage.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
@@ -155,6 +176,7 @@ cp "$BBDIR/busybox" "$R/bin/busybox"
 cp "$ROOT/scripts/vm-init.sh" "$R/init"
 chmod 755 "$R/init"
 cp "$KDIR"/modules/*.ko "$R/lib/modules/"
+[ -z "$LAB_KO" ] || cp "$LAB_KO" "$R/lib/modules/lab_crash.ko"
 KEXEC=$(command -v kexec || echo /usr/sbin/kexec)
 MDF=$(command -v makedumpfile)
 cp "$KEXEC" "$R/sbin/kexec"
@@ -189,3 +211,4 @@ log "guest ready: $PKG $KVER_PKG, initrd $(du -h "$OUT/initrd.img" | cut -f1)"
 echo "VMLINUZ=$OUT/vmlinuz"
 echo "INITRD=$OUT/initrd.img"
 echo "KERNEL_PKG=$PKG $KVER_PKG"
+[ -z "$LAB_KO" ] || echo "LAB_CRASH_KO=$LAB_KO"

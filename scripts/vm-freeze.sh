@@ -5,6 +5,11 @@
 # stays under 30 MB (else its readelf oracle only). Nothing is edited by hand.
 #
 # Usage: scripts/vm-freeze.sh target/vmlab/runs/kernel-7.2-cma 7.2-cma
+# Env: KEEP_TWIN=1 keeps the crash kernel's makedumpfile -c -d 31 twin (under budget);
+#      KEEP_ELF_D31=1 keeps `makedumpfile -E -d 31` of /proc/vmcore made here on the host, zstd -19
+#      --long=27 (kernel pages only, compressed as one stream: smaller than -c's zlib per page);
+#      SKIP_RAW_ZST=1 does not try to keep /proc/vmcore itself (a run whose raw dump is known to
+#      be over budget: saves the minutes its compression takes).
 #
 # A step's header is kept as the bytes the kernel writes (ALIGN(64 + e_phnum * 56, 4096)):
 # the rest of a crash-hotplug segment (917,680 bytes on MAXSMP) must be zero, which this
@@ -47,8 +52,14 @@ if command -v eu-readelf >/dev/null; then eu-readelf -n "$V" > "$DEST/oracles/pr
 makedumpfile --dump-dmesg "$V" "$DEST/oracles/proc-vmcore.dmesg.txt" > "$DEST/oracles/proc-vmcore.dump-dmesg.log" 2>&1 || true
 echo "proc-vmcore: $(stat -c %s "$V") bytes, sha256 $(sha256sum "$V" | cut -d' ' -f1)" >> "$DEST/MANIFEST.txt"
 Z=${ZST:-$RUN/kdump/vmcore-raw.elf.zst}
+if [ "${SKIP_RAW_ZST:-0}" = 1 ]; then
+  echo "proc-vmcore not kept: SKIP_RAW_ZST=1" >> "$DEST/MANIFEST.txt"
+else
 [ -f "$Z" ] || zstd -q -12 --long=27 -T1 -f "$V" -o "$Z"
-if [ "$(stat -c %s "$Z")" -le "$MAX_ZST" ]; then
+fi
+if [ "${SKIP_RAW_ZST:-0}" = 1 ]; then
+  :
+elif [ "$(stat -c %s "$Z")" -le "$MAX_ZST" ]; then
   cp "$Z" "$DEST/kdump/proc-vmcore.elf.zst"
   echo "kdump/proc-vmcore.elf.zst: $(stat -c %s "$Z") bytes (zstd -12 --long=27)" >> "$DEST/MANIFEST.txt"
 else
@@ -60,5 +71,17 @@ T=$RUN/kdump/makedumpfile-c-d31.kdump
 if [ "${KEEP_TWIN:-0}" = 1 ] && [ "$(stat -c %s "$T")" -le "$MAX_ZST" ]; then
   cp "$T" "$DEST/kdump/"
   echo "kdump/makedumpfile-c-d31.kdump: $(stat -c %s "$T") bytes, sha256 $(sha256sum "$T" | cut -d' ' -f1)" >> "$DEST/MANIFEST.txt"
+fi
+if [ "${KEEP_ELF_D31:-0}" = 1 ]; then
+  E=$RUN/kdump/makedumpfile-E-d31.elf
+  rm -f "$E"
+  makedumpfile -E -d 31 "$V" "$E" > "$RUN/kdump/makedumpfile-E-d31.log" 2>&1
+  zstd -q -19 --long=27 -T2 -f "$E" -o "$E.zst"
+  if [ "$(stat -c %s "$E.zst")" -le "$MAX_ZST" ]; then
+    cp "$E.zst" "$DEST/kdump/"
+    echo "kdump/makedumpfile-E-d31.elf.zst: makedumpfile -E -d 31 of proc-vmcore on the host ($(makedumpfile -v 2>&1 | head -1 | tr -s ' ')), $(stat -c %s "$E") bytes, sha256 $(sha256sum "$E" | cut -d' ' -f1); zstd -19 --long=27: $(stat -c %s "$E.zst") bytes" >> "$DEST/MANIFEST.txt"
+  else
+    echo "makedumpfile -E -d 31 not kept: $(stat -c %s "$E.zst") bytes compressed > $MAX_ZST" >> "$DEST/MANIFEST.txt"
+  fi
 fi
 echo "vm-freeze: $DEST ($(du -sh "$DEST" | cut -f1))"

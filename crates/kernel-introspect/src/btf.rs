@@ -16,7 +16,7 @@
 //! follows (typedefs and qualifiers, anonymous members, arrays of arrays) has a bound, so a
 //! hostile blob with type loops ends in an error naming the type, never a hang.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use kdump_types::Bytes;
 
@@ -244,8 +244,18 @@ const HEADER_LEN: u64 = 24;
 const RECORD_LEN: u64 = 12;
 
 /// A parsed BTF blob: the bytes, where each type's record starts, and a lazily built name index.
+///
+/// A split BTF (a module's, on top of vmlinux's: [`Btf::parse_split`]) numbers its types after
+/// its base's and its string offsets after the base's string section; lookups by id, by name
+/// and of names go to the base for what is the base's.
 pub struct Btf {
     data: Vec<u8>,
+    /// The BTF this one extends (split BTF), `None` for vmlinux's own.
+    base: Option<Arc<Btf>>,
+    /// The id of the first type in `data`: 1, or the base's last id + 1.
+    first_id: u32,
+    /// String offsets below this are the base's: 0, or the base's string section length.
+    str_base: u32,
     /// `[start, end)` of the string section in `data`.
     strs: (usize, usize),
     /// `offsets[id - 1]`: where type `id`'s record starts in `data`.
@@ -259,6 +269,7 @@ impl std::fmt::Debug for Btf {
         f.debug_struct("Btf")
             .field("bytes", &self.data.len())
             .field("types", &self.offsets.len())
+            .field("first_id", &self.first_id)
             .finish()
     }
 }
@@ -266,6 +277,27 @@ impl std::fmt::Debug for Btf {
 impl Btf {
     /// Parse a BTF blob (little-endian; a big-endian blob is reported, not decoded).
     pub fn parse(data: Vec<u8>) -> BResult<Btf> {
+        Self::parse_with(data, None)
+    }
+
+    /// Parse split BTF on top of `base` (a module's BTF over vmlinux's, as the kernel loads it
+    /// from a module's `.BTF` section): its type ids continue after the base's last, its string
+    /// offsets after the base's string section.
+    pub fn parse_split(data: Vec<u8>, base: Arc<Btf>) -> BResult<Btf> {
+        Self::parse_with(data, Some(base))
+    }
+
+    /// The BTF this one extends, if it is split BTF.
+    pub fn base(&self) -> Option<&Btf> {
+        self.base.as_deref()
+    }
+
+    /// The id of this blob's first own type (1 unless split).
+    pub fn first_id(&self) -> u32 {
+        self.first_id
+    }
+
+    fn parse_with(data: Vec<u8>, base: Option<Arc<Btf>>) -> BResult<Btf> {
         let b = Bytes::new(&data, 0);
         let trunc = |e: kdump_types::ReadError| malformed(e.offset(), e.to_string());
         let magic = b.read_u16("BTF magic", 0).map_err(trunc)?;
@@ -312,29 +344,61 @@ impl Btf {
         if strs.0 < types.1 && types.0 < strs.1 {
             return Err(malformed(8, "the type and string sections overlap"));
         }
-        if str_len == 0 || data[strs.0] != 0 || data[strs.1 - 1] != 0 {
+        // Split BTF's strings continue the base's (whose first, empty, string is offset 0):
+        // they need not start with a NUL, and may be empty.
+        let (first_id, str_base) = match &base {
+            Some(b) => (b.len() + 1, b.str_len()),
+            None => (1, 0),
+        };
+        let own_ok = match base {
+            None => str_len > 0 && data[strs.0] == 0 && data[strs.1 - 1] == 0,
+            Some(_) => str_len == 0 || data[strs.1 - 1] == 0,
+        };
+        if !own_ok {
             return Err(malformed(
                 strs.0 as u64,
-                "the string section must start and end with a NUL byte",
+                if base.is_some() {
+                    "the string section of split BTF must end with a NUL byte"
+                } else {
+                    "the string section must start and end with a NUL byte"
+                },
             ));
         }
-        let offsets = index_types(&data, types, (strs.1 - strs.0) as u32)?;
+        let str_total = u32::try_from(u64::from(str_base) + str_len)
+            .map_err(|_| malformed(20, "string sections larger than 4 GiB"))?;
+        let offsets = index_types(&data, types, str_total)?;
+        if u64::from(first_id) + offsets.len() as u64 > u64::from(u32::MAX) {
+            return Err(malformed(8, "more than 2^32 types"));
+        }
         Ok(Btf {
             data,
+            base,
+            first_id,
+            str_base,
             strs,
             offsets,
             by_name: OnceLock::new(),
         })
     }
 
-    /// The number of types (the highest type id).
+    /// The highest type id (the number of types, the base's included for split BTF).
     pub fn len(&self) -> u32 {
-        self.offsets.len() as u32
+        self.first_id - 1 + self.offsets.len() as u32
     }
 
     /// Whether there are no types besides `void`.
     pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
+        self.len() == 0
+    }
+
+    /// Length of the string sections, the base's included.
+    fn str_len(&self) -> u32 {
+        self.str_base + (self.strs.1 - self.strs.0) as u32
+    }
+
+    /// Index of type `id` in `offsets` (and in the name index's chains, plus one).
+    fn local(&self, id: u32) -> Option<usize> {
+        id.checked_sub(self.first_id).map(|i| i as usize)
     }
 
     /// The raw blob.
@@ -345,7 +409,10 @@ impl Btf {
     /// The string at `off` in the string section (`""` when out of range, checked at parse for
     /// every name a record carries).
     fn str_at(&self, off: u32) -> &str {
-        let start = self.strs.0 + off as usize;
+        if off < self.str_base {
+            return self.base.as_deref().map_or("", |b| b.str_at(off));
+        }
+        let start = self.strs.0 + (off - self.str_base) as usize;
         let Some(rest) = self.data.get(start..self.strs.1) else {
             return "";
         };
@@ -362,9 +429,16 @@ impl Btf {
                 off: usize::MAX,
             });
         }
+        let Some(local) = self.local(id) else {
+            // Below this blob's first id: the base's (split BTF; `first_id` is 1 otherwise).
+            return match &self.base {
+                Some(b) => b.type_by_id(id),
+                None => Err(bad_type(id, "no such type")),
+            };
+        };
         let off = *self
             .offsets
-            .get(id as usize - 1)
+            .get(local)
             .ok_or_else(|| bad_type(id, format!("no such type (BTF has {})", self.len())))?;
         Ok(Type {
             btf: self,
@@ -373,11 +447,12 @@ impl Btf {
         })
     }
 
-    /// Every type in id order (without `void`).
+    /// Every type of this blob in id order (without `void`; for split BTF, its own types, not
+    /// the base's).
     pub fn types(&self) -> impl Iterator<Item = Type<'_>> + '_ {
         self.offsets.iter().enumerate().map(|(i, &off)| Type {
             btf: self,
-            id: i as u32 + 1,
+            id: self.first_id + i as u32,
             off: off as usize,
         })
     }
@@ -410,7 +485,7 @@ impl Btf {
                     // distinct name, the rest chained, so insertion stays O(1). The stored
                     // high hash bits spare most string comparisons.
                     if tag == (hash >> 32) as u32 && self.name_of_id(first) == name {
-                        index.next[tails[h] as usize] = t.id;
+                        index.next[tails[h] as usize - self.first_id as usize + 1] = t.id;
                         tails[h] = t.id;
                         break;
                     }
@@ -425,8 +500,16 @@ impl Btf {
         self.type_by_id(id).map(|t| t.name()).unwrap_or("")
     }
 
-    /// Every type called `name`, in id order (all kinds).
+    /// Every type called `name`, in id order (all kinds; for split BTF the base's first).
     pub fn types_named<'s>(&'s self, name: &str) -> impl Iterator<Item = Type<'s>> + use<'s> {
+        let base: Box<dyn Iterator<Item = Type<'s>> + 's> = match self.base.as_deref() {
+            Some(b) => Box::new(b.types_named(name)),
+            None => Box::new(std::iter::empty()),
+        };
+        base.chain(self.own_types_named(name))
+    }
+
+    fn own_types_named<'s>(&'s self, name: &str) -> impl Iterator<Item = Type<'s>> + use<'s> {
         let index = self.name_index();
         let mask = index.slots.len() - 1;
         let hash = name_hash(name);
@@ -449,7 +532,11 @@ impl Btf {
                 return None;
             }
             let t = self.type_by_id(id).ok();
-            id = index.next.get(id as usize).copied().unwrap_or(0);
+            id = self
+                .local(id)
+                .and_then(|l| index.next.get(l + 1))
+                .copied()
+                .unwrap_or(0);
             t
         })
     }
@@ -1172,9 +1259,14 @@ impl crate::Kernel<'_> {
     /// The kernel's own BTF (`__start_BTF`..`__stop_BTF`), read and indexed on first use.
     /// [`crate::Error::NoBtf`] when the kernel was built without CONFIG_DEBUG_INFO_BTF.
     pub fn btf(&self) -> crate::Result<&Btf> {
+        self.btf_shared().map(|b| &**b)
+    }
+
+    /// The kernel's BTF as a shared handle (the base of module BTF).
+    pub(crate) fn btf_shared(&self) -> crate::Result<&Arc<Btf>> {
         let r = self.btf.get_or_init(|| {
             let syms = self.symbols().map_err(|e| LoadError::from_error(&e))?;
-            load(|name| syms.lookup_addr(name), self.memory())
+            load(|name| syms.lookup_addr(name), self.memory()).map(Arc::new)
         });
         r.as_ref().map_err(LoadError::to_error)
     }

@@ -411,9 +411,10 @@ impl Kernel<'_> {
             Ok(None) => return Err("no CPU panicked (panic_cpu is -1)".to_string()),
             Err(e) => return Err(format!("unknown ({e})")),
         };
-        let short = |f: &Frame| match &f.symbol {
-            Some(s) => format!("{}+{:#x}", s.name, s.offset),
-            None => f.location(),
+        let short = |f: &Frame| match (&f.symbol, &f.module) {
+            (Some(s), Some(m)) => format!("{}+{:#x} [{m}]", s.name, s.offset),
+            (Some(s), None) => format!("{}+{:#x}", s.name, s.offset),
+            (None, _) => f.location(),
         };
         // The task's name needs BTF; without it the line is shorter, never wrong.
         let comm = self

@@ -24,6 +24,7 @@ pub mod btf;
 pub mod crash;
 pub mod kallsyms;
 pub mod mem;
+pub mod modbtf;
 pub mod module;
 pub mod orc;
 pub mod percpu;
@@ -168,7 +169,7 @@ pub struct Kernel<'d> {
     dump: &'d vmcore::Dump,
     mem: vmcore::paging::VirtReader<'d>,
     kallsyms: OnceLock<std::result::Result<Kallsyms, String>>,
-    btf: OnceLock<std::result::Result<btf::Btf, btf::LoadError>>,
+    btf: OnceLock<std::result::Result<std::sync::Arc<btf::Btf>, btf::LoadError>>,
     modules: OnceLock<std::result::Result<module::Modules, btf::LoadError>>,
 }
 

@@ -851,7 +851,12 @@ impl<'d> Kernel<'d> {
                 entries: orc.orc_table,
                 layout: base.layout,
                 header_hash: None,
-                text: m.regions.clone(),
+                // Module regions are (base, size); the table covers [base, base + size).
+                text: m
+                    .regions
+                    .iter()
+                    .map(|&(base, size)| (base, base.saturating_add(size)))
+                    .collect(),
             });
         }
         Ok(u)

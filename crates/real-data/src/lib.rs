@@ -38,7 +38,7 @@ pub fn path(rel: &str) -> io::Result<PathBuf> {
 }
 
 /// `testdata/kernels/` in the source tree: small real data per kernel of the matrix
-/// (`6.1/`, `7.2/`, `7.2-cma/`; see `testdata/kernels/README.md`).
+/// (`6.1/`, `7.2/`, `7.2-cma/`, `6.12-modcrash/`; see `testdata/kernels/README.md`).
 pub fn kernels_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/kernels")
 }

@@ -13,6 +13,7 @@ pub mod checks;
 pub mod hdrdiff;
 pub mod history;
 pub mod machine;
+pub mod modcrash;
 pub mod qmp;
 pub mod run;
 pub mod scenario;

@@ -19,7 +19,7 @@ use crate::checks::{Break, check_step};
 use crate::history::{History, now};
 use crate::machine::{Qemu, qemu_args, tail};
 use crate::qmp::Qmp;
-use crate::scenario::{Action, Expect, Scenario};
+use crate::scenario::{Action, Expect, Scenario, Trigger};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -56,8 +56,17 @@ const BOOT_FATAL: &[&str] = &[
     "RIP: 0010",
 ];
 
-/// Build the guest with scripts/vm-build.sh; returns (vmlinuz, initrd).
-fn build_guest(o: &Options, sc: &Scenario) -> anyhow::Result<(PathBuf, PathBuf, String)> {
+/// What scripts/vm-build.sh made.
+struct Guest {
+    vmlinuz: PathBuf,
+    initrd: PathBuf,
+    kernel_pkg: String,
+    /// The crash module in the initramfs (with DWARF), when the scenario crashes in it.
+    lab_crash_ko: Option<PathBuf>,
+}
+
+/// Build the guest with scripts/vm-build.sh.
+fn build_guest(o: &Options, sc: &Scenario) -> anyhow::Result<Guest> {
     say(
         "guest build: scripts/vm-build.sh (Debian kernel + busybox + kexec-tools + makedumpfile + our vmcore)",
     );
@@ -65,6 +74,9 @@ fn build_guest(o: &Options, sc: &Scenario) -> anyhow::Result<(PathBuf, PathBuf, 
     cmd.arg(o.workspace.join("scripts/vm-build.sh"))
         .arg("--vmcore")
         .arg(&o.vmcore);
+    if sc.crash.trigger == Trigger::LabCrashBug {
+        cmd.arg("--lab-crash");
+    }
     // The scenario's kernel, unless the environment picks one.
     if let (Some(k), None) = (&sc.kernel, std::env::var_os("VMLAB_KERNEL_PKG")) {
         cmd.env("VMLAB_KERNEL_PKG", &k.package);
@@ -86,11 +98,16 @@ fn build_guest(o: &Options, sc: &Scenario) -> anyhow::Result<(PathBuf, PathBuf, 
             .map(str::to_string)
             .with_context(|| format!("scripts/vm-build.sh printed no {k}"))
     };
-    Ok((
-        PathBuf::from(get("VMLINUZ=")?),
-        PathBuf::from(get("INITRD=")?),
-        get("KERNEL_PKG=")?,
-    ))
+    let lab_crash_ko = match sc.crash.trigger {
+        Trigger::LabCrashBug => Some(PathBuf::from(get("LAB_CRASH_KO=")?)),
+        Trigger::Sysrq => None,
+    };
+    Ok(Guest {
+        vmlinuz: PathBuf::from(get("VMLINUZ=")?),
+        initrd: PathBuf::from(get("INITRD=")?),
+        kernel_pkg: get("KERNEL_PKG=")?,
+        lab_crash_ko,
+    })
 }
 
 struct Vm {
@@ -182,6 +199,11 @@ struct Driver<'a> {
     passes: usize,
     /// Checks that failed under `VMLAB_KEEP_GOING=1`.
     failed: usize,
+    /// The workspace (scripts/), the guest's kernel package and crash module, for the drgn
+    /// oracle (`VMLAB_DRGN=1`).
+    workspace: PathBuf,
+    kernel_pkg: String,
+    lab_crash_ko: Option<PathBuf>,
 }
 
 impl Driver<'_> {
@@ -578,7 +600,8 @@ pub fn run(o: &Options) -> anyhow::Result<()> {
             o.vmcore.display()
         );
     }
-    let (vmlinuz, initrd, kpkg) = build_guest(o, &sc)?;
+    let guest = build_guest(o, &sc)?;
+    let (vmlinuz, initrd, kpkg) = (&guest.vmlinuz, &guest.initrd, &guest.kernel_pkg);
     let dir = o.out.clone();
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
@@ -588,7 +611,12 @@ pub fn run(o: &Options) -> anyhow::Result<()> {
     }
     let dir = std::path::absolute(&dir)?;
     std::fs::copy(&o.scenario, dir.join("scenario.json"))?;
-    let args = qemu_args(&sc, &vmlinuz, &initrd, &dir);
+    // The module the guest loads, kept with the run: its DWARF is the oracle's --module-debug.
+    if let Some(ko) = &guest.lab_crash_ko {
+        std::fs::copy(ko, dir.join("guest/lab_crash.ko"))
+            .with_context(|| format!("cannot copy {}", ko.display()))?;
+    }
+    let args = qemu_args(&sc, vmlinuz, initrd, &dir);
     std::fs::write(
         dir.join("run-config.json"),
         serde_json::to_string_pretty(&json!({
@@ -652,6 +680,12 @@ pub fn run(o: &Options) -> anyhow::Result<()> {
         prev_step: String::new(),
         passes: 0,
         failed: 0,
+        workspace: o.workspace.clone(),
+        kernel_pkg: kpkg.clone(),
+        lab_crash_ko: guest
+            .lab_crash_ko
+            .as_ref()
+            .map(|_| dir.join("guest/lab_crash.ko")),
     };
     let res = drive(&mut d, deadline);
     // Keep the console and the guest's logs whatever happened.
@@ -733,9 +767,14 @@ fn crash(d: &mut Driver, deadline: Instant) -> anyhow::Result<()> {
         .as_ref()
         .map(|p| p.1.cpus.iter().filter(|c| c.online).map(|c| c.id).collect())
         .unwrap_or_default();
-    say("crash: echo c > /proc/sysrq-trigger");
-    d.hist.record("crash", json!({"action": "sysrq_crash"}))?;
-    d.vm.chan.fire("echo c > /proc/sysrq-trigger")?;
+    match d.sc.crash.trigger {
+        Trigger::Sysrq => {
+            say("crash: echo c > /proc/sysrq-trigger");
+            d.hist.record("crash", json!({"action": "sysrq_crash"}))?;
+            d.vm.chan.fire("echo c > /proc/sysrq-trigger")?;
+        }
+        Trigger::LabCrashBug => crate::modcrash::trigger(&mut d.vm.chan, &mut d.hist, d.sc)?,
+    }
     let kd = deadline.min(Instant::now() + Duration::from_secs(240));
     let start =
         d.vm.qemu
@@ -822,38 +861,68 @@ fn check_dumps(d: &mut Driver, last_online: &[u32]) -> anyhow::Result<()> {
             "crash: the scenario expects CPUs {expect_cpus:?} online at the crash, the guest had {last_online:?}"
         );
     }
+    // The kernel's own line for the trigger: it must be in both kernel logs.
+    let marker = match d.sc.crash.trigger {
+        Trigger::Sysrq => "sysrq: Trigger a crash",
+        Trigger::LabCrashBug => crate::modcrash::DMESG_MARKER,
+    };
     let mdf_dmesg = std::fs::read_to_string(kd.join("dmesg-makedumpfile.txt")).unwrap_or_default();
-    if !mdf_dmesg.contains("sysrq: Trigger a crash") {
-        bail!("crash: makedumpfile --dump-dmesg output lacks \"sysrq: Trigger a crash\"");
+    if !mdf_dmesg.contains(marker) {
+        bail!("crash: makedumpfile --dump-dmesg output lacks {marker:?}");
     }
     for file in ["vmcore-raw.elf", "makedumpfile-c-d31.kdump"] {
-        check_dump_file(d, &kd.join(file), file, &expect_cpus, &mdf_dmesg)?;
+        check_dump_file(d, &kd.join(file), file, &expect_cpus, &mdf_dmesg, marker)?;
+    }
+    // drgn with the kernel's debug vmlinux on the raw dump (opt-in: a 1 GB download and pip's
+    // drgn; makedumpfile's twin lacks pages drgn's task walk needs).
+    if std::env::var_os("VMLAB_DRGN").is_some_and(|v| v == "1") {
+        let raw = kd.join("vmcore-raw.elf");
+        let lines = crate::modcrash::drgn_check(
+            &d.vmcore,
+            &d.workspace,
+            &raw,
+            &d.kernel_pkg,
+            d.lab_crash_ko.as_deref(),
+        )
+        .context("crash: drgn oracle on vmcore-raw.elf")?;
+        for l in lines {
+            d.pass(&format!("dump vmcore-raw.elf: {l}"));
+        }
     }
     check_history_findings(d, &kd)
 }
 
-/// `vmcore info`, `cpus` and `dmesg` on one dump of the crash: the sysrq panic, one register
-/// context per CPU online at the crash, and every `crash hp:` line makedumpfile shows.
+/// `vmcore info`, `cpus` and `dmesg` on one dump of the crash: the panic (or, for a crash in
+/// `lab_crash`, the crash site), one register context per CPU online at the crash, the
+/// trigger's `marker` line and every `crash hp:` line makedumpfile shows; for `lab_crash`, the
+/// module frames (`modcrash::check_dump`).
 fn check_dump_file(
     d: &mut Driver,
     path: &Path,
     file: &str,
     expect_cpus: &[u32],
     mdf_dmesg: &str,
+    marker: &str,
 ) -> anyhow::Result<()> {
     let ps = path.display().to_string();
     let (rc, out, err) = vmcore_cmd(&d.vmcore, &["info", &ps])?;
     if rc > 1 {
         bail!("crash: `vmcore info {file}` failed ({rc}): {err}");
     }
+    // sysrq panics; an oops with panic_on_oops goes to crash_kexec before panic() could
+    // log a "Kernel panic" line, so there the crash site is what `info` must name.
+    let (key, want) = match d.sc.crash.trigger {
+        Trigger::Sysrq => ("panic:", "sysrq triggered crash"),
+        Trigger::LabCrashBug => ("crashed:", "lab_crash_bug+"),
+    };
     let panic = out
         .lines()
-        .find(|l| l.starts_with("panic:"))
+        .find(|l| l.starts_with(key))
         .unwrap_or("")
         .trim()
         .to_string();
-    if !panic.contains("sysrq triggered crash") {
-        bail!("crash: `vmcore info {file}` shows no sysrq panic: {out}");
+    if !panic.contains(want) {
+        bail!("crash: `vmcore info {file}` has no {key:?} line with {want:?}: {out}");
     }
     d.pass(&format!("dump {file}: `vmcore info` ok ({panic})"));
     let (rc, out, err) = vmcore_cmd(&d.vmcore, &["cpus", "--json", &ps])?;
@@ -874,8 +943,8 @@ fn check_dump_file(
         "dump {file}: `vmcore cpus`: {with_ctx} register contexts = CPUs online at the crash {expect_cpus:?}"
     ));
     let (rc, out, err) = vmcore_cmd(&d.vmcore, &["dmesg", &ps])?;
-    if rc > 1 || !out.contains("sysrq: Trigger a crash") {
-        bail!("crash: `vmcore dmesg {file}` ({rc}) lacks the sysrq line: {err}");
+    if rc > 1 || !out.contains(marker) {
+        bail!("crash: `vmcore dmesg {file}` ({rc}) lacks {marker:?}: {err}");
     }
     // The kernel log our decoder reads must hold every line makedumpfile's does (the crash
     // hotplug decisions included).
@@ -890,9 +959,14 @@ fn check_dump_file(
         );
     }
     d.pass(&format!(
-        "dump {file}: `vmcore dmesg` has the sysrq crash and every `crash hp:` line makedumpfile shows ({} lines)",
+        "dump {file}: `vmcore dmesg` has {marker:?} and every `crash hp:` line makedumpfile shows ({} lines)",
         out.lines().count()
     ));
+    if d.sc.crash.trigger == Trigger::LabCrashBug {
+        for l in crate::modcrash::check_dump(&d.vmcore, path, d.sc)? {
+            d.pass(&format!("dump {file}: {l}"));
+        }
+    }
     Ok(())
 }
 

@@ -135,6 +135,29 @@ pub struct CrashExpect {
     /// copy: exactly these kinds, no more (e.g. `HP005` when a removed DIMM is still in the
     /// header; one finding per block, compared as a set).
     pub check_codes: Vec<String>,
+    /// How the guest is crashed (default `sysrq`).
+    pub trigger: Trigger,
+    /// CPU the crash is triggered on (`taskset -c N`; default: wherever the shell runs).
+    pub crash_cpu: Option<u32>,
+    /// CPUs kept busy in user space at the crash (a busybox `while :; do :; done`, pinned):
+    /// their register notes must be reported as interrupted in user mode.
+    pub user_spin_cpus: Vec<u32>,
+    /// CPUs kept busy in the kernel at the crash (`dd if=/dev/zero of=/dev/null`, pinned):
+    /// their traces start in kernel text, interrupted by the crash NMI.
+    pub kernel_spin_cpus: Vec<u32>,
+}
+
+/// How the guest is crashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// `echo c > /proc/sysrq-trigger`: a panic in `sysrq_handle_crash` (vmlinux text).
+    #[default]
+    Sysrq,
+    /// `echo BUG > /sys/kernel/debug/provoke-crash/DIRECT` with `tools/vmlab/lab_crash`
+    /// loaded and `kernel.panic_on_oops=1`: a BUG() inside a module, so the crashing CPU's
+    /// registers (and its first three frames) are in module text.
+    LabCrashBug,
 }
 
 /// A hotplug action.
@@ -315,6 +338,27 @@ impl Scenario {
                     }
                 }
             }
+        }
+        let c = &self.crash;
+        let placed: Vec<u32> = c
+            .crash_cpu
+            .iter()
+            .chain(&c.user_spin_cpus)
+            .chain(&c.kernel_spin_cpus)
+            .copied()
+            .collect();
+        for (i, n) in placed.iter().enumerate() {
+            if *n >= ncpus {
+                bail!("crash: CPU {n} does not exist (the machine has {ncpus})");
+            }
+            if placed[..i].contains(n) {
+                bail!(
+                    "crash: CPU {n} is given two jobs (crash_cpu, user_spin_cpus, kernel_spin_cpus)"
+                );
+            }
+        }
+        if c.trigger == Trigger::Sysrq && !placed.is_empty() {
+            bail!("crash: crash_cpu and the spinning CPUs are for the lab-crash-bug trigger only");
         }
         if self.timeout_s < 60 {
             bail!("timeout_s {} is too short to boot a guest", self.timeout_s);

@@ -4,6 +4,7 @@ mod bt;
 mod check;
 mod cli;
 mod hostile;
+mod modcrash;
 mod task;
 mod tidy;
 mod tui_agrees;

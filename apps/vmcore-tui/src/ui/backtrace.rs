@@ -11,10 +11,7 @@ use kernel_introspect::{Backtrace, Frame};
 
 /// `func+0xoff/0xsize [module]`, or what is known of an unnamed frame.
 pub(crate) fn frame_name(f: &Frame) -> String {
-    match (&f.symbol, &f.module) {
-        (Some(_), Some(m)) => format!("{} [{m}]", f.location()),
-        _ => f.location(),
-    }
+    f.location()
 }
 
 /// The lines of `trace`.

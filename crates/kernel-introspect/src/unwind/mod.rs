@@ -257,13 +257,21 @@ impl Frame {
         !matches!(self.kind, FrameKind::Call)
     }
 
-    /// `function+0x1a/0x40`, `[module text]` or `?` (as crash and the kernel print).
+    /// `function+0x1a/0x40`, `function+0x2a/0x30 [module]`, `[module text]` or `?` (as crash and
+    /// the kernel print).
     pub fn location(&self) -> String {
         match (&self.symbol, self.area) {
-            (Some(s), _) => match s.size {
-                Some(size) => format!("{}+{:#x}/{:#x}", s.name, s.offset, size),
-                None => format!("{}+{:#x}", s.name, s.offset),
-            },
+            (Some(s), _) => {
+                let at = match s.size {
+                    Some(size) => format!("{}+{:#x}/{:#x}", s.name, s.offset, size),
+                    None => format!("{}+{:#x}", s.name, s.offset),
+                };
+                // As the kernel's %pS: a module's function carries the module's name.
+                match &self.module {
+                    Some(m) => format!("{at} [{m}]"),
+                    None => at,
+                }
+            }
             (None, CodeArea::Module) => match &self.module {
                 Some(m) => format!("[{m}]"),
                 None => "[module text]".to_string(),

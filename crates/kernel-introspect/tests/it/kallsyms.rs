@@ -188,3 +188,72 @@ fn cpu_masks_and_per_cpu_offsets_match_drgn() {
     assert!(a != b && a >= 0xffff_8880_0000_0000 && b >= 0xffff_8880_0000_0000);
     assert!(kernel.per_cpu_offset(4).is_err());
 }
+
+/// A token longer than the decoder's fixed-size token slots (no real kernel has one) takes the
+/// general expansion path: every name decodes, those without the token exactly as before.
+#[test]
+fn long_tokens_decode_by_the_general_path() {
+    let dump = support::proc_vmcore();
+    let info = dump.vmcoreinfo().expect("vmcoreinfo");
+    let t = kernel_introspect::kallsyms::KallsymsTables::from_vmcoreinfo(info).expect("tables");
+    let reader = dump.virt_reader().expect("reader");
+    let real = Kallsyms::decode(&t, &reader).expect("decode");
+    let mut mem = MemoryMap::new();
+    let names_len = (t.token_table - t.names) as usize;
+    for (addr, len) in [
+        (t.num_syms, 8usize),
+        (t.names, names_len),
+        (t.offsets.expect("offsets"), 4 * 170_000),
+        (t.relative_base.expect("base"), 8),
+    ] {
+        mem.insert(addr, reader.read_vec(addr, len).expect("read"));
+    }
+    // The real tokens, with the one that expands to "_" made 41 bytes long.
+    let index = reader.read_vec(t.token_index, 512).expect("index");
+    let table = reader
+        .read_vec(t.token_table, (t.token_index - t.token_table) as usize)
+        .expect("table");
+    let long = format!("_{}", "Z".repeat(40));
+    let (mut new_table, mut new_index) = (Vec::new(), Vec::new());
+    let mut replaced = 0;
+    for c in index.chunks_exact(2) {
+        let off = u16::from_le_bytes([c[0], c[1]]) as usize;
+        let end = off + table[off..].iter().position(|&b| b == 0).expect("NUL");
+        new_index.extend_from_slice(&(new_table.len() as u16).to_le_bytes());
+        if &table[off..end] == b"_" {
+            new_table.extend_from_slice(long.as_bytes());
+            replaced += 1;
+        } else {
+            new_table.extend_from_slice(&table[off..end]);
+        }
+        new_table.push(0);
+    }
+    assert_eq!(replaced, 1, "one token is \"_\"");
+    new_table.resize(new_table.len() + 256, 0);
+    let mut t2 = t;
+    t2.token_table = 0xffff_ffff_f000_0000;
+    t2.token_index = 0xffff_ffff_f100_0000;
+    mem.insert(t2.token_table, new_table);
+    mem.insert(t2.token_index, new_index);
+    // "_stext" itself may contain the token: find the encoding by the other tables' _stext.
+    let got = match Kallsyms::decode(&t2, &mem) {
+        Ok(k) => k,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(got.len(), real.len());
+    let (mut same, mut changed) = (0, 0);
+    for (a, b) in real.iter().zip(got.iter()) {
+        assert_eq!((a.addr, a.kind), (b.addr, b.kind));
+        if a.name == b.name {
+            same += 1;
+        } else {
+            assert!(b.name.contains(&"Z".repeat(40)), "{} -> {}", a.name, b.name);
+            assert_eq!(a.name, b.name.replace(&long, "_"));
+            changed += 1;
+        }
+    }
+    assert!(
+        same > 1000 && changed > 1000,
+        "{same} same, {changed} changed"
+    );
+}

@@ -7,6 +7,7 @@ mod btf;
 mod fuzz_regressions;
 mod kallsyms;
 mod kernels;
+mod modcrash;
 mod support;
 mod task;
 mod unwind_arm64;

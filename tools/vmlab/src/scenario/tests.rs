@@ -88,3 +88,41 @@ fn kernel_package_and_cma_reservation() {
     .unwrap_err();
     assert!(format!("{e:#}").contains("pkg"), "{e:#}");
 }
+
+#[test]
+fn lab_crash_trigger_places_cpus() {
+    let s = Scenario::parse(
+        r#"{"name": "m", "machine": {"smp": 3, "maxcpus": 3, "coldplug_cores": []}, "steps": [],
+            "crash": {"trigger": "lab-crash-bug", "crash_cpu": 0, "user_spin_cpus": [1],
+                      "kernel_spin_cpus": [2]}}"#,
+    )
+    .unwrap();
+    assert_eq!(s.crash.trigger, Trigger::LabCrashBug);
+    assert_eq!(
+        (
+            s.crash.user_spin_cpus.as_slice(),
+            s.crash.kernel_spin_cpus.as_slice()
+        ),
+        (&[1][..], &[2][..])
+    );
+    assert_eq!(Scenario::parse(OK).unwrap().crash.trigger, Trigger::Sysrq);
+    for (bad, why) in [
+        (
+            r#""trigger": "lab-crash-bug", "user_spin_cpus": [3]"#,
+            "does not exist",
+        ),
+        (
+            r#""trigger": "lab-crash-bug", "crash_cpu": 1, "kernel_spin_cpus": [1]"#,
+            "two jobs",
+        ),
+        (r#""user_spin_cpus": [1]"#, "lab-crash-bug trigger only"),
+        (r#""trigger": "oops""#, "unknown variant"),
+    ] {
+        let e = Scenario::parse(&format!(
+            r#"{{"name": "m", "machine": {{"smp": 3, "maxcpus": 3, "coldplug_cores": []}},
+                "steps": [], "crash": {{{bad}}}}}"#
+        ))
+        .unwrap_err();
+        assert!(format!("{e:#}").contains(why), "{bad}: {e:#}");
+    }
+}
