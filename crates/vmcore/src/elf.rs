@@ -8,7 +8,7 @@
 
 use kdump_types::elf::ident as raw_ident;
 use kdump_types::elf::*;
-use kdump_types::{Bytes, FileOffset, Finding, PhysRange, Severity, VirtAddr};
+use kdump_types::{Bytes, FileOffset, Finding, PhysRange, VirtAddr};
 
 use crate::cpu::Machine;
 use crate::error::{Error, Result};
@@ -377,10 +377,7 @@ fn overlap_findings(
                 .phdr_index
                 .and_then(|i| segments.get(i))
                 .map(|s| s.header_offset);
-            findings.push(Finding::new(
-                "ELF003",
-                "loads-overlap",
-                Severity::Warning,
+            findings.push(F::LOADS_OVERLAP.finding(
                 off,
                 format!(
                     "PT_LOAD {} (phys {}) overlaps PT_LOAD {} (phys {})",
@@ -419,10 +416,7 @@ fn load_extent_findings(machine: Machine, segments: &[Segment], findings: &mut V
             continue;
         }
         match s.p_paddr.checked_add(s.p_memsz) {
-            None => findings.push(Finding::new(
-                "ELF010",
-                "load-wraps",
-                Severity::Error,
+            None => findings.push(F::LOAD_WRAPS.finding(
                 Some(s.header_offset),
                 format!(
                     "PT_LOAD {}: p_paddr {:#x} + p_memsz {:#x} runs past 2^64; its memory is \
@@ -430,20 +424,19 @@ fn load_extent_findings(machine: Machine, segments: &[Segment], findings: &mut V
                     s.index, s.p_paddr, s.p_memsz
                 ),
             )),
-            Some(end) if limit.is_some_and(|l| end > l) => findings.push(Finding::new(
-                "ELF011",
-                "load-beyond-physical-space",
-                Severity::Error,
-                Some(s.header_offset),
-                format!(
-                    "PT_LOAD {}: phys {:#x}..{end:#x} (p_memsz {:#x}) ends past the {} \
+            Some(end) if limit.is_some_and(|l| end > l) => {
+                findings.push(F::LOAD_BEYOND_PHYSICAL_SPACE.finding(
+                    Some(s.header_offset),
+                    format!(
+                        "PT_LOAD {}: phys {:#x}..{end:#x} (p_memsz {:#x}) ends past the {} \
                      physical address space (2^52): no machine has that memory",
-                    s.index,
-                    s.p_paddr,
-                    s.p_memsz,
-                    machine.name()
-                ),
-            )),
+                        s.index,
+                        s.p_paddr,
+                        s.p_memsz,
+                        machine.name()
+                    ),
+                ))
+            }
             Some(_) => {}
         }
     }

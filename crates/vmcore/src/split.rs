@@ -16,15 +16,12 @@
 
 use std::path::{Path, PathBuf};
 
-use kdump_types::{Finding, PhysAddr, Severity};
+use kdump_types::PhysAddr;
 
 use crate::dump::{Dump, DumpData, Extent, Format};
 use crate::error::{Error, Result};
+use crate::findings as F;
 use crate::kdump::KdumpFile;
-
-/// Finding code of a split part's own "I am one part" note ([`KdumpFile`] reports it per
-/// file); a set replaces it with one finding for the whole set.
-const PART_FINDING: &str = "KDUMP008";
 
 /// A part of a `--split` set other than the first: its file and its PFN range.
 #[derive(Debug)]
@@ -131,20 +128,14 @@ impl Dump {
         let max_mapnr = self.kdump_info().map_or(0, |i| i.max_mapnr);
         let gaps = gaps(&covered, max_mapnr);
         let findings = self.findings_mut();
-        findings.retain(|f| f.code != PART_FINDING);
-        findings.push(Finding::new(
-            "KDUMP008",
-            "kdump-split-part",
-            Severity::Info,
-            None,
-            format!("a --split set of {n} parts read as one dump"),
-        ));
+        findings.retain(|f| f.code != F::KDUMP_SPLIT_PART.code);
+        findings.push(
+            F::KDUMP_SPLIT_PART
+                .finding(None, format!("a --split set of {n} parts read as one dump")),
+        );
         if let Some(&(s, e)) = gaps.first() {
             let pages: u64 = gaps.iter().map(|(s, e)| e - s).sum();
-            findings.push(Finding::new(
-                "KDUMP012",
-                "split-set-incomplete",
-                Severity::Error,
+            findings.push(F::SPLIT_SET_INCOMPLETE.finding(
                 None,
                 format!(
                     "no part of the set holds {pages} PFNs in {} runs (first [{s:#x}, {e:#x})): \
