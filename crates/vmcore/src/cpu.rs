@@ -242,6 +242,55 @@ impl Registers {
             Registers::Aarch64(r) => r.pstate,
         }
     }
+    /// The set bits of the flags register that matter when reading a crash, named as the
+    /// architecture names them: x86 `EFLAGS` (`CF ZF IF …`), or arm64 `PSTATE` (`N Z C V`, the
+    /// masked exceptions `D A I F`, and the exception level and stack, `EL1h`).
+    pub fn flag_names(&self) -> String {
+        const X86: [(u32, &str); 9] = [
+            (0, "CF"),
+            (2, "PF"),
+            (6, "ZF"),
+            (7, "SF"),
+            (8, "TF"),
+            (9, "IF"),
+            (10, "DF"),
+            (11, "OF"),
+            (14, "NT"),
+        ];
+        const ARM64: [(u32, &str); 8] = [
+            (31, "N"),
+            (30, "Z"),
+            (29, "C"),
+            (28, "V"),
+            (9, "D"),
+            (8, "A"),
+            (7, "I"),
+            (6, "F"),
+        ];
+        let f = self.flags();
+        let bits: &[(u32, &str)] = match self {
+            Registers::Aarch64(_) => &ARM64,
+            _ => &X86,
+        };
+        let mut names: Vec<String> = bits
+            .iter()
+            .filter(|(b, _)| f & (1 << b) != 0)
+            .map(|(_, n)| (*n).to_string())
+            .collect();
+        if let Registers::Aarch64(_) = self {
+            // PSTATE.M[3:0]: the exception level (bits 3:2) and, above EL0, which stack
+            // pointer (bit 0: h = SP_ELx, t = SP_EL0).
+            let m = f & 0xf;
+            let el = m >> 2;
+            names.push(if el == 0 {
+                "EL0t".to_string()
+            } else {
+                format!("EL{el}{}", if m & 1 == 1 { 'h' } else { 't' })
+            });
+        }
+        names.join(" ")
+    }
+
     /// Every register with its name, in kernel order.
     pub fn named(&self) -> Vec<(&'static str, u64)> {
         match self {

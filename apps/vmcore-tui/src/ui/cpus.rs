@@ -110,26 +110,6 @@ fn row(app: &App, i: usize, c: &CpuContext, wide: bool) -> Row<'static> {
     Row::new(cells)
 }
 
-/// Names of the set bits of x86 EFLAGS that matter when reading a crash.
-fn eflags_names(f: u64) -> String {
-    const BITS: [(u32, &str); 9] = [
-        (0, "CF"),
-        (2, "PF"),
-        (6, "ZF"),
-        (7, "SF"),
-        (8, "TF"),
-        (9, "IF"),
-        (10, "DF"),
-        (11, "OF"),
-        (14, "NT"),
-    ];
-    BITS.iter()
-        .filter(|(b, _)| f & (1 << b) != 0)
-        .map(|(_, n)| *n)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The detail text of one CPU (also used by tests).
 /// `cpu`: the note's CPU number when the kernel's `crash_notes` told it and the note did not.
 pub(crate) fn detail_lines(c: &CpuContext, cpu: Option<u32>) -> Vec<Line<'static>> {
@@ -165,7 +145,7 @@ pub(crate) fn detail_lines(c: &CpuContext, cpu: Option<u32>) -> Vec<Line<'static
                     .collect();
                 v.push(Line::from(cells.join("    ")));
             }
-            v.push(Line::from(format!("   flags {}", eflags_names(r.flags()))));
+            v.push(Line::from(format!("   flags {}", r.flag_names())));
         }
         None => v.push(Line::from("no registers saved").fg(Color::Yellow)),
     }

@@ -160,3 +160,32 @@ fn arm64_proc_vmcore_segments_translate_as_drgn() {
     assert!(compared >= 25, "only {compared} addresses compared");
     assert!(outside >= 1, "no address outside the dump was tried");
 }
+
+/// PSTATE is named as arm64 names it (not as x86 EFLAGS): the CPU drgn finds in user mode is
+/// at EL0, every other at EL1 on SP_EL1 (`EL1h`).
+#[test]
+fn arm64_pstate_names_the_exception_level_drgn_sees() {
+    let d = dump("vmcore-raw");
+    let oracle: Value =
+        serde_json::from_str(&oracle_text("drgn-crash-vmcore-raw.json")).expect("json");
+    let cpus = oracle["cpus"].as_array().expect("cpus");
+    let mut seen_user = false;
+    for c in d.cpus() {
+        let r = c.regs.as_ref().expect("registers");
+        let names = r.flag_names();
+        let want = cpus
+            .iter()
+            .find(|o| o["pid"].as_u64() == Some(u64::from(c.pid)) && o["pid"] != 0)
+            .and_then(|o| o["user_mode"].as_bool());
+        if let Some(user) = want {
+            assert_eq!(names.ends_with("EL0t"), user, "pid {}: {names}", c.pid);
+            seen_user |= user;
+        }
+        assert!(
+            !names.contains("CF"),
+            "pid {}: x86 names on arm64: {names}",
+            c.pid
+        );
+    }
+    assert!(seen_user, "the dump has a CPU in user space");
+}
