@@ -1,7 +1,7 @@
 //! Open arbitrary bytes as a kdump-compressed or flattened dump and call every accessor
 //! (`vmcore_fuzz::exercise_dump`: reads at range edges, page walks, kernel log), reads of
 //! whole pages, partial pages, excluded and past-the-end PFNs; `exercise_dump` also runs the
-//! deep scan and the ELF conversion, which read only the pages the dump stores. Seeds: `scripts/fuzz-seed.sh` (`testgen::kdump` images for every compression
+//! deep scan and the ELF conversion, which read only the pages the dump stores. Seeds: `scripts/fuzz-seed.sh` (`testgen::kdump` images for every compression, the 32-bit layouts, a flattened ELF image,
 //! and header version, flattened streams, and the heads of the real kdump files).
 #![no_main]
 

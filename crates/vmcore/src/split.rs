@@ -16,8 +16,6 @@
 
 use std::path::{Path, PathBuf};
 
-use kdump_types::PhysAddr;
-
 use crate::dump::{Dump, DumpData, Extent, Format};
 use crate::error::{Error, Result};
 use crate::findings as F;
@@ -57,6 +55,11 @@ impl Dump {
         for p in paths {
             dumps.push(Dump::open(p.as_ref())?);
         }
+        Self::from_split_parts(dumps)
+    }
+
+    /// [`Dump::open_split_set`] of files already opened (each exactly once).
+    pub(crate) fn from_split_parts(mut dumps: Vec<Dump>) -> Result<Dump> {
         let single = dumps.len() == 1 && dumps[0].kdump_info().is_none_or(|i| i.split.is_none());
         if single && let Some(d) = dumps.pop() {
             return Ok(d);
@@ -155,34 +158,17 @@ impl Dump {
             .find(|p| (p.range.0..p.range.1).contains(&pfn))
     }
 
-    /// [`Dump::read_phys`] for a split set: page by page, each from the part holding it.
-    pub(crate) fn read_split_phys(
-        &self,
-        first: &KdumpFile,
-        addr: PhysAddr,
-        buf: &mut [u8],
-    ) -> Result<()> {
-        let ps = first.page_size();
-        let shift = ps.trailing_zeros();
-        let mut done = 0usize;
-        while done < buf.len() {
-            let a = addr
-                .0
-                .checked_add(done as u64)
-                .ok_or(Error::NotInDump { addr: u64::MAX })?;
-            let n = ((ps - a % ps) as usize).min(buf.len() - done);
-            let out = &mut buf[done..done + n];
-            let got = match self.part_of(a >> shift) {
-                Some(p) => p.kdump.read_phys(&p.data, a, out),
-                None => first.read_phys(self.data(), a, out),
-            };
-            match got {
-                Err(Error::PageExcluded { .. }) if self.excluded_as_zero() => out.fill(0),
-                other => other?,
-            }
-            done += n;
+    /// The kdump reader and file bytes that hold `pfn`: its split part's, or the first
+    /// part's (which answers for any dump that is not a set).
+    pub(crate) fn kdump_for_pfn<'a>(
+        &'a self,
+        first: &'a KdumpFile,
+        pfn: u64,
+    ) -> (&'a KdumpFile, &'a [u8]) {
+        match self.part_of(pfn) {
+            Some(p) => (&p.kdump, &p.data),
+            None => (first, self.data()),
         }
-        Ok(())
     }
 
     /// [`Dump::for_each_extent`] for a split set, in PFNs: each part reports its own range;

@@ -275,26 +275,31 @@ fn open_split_dir(dir: &std::path::Path) -> Result<Dump> {
         });
     }
     files.sort();
-    // Open each as a part first, so that a directory of other files says which file is not
+    // Each file is opened once, as a part: a directory of other files says which file is not
     // a part and why, before any set logic.
-    for f in &files {
-        let part = Dump::open(f).and_then(|d| match d.kdump_info().and_then(|i| i.split) {
-            Some(_) => Ok(()),
+    let mut parts = Vec::with_capacity(files.len());
+    for f in files {
+        let part = Dump::open(&f).and_then(|d| match d.kdump_info().and_then(|i| i.split) {
+            Some(_) => Ok(d),
             None => Err(Error::SplitSet {
                 path: f.clone(),
                 detail: format!(
-                    "it is a {} dump, not a --split part (kdump_sub_header.split is 0)",
+                    "it is not a --split part ({} format; a part is kdump-compressed with \
+                     kdump_sub_header.split set)",
                     d.format().name()
                 ),
             }),
         });
-        if let Err(e) = part {
-            return Err(Error::SplitSetMember {
-                dir: dir.to_path_buf(),
-                file: f.clone(),
-                cause: Box::new(e),
-            });
+        match part {
+            Ok(d) => parts.push(d),
+            Err(e) => {
+                return Err(Error::SplitSetMember {
+                    dir: dir.to_path_buf(),
+                    file: f,
+                    cause: Box::new(e),
+                });
+            }
         }
     }
-    Dump::open_split_set(&files)
+    Dump::from_split_parts(parts)
 }

@@ -212,6 +212,32 @@ fn kdump_seeds(dir: &Path) -> std::io::Result<()> {
         ..base.clone()
     };
     kdump_seed(dir, "v6-4k.kdump", &kdump_bytes(&s))?;
+    // The 32-bit header layouts (IA-32 packed, other 32-bit padded sub-headers).
+    for (abi, machine) in [
+        (testgen::kdump::HeaderAbi::Ilp32Packed, "i686"),
+        (testgen::kdump::HeaderAbi::Ilp32Padded, "armv7l"),
+    ] {
+        let s = KdumpSpec {
+            abi,
+            machine: machine.into(),
+            ..base.clone()
+        };
+        kdump_seed(dir, &format!("v6-{machine}.kdump"), &kdump_bytes(&s))?;
+    }
+    // A flattened stream of an ELF image (makedumpfile -E -F), read as ELF.
+    let elf = testgen::elf_bytes(&ElfSpec {
+        cpus: vec![CpuSpec::numbered(0, 1)],
+        vmcoreinfo: Some(sample_vmcoreinfo()),
+        loads: vec![testgen::LoadSpec {
+            paddr: 0x1000,
+            vaddr: 0,
+            memsz: 0x3000,
+            filesz: 0x2000,
+            fill: testgen::Fill::Pattern,
+        }],
+        ..ElfSpec::default()
+    });
+    kdump_seed(dir, "flat-elf.flat", &flatten(&elf, &FlatSpec::default()))?;
     let s = KdumpSpec {
         overrides: KdumpOverrides {
             max_mapnr: Some(1 << 40),

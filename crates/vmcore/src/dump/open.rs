@@ -131,7 +131,6 @@ impl Dump {
         let format = detect(&data)?;
         match format {
             Format::Elf64 | Format::Elf32 => Self::parse_elf(data, extents),
-            Format::Flattened if flattened_elf(&data) => Self::rebuild_flattened_elf(&data),
             Format::KdumpCompressed | Format::Flattened => Self::parse_kdump(data, extents, format),
             Format::Elfcorehdr => unreachable_format(),
         }
@@ -199,7 +198,14 @@ impl Dump {
     }
 
     fn parse_kdump(data: DumpData, extents: DataExtents, format: Format) -> Result<Dump> {
-        let (kd, mut findings) = KdumpFile::parse_with_extents(&data, &extents)?;
+        // A flattened stream's image is known only once its records are indexed, which the
+        // kdump reader does anyway: an ELF image there (`makedumpfile -E -F`) is read as ELF.
+        let (kd, mut findings) = match KdumpFile::parse_with_extents(&data, &extents) {
+            Err(Error::Unsupported { what, .. }) if what == crate::kdump::FLATTENED_ELF => {
+                return Self::rebuild_flattened_elf(&data);
+            }
+            r => r?,
+        };
         let machine = kd.machine();
         let mut notes = Vec::new();
         if let Some((blob, base)) = kd.note_data(&data)? {
@@ -292,17 +298,6 @@ impl Dump {
         findings.append(&mut self.findings);
         self.findings = findings;
     }
-}
-
-/// True when `data` is a flattened stream whose image starts with an ELF header (makedumpfile
-/// `-E -F`). Its records may come in any order (makedumpfile writes the program headers first),
-/// so the image's first bytes are found through the record index.
-fn flattened_elf(data: &[u8]) -> bool {
-    crate::kdump::FlatIndex::build(data).is_ok_and(|(index, _)| {
-        index
-            .read(data, "image start", 0, 4)
-            .is_ok_and(|head| head.starts_with(&kdump_types::elf::ELFMAG))
-    })
 }
 
 fn unreachable_format() -> Result<Dump> {

@@ -44,13 +44,10 @@ impl Dump {
     /// incomplete kdump-compressed dump.
     pub fn read_phys(&self, addr: PhysAddr, buf: &mut [u8]) -> Result<()> {
         if let Some(kd) = &self.kdump {
-            if !self.parts.is_empty() {
-                return self.read_split_phys(kd, addr, buf);
+            if self.parts.is_empty() && !self.excluded_as_zero {
+                return kd.read_phys(&self.data, addr.0, buf);
             }
-            if self.excluded_as_zero {
-                return self.read_kdump_excluded_as_zero(kd, addr, buf);
-            }
-            return kd.read_phys(&self.data, addr.0, buf);
+            return self.read_kdump_by_page(kd, addr, buf);
         }
         let mut done = 0usize;
         while done < buf.len() {
@@ -107,25 +104,22 @@ impl Dump {
         Ok(())
     }
 
-    /// kdump-compressed read with excluded pages as zeros, page by page.
-    fn read_kdump_excluded_as_zero(
-        &self,
-        kd: &KdumpFile,
-        addr: PhysAddr,
-        buf: &mut [u8],
-    ) -> Result<()> {
+    /// kdump-compressed read page by page: each page from the `--split` part holding it, and
+    /// excluded pages as zeros when [`Dump::set_excluded_as_zero`] asked for it.
+    fn read_kdump_by_page(&self, first: &KdumpFile, addr: PhysAddr, buf: &mut [u8]) -> Result<()> {
+        let ps = first.page_size();
         let mut done = 0usize;
         while done < buf.len() {
             let a = addr
                 .0
                 .checked_add(done as u64)
                 .ok_or(Error::NotInDump { addr: u64::MAX })?;
-            let in_page = (PARTIAL_PAGE - a % PARTIAL_PAGE) as usize;
-            let n = in_page.min(buf.len() - done);
-            match kd.read_phys(&self.data, a, &mut buf[done..done + n]) {
-                Ok(()) => {}
-                Err(Error::PageExcluded { .. }) => buf[done..done + n].fill(0),
-                Err(e) => return Err(e),
+            let n = ((ps - a % ps) as usize).min(buf.len() - done);
+            let out = &mut buf[done..done + n];
+            let (kd, data) = self.kdump_for_pfn(first, a / ps);
+            match kd.read_phys(data, a, out) {
+                Err(Error::PageExcluded { .. }) if self.excluded_as_zero => out.fill(0),
+                other => other?,
             }
             done += n;
         }

@@ -47,6 +47,10 @@ mod scan;
 
 use std::sync::Mutex;
 
+/// What [`KdumpFile`] names a flattened stream of an ELF image in its
+/// [`Error::Unsupported`](crate::Error::Unsupported): `Dump` reads those as ELF.
+pub(crate) const FLATTENED_ELF: &str = "flattened ELF dump";
+
 pub use bitmap::Bitmap;
 pub use flat::{FlatIndex, MDF_HEADER_SIZE};
 pub use header::{COMPRESSION_MASK, DISK_DUMP_HEADER_SIZE, DiskDumpHeader, KdumpSubHeader};

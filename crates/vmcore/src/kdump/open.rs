@@ -123,12 +123,11 @@ fn read_headers(
 ) -> Result<(DiskDumpHeader, KdumpSubHeader)> {
     let head = layout.read_needed(data, "disk_dump_header", 0, DISK_DUMP_HEADER_SIZE, true)?;
     if head.starts_with(&kdump_types::elf::ELFMAG) {
+        // `Dump` reads such a stream as ELF (it rebuilds the image); the kdump reader cannot.
         return Err(Error::Unsupported {
-            what: "flattened ELF dump",
+            what: super::FLATTENED_ELF,
             offset: layout.file_pos(0),
-            detail: "the flattened stream holds an ELF image; rearrange it with \
-                     `makedumpfile -R out < file` and open the result"
-                .into(),
+            detail: "the flattened stream holds an ELF image, not a kdump-compressed one".into(),
         });
     }
     let mut header = DiskDumpHeader::parse(&Bytes::new(&head, layout.file_pos(0)))?;
