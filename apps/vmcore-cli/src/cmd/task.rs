@@ -94,6 +94,15 @@ struct PsJson {
     findings: Vec<FindingJson>,
 }
 
+/// Clean when the walk noticed nothing, Findings otherwise (`ps`, `modules`).
+fn outcome_for<T>(findings: &[T]) -> Outcome {
+    if findings.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    }
+}
+
 fn kernel(d: &vmcore::Dump) -> anyhow::Result<Kernel<'_>> {
     Kernel::new(d).context("cannot read the kernel's memory")
 }
@@ -103,11 +112,7 @@ pub fn run_ps(args: &PsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let d = args.dump.open()?;
     let k = kernel(&d)?;
     let list = k.tasks().context("cannot list tasks")?;
-    let outcome = if list.findings.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Findings
-    };
+    let outcome = outcome_for(&list.findings);
     if args.json {
         json::write(
             out,
@@ -178,11 +183,7 @@ pub fn run_modules(args: &ModulesArgs, out: &mut dyn Write) -> anyhow::Result<Ou
     let d = args.dump.open()?;
     let k = kernel(&d)?;
     let mods = k.modules().context("cannot list modules")?;
-    let outcome = if mods.findings.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Findings
-    };
+    let outcome = outcome_for(&mods.findings);
     if args.json {
         json::write(
             out,
