@@ -10,6 +10,8 @@ use kernel_introspect::mem::KernelMemory;
 use kernel_introspect::unwind::arm64::bl_target;
 use kernel_introspect::unwind::{Backtrace, FrameKind, UnwindMethod};
 use serde_json::Value;
+
+use crate::support::{FrameKey, frame_keys, oracle_frames};
 use vmcore::Dump;
 
 const DUMPS: [&str; 2] = ["vmcore-raw", "qemu-dump"];
@@ -28,29 +30,6 @@ fn oracle(kind: &str, name: &str) -> Value {
     serde_json::from_str(&text).expect("json")
 }
 
-/// (symbol, offset or pc, interrupted), as drgn prints frames.
-type FrameKey = (Option<String>, u64, bool);
-
-fn oracle_frames(frames: &Value) -> Vec<FrameKey> {
-    frames
-        .as_array()
-        .expect("frames")
-        .iter()
-        .map(|f| {
-            let symbol = f["symbol"].as_str().map(str::to_string);
-            let off = match symbol {
-                Some(_) => f["offset"].as_u64().expect("offset"),
-                None => f["pc"].as_u64().expect("pc"),
-            };
-            (
-                symbol,
-                off,
-                f["interrupted"].as_bool().expect("interrupted"),
-            )
-        })
-        .collect()
-}
-
 /// Our frames as drgn shows them: drgn ends a kernel trace at the entry from user space
 /// (`el0t_64_sync`) without a frame for the user context; ours adds it, so a trailing user
 /// frame after kernel frames is left out of the comparison (and checked separately).
@@ -59,13 +38,7 @@ fn our_frames(trace: &Backtrace) -> Vec<FrameKey> {
     if frames.len() > 1 && matches!(frames.last().map(|f| &f.kind), Some(FrameKind::User { .. })) {
         frames = &frames[..frames.len() - 1];
     }
-    frames
-        .iter()
-        .map(|f| match &f.symbol {
-            Some(s) => (Some(s.name.clone()), s.offset, f.interrupted()),
-            None => (None, f.pc, f.interrupted()),
-        })
-        .collect()
+    frame_keys(frames)
 }
 
 /// Every register note has its CPU number: /proc/vmcore's through the per-CPU `crash_notes`

@@ -8,6 +8,8 @@ use kernel_introspect::mem::KernelMemory;
 use kernel_introspect::orc::OrcLayout;
 use serde_json::Value;
 
+use crate::support::{FrameKey, frame_keys, oracle_frames};
+
 /// The two kernels: (directory under testdata/kernels, ORC layout, ORC header hash).
 const KERNELS: [(&str, OrcLayout, Option<&str>); 2] = [
     ("6.1", OrcLayout::V4_14, None),
@@ -31,38 +33,8 @@ fn oracle(kernel: &str) -> Value {
     serde_json::from_slice(&std::fs::read(&path).expect("oracle")).expect("json")
 }
 
-/// `(symbol, offset or pc when unnamed, interrupted)` of each frame.
-type FrameKey = (Option<String>, u64, bool);
-
-fn oracle_frames(frames: &Value) -> Vec<FrameKey> {
-    frames
-        .as_array()
-        .expect("frames")
-        .iter()
-        .map(|f| {
-            let symbol = f["symbol"].as_str().map(str::to_string);
-            let off = match symbol {
-                Some(_) => f["offset"].as_u64().expect("offset"),
-                None => f["pc"].as_u64().expect("pc"),
-            };
-            (
-                symbol,
-                off,
-                f["interrupted"].as_bool().expect("interrupted"),
-            )
-        })
-        .collect()
-}
-
 fn our_frames(trace: &kernel_introspect::unwind::Backtrace) -> Vec<FrameKey> {
-    trace
-        .frames
-        .iter()
-        .map(|f| match &f.symbol {
-            Some(s) => (Some(s.name.clone()), s.offset, f.interrupted()),
-            None => (None, f.pc, f.interrupted()),
-        })
-        .collect()
+    frame_keys(&trace.frames)
 }
 
 /// The ORC layout each kernel's dump gives: 6.1 by its release (no `.orc_header`), 7.2 by its

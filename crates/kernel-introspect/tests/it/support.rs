@@ -55,3 +55,39 @@ pub fn makedumpfile_c() -> vmcore::Dump {
 pub fn makedumpfile_flat() -> vmcore::Dump {
     real_dump("kdump/makedumpfile-F-c-d31.flat")
 }
+
+/// `(symbol, offset — or the pc when unnamed —, interrupted)` of a frame: what drgn's oracles
+/// and our backtraces are compared by.
+pub type FrameKey = (Option<String>, u64, bool);
+
+/// The frames of a drgn oracle's `frames` array as [`FrameKey`]s.
+pub fn oracle_frames(frames: &serde_json::Value) -> Vec<FrameKey> {
+    frames
+        .as_array()
+        .expect("frames")
+        .iter()
+        .map(|f| {
+            let symbol = f["symbol"].as_str().map(str::to_string);
+            let off = match symbol {
+                Some(_) => f["offset"].as_u64().expect("offset"),
+                None => f["pc"].as_u64().expect("pc"),
+            };
+            (
+                symbol,
+                off,
+                f["interrupted"].as_bool().expect("interrupted"),
+            )
+        })
+        .collect()
+}
+
+/// Our frames as [`FrameKey`]s.
+pub fn frame_keys(frames: &[kernel_introspect::unwind::Frame]) -> Vec<FrameKey> {
+    frames
+        .iter()
+        .map(|f| match &f.symbol {
+            Some(s) => (Some(s.name.clone()), s.offset, f.interrupted()),
+            None => (None, f.pc, f.interrupted()),
+        })
+        .collect()
+}

@@ -6,6 +6,8 @@ use kernel_introspect::mem::KernelMemory;
 use kernel_introspect::task::state_letter;
 use serde_json::Value;
 
+use crate::support::{FrameKey, frame_keys, oracle_frames};
+
 use crate::support;
 
 /// `(pid, tgid, comm, state, cpu)` of every task, as the oracle lists them (by pid).
@@ -275,32 +277,13 @@ fn module_symbols_resolve_module_text() {
     assert_eq!((at.name, at.offset, at.module), ("__schedule", 1275, None));
 }
 
-/// `(symbol, offset, interrupted)` of each frame; the user-mode frame as `(None, pc, true)`.
-type FrameKey = (Option<String>, u64, bool);
-
 fn oracle_traces(oracle: &Value) -> Vec<(i32, Vec<FrameKey>)> {
     oracle["task_traces"]
         .as_array()
         .expect("task_traces")
         .iter()
         .map(|t| {
-            let frames = t["frames"]
-                .as_array()
-                .expect("frames")
-                .iter()
-                .map(|f| {
-                    let symbol = f["symbol"].as_str().map(str::to_string);
-                    let off = match symbol {
-                        Some(_) => f["offset"].as_u64().expect("offset"),
-                        None => f["pc"].as_u64().expect("pc"),
-                    };
-                    (
-                        symbol,
-                        off,
-                        f["interrupted"].as_bool().expect("interrupted"),
-                    )
-                })
-                .collect();
+            let frames = oracle_frames(&t["frames"]);
             (t["pid"].as_i64().expect("pid") as i32, frames)
         })
         .collect()
@@ -315,15 +298,7 @@ fn our_traces(dump: &vmcore::Dump, pids: &[i32]) -> Vec<(i32, Vec<FrameKey>)> {
             let task = list.by_pid(pid).expect("task");
             let trace = kernel.task_backtrace_with(&unwinder, task).expect("trace");
             assert!(trace.stop.is_complete(), "pid {pid}: {}", trace.stop);
-            let frames = trace
-                .frames
-                .iter()
-                .map(|f| match &f.symbol {
-                    Some(s) => (Some(s.name.clone()), s.offset, f.interrupted()),
-                    None => (None, f.pc, f.interrupted()),
-                })
-                .collect();
-            (pid, frames)
+            (pid, frame_keys(&trace.frames))
         })
         .collect()
 }
