@@ -1,11 +1,20 @@
-//! The note walker on arbitrary bytes, then every per-note decoder for every machine.
+//! The note walker on arbitrary bytes in both byte orders, then every per-note decoder for
+//! every machine.
 #![no_main]
 
+use kdump_types::ByteOrder;
 use libfuzzer_sys::fuzz_target;
 use vmcore::Machine;
 
 fuzz_target!(|data: &[u8]| {
-    let (notes, findings) = vmcore::fuzzing::parse_notes(kdump_types::Bytes::new(data, 0));
+    for order in [ByteOrder::Little, ByteOrder::Big] {
+        check(data, order);
+    }
+});
+
+fn check(data: &[u8], order: ByteOrder) {
+    let bytes = kdump_types::Bytes::new(data, 0).with_order(order);
+    let (notes, findings) = vmcore::fuzzing::parse_notes(bytes);
     for f in &findings {
         let _ = f.to_string();
     }
@@ -15,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         Machine::Aarch64,
         Machine::Other(0),
     ] {
-        for c in vmcore::fuzzing::contexts_from_notes(m, &notes) {
+        for c in vmcore::fuzzing::contexts_from_notes(m, order, &notes) {
             if let Some(r) = &c.regs {
                 let _ = (r.named(), r.pc(), r.sp(), r.flags());
             }
@@ -30,9 +39,9 @@ fuzz_target!(|data: &[u8]| {
             info.kernel_offset(),
             info.crash_time(),
         );
-        let _ = vmcore::fuzzing::Prpsinfo::parse64(&n.desc);
+        let _ = vmcore::fuzzing::Prpsinfo::parse64(&n.desc, order);
         if let Some(q) = vmcore::QemuCpuState::parse(&n.desc) {
             let _ = format!("{q:?}");
         }
     }
-});
+}

@@ -185,6 +185,8 @@ pub struct DumpHeaderJson {
     pub file: String,
     pub format: &'static str,
     pub machine: String,
+    /// `little` or `big` (ppc64, s390x): the order of the dump's headers and notes.
+    pub byte_order: &'static str,
 }
 
 impl DumpHeaderJson {
@@ -194,6 +196,10 @@ impl DumpHeaderJson {
             file: crate::fmt::file_name(d.path()),
             format: d.format().name(),
             machine: d.machine().name(),
+            byte_order: match d.byte_order() {
+                vmcore::ByteOrder::Little => "little",
+                vmcore::ByteOrder::Big => "big",
+            },
         }
     }
 }

@@ -3,8 +3,10 @@
 //! - [`PhysAddr`], [`VirtAddr`], [`FileOffset`]: address newtypes, so a physical address is never
 //!   passed where a file offset is meant.
 //! - [`PhysRange`]: a half-open physical range `[start, end)`.
-//! - [`Bytes`]: a bounds-checked, little-endian view of untrusted bytes that knows its absolute
-//!   file offset, so every read error says *where* the input was wrong ([`ReadError`]).
+//! - [`Bytes`]: a bounds-checked view of untrusted bytes that knows its absolute file offset,
+//!   so every read error says *where* the input was wrong ([`ReadError`]), and its
+//!   [`ByteOrder`] (little-endian unless the dump says otherwise: ppc64 and s390x dumps are
+//!   big-endian).
 //! - [`elf`]: the ELF constants, and the raw ELF layer (`Elf64Ehdr`, `Elf64Phdr`, `Nhdr`
 //!   decoded and encoded with named field offsets) that every reader and writer uses.
 //! - [`kdump`]: field offsets of makedumpfile's kdump-compressed headers.
@@ -178,26 +180,132 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
+/// The byte order of a dump's headers and of the machine that wrote it: a property of the
+/// dump, found once (`EI_DATA` of an ELF file, the sanity of a kdump header's `block_size`)
+/// and carried by every [`Bytes`] view of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ByteOrder {
+    /// Least significant byte first (x86, arm64, ppc64le, riscv).
+    #[default]
+    Little,
+    /// Most significant byte first (ppc64, s390x, 32-bit ppc and s390).
+    Big,
+}
+
+impl ByteOrder {
+    /// From `e_ident[EI_DATA]`: `ELFDATA2LSB` (1) or `ELFDATA2MSB` (2).
+    pub fn from_elf_data(ei_data: u8) -> Option<Self> {
+        match ei_data {
+            elf::ELFDATA2LSB => Some(ByteOrder::Little),
+            elf::ELFDATA2MSB => Some(ByteOrder::Big),
+            _ => None,
+        }
+    }
+    /// `e_ident[EI_DATA]` for this order.
+    pub fn elf_data(self) -> u8 {
+        match self {
+            ByteOrder::Little => elf::ELFDATA2LSB,
+            ByteOrder::Big => elf::ELFDATA2MSB,
+        }
+    }
+    /// `"little-endian"` or `"big-endian"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ByteOrder::Little => "little-endian",
+            ByteOrder::Big => "big-endian",
+        }
+    }
+    /// Decode a `u16`.
+    pub fn u16(self, b: [u8; 2]) -> u16 {
+        match self {
+            ByteOrder::Little => u16::from_le_bytes(b),
+            ByteOrder::Big => u16::from_be_bytes(b),
+        }
+    }
+    /// Decode a `u32`.
+    pub fn u32(self, b: [u8; 4]) -> u32 {
+        match self {
+            ByteOrder::Little => u32::from_le_bytes(b),
+            ByteOrder::Big => u32::from_be_bytes(b),
+        }
+    }
+    /// Decode a `u64`.
+    pub fn u64(self, b: [u8; 8]) -> u64 {
+        match self {
+            ByteOrder::Little => u64::from_le_bytes(b),
+            ByteOrder::Big => u64::from_be_bytes(b),
+        }
+    }
+    /// Encode a `u16`.
+    pub fn u16_bytes(self, v: u16) -> [u8; 2] {
+        match self {
+            ByteOrder::Little => v.to_le_bytes(),
+            ByteOrder::Big => v.to_be_bytes(),
+        }
+    }
+    /// Encode a `u32`.
+    pub fn u32_bytes(self, v: u32) -> [u8; 4] {
+        match self {
+            ByteOrder::Little => v.to_le_bytes(),
+            ByteOrder::Big => v.to_be_bytes(),
+        }
+    }
+    /// Encode a `u64`.
+    pub fn u64_bytes(self, v: u64) -> [u8; 8] {
+        match self {
+            ByteOrder::Little => v.to_le_bytes(),
+            ByteOrder::Big => v.to_be_bytes(),
+        }
+    }
+}
+
+impl fmt::Display for ByteOrder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A bounds-checked view of untrusted bytes that knows its absolute position in the file.
 ///
-/// All multi-byte reads are little-endian (every format we read is LE, except the flattened
-/// format's record headers, which use [`Bytes::read_u64_be`]).
+/// Multi-byte reads are in the view's [`ByteOrder`]: little-endian from [`Bytes::new`], the
+/// dump's own order once a reader has found it ([`Bytes::with_order`]); sub-views keep it.
+/// The flattened format's record headers are big-endian whatever the dump is
+/// ([`Bytes::read_u64_be`]).
 #[derive(Clone, Copy)]
 pub struct Bytes<'a> {
     data: &'a [u8],
     base: u64,
+    order: ByteOrder,
 }
 
 impl fmt::Debug for Bytes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Bytes({} bytes at {:#x})", self.data.len(), self.base)
+        write!(
+            f,
+            "Bytes({} bytes at {:#x}, {})",
+            self.data.len(),
+            self.base,
+            self.order
+        )
     }
 }
 
 impl<'a> Bytes<'a> {
-    /// A view of `data`, whose first byte is at absolute offset `base`.
+    /// A little-endian view of `data`, whose first byte is at absolute offset `base`.
     pub fn new(data: &'a [u8], base: u64) -> Self {
-        Self { data, base }
+        Self {
+            data,
+            base,
+            order: ByteOrder::Little,
+        }
+    }
+    /// The same bytes, read in `order`.
+    pub fn with_order(self, order: ByteOrder) -> Self {
+        Self { order, ..self }
+    }
+    /// The byte order multi-byte reads use.
+    pub fn order(&self) -> ByteOrder {
+        self.order
     }
     /// The underlying slice.
     pub fn as_slice(&self) -> &'a [u8] {
@@ -241,7 +349,7 @@ impl<'a> Bytes<'a> {
     /// A sub-view of `len` bytes at relative offset `off`, keeping absolute offsets right.
     pub fn sub(&self, what: &'static str, off: u64, len: u64) -> Result<Bytes<'a>, ReadError> {
         let s = self.slice(what, off, len)?;
-        Ok(Bytes::new(s, self.base.saturating_add(off)))
+        Ok(Bytes::new(s, self.base.saturating_add(off)).with_order(self.order))
     }
 
     /// Fixed-size array at relative offset `off`.
@@ -259,21 +367,21 @@ impl<'a> Bytes<'a> {
     pub fn read_u8(&self, what: &'static str, off: u64) -> Result<u8, ReadError> {
         Ok(self.array::<1>(what, off)?[0])
     }
-    /// Little-endian `u16` at `off`.
+    /// `u16` at `off`, in the view's byte order.
     pub fn read_u16(&self, what: &'static str, off: u64) -> Result<u16, ReadError> {
-        self.array(what, off).map(u16::from_le_bytes)
+        self.array(what, off).map(|a| self.order.u16(a))
     }
-    /// Little-endian `u32` at `off`.
+    /// `u32` at `off`, in the view's byte order.
     pub fn read_u32(&self, what: &'static str, off: u64) -> Result<u32, ReadError> {
-        self.array(what, off).map(u32::from_le_bytes)
+        self.array(what, off).map(|a| self.order.u32(a))
     }
-    /// Little-endian `u64` at `off`.
+    /// `u64` at `off`, in the view's byte order.
     pub fn read_u64(&self, what: &'static str, off: u64) -> Result<u64, ReadError> {
-        self.array(what, off).map(u64::from_le_bytes)
+        self.array(what, off).map(|a| self.order.u64(a))
     }
-    /// Little-endian `i64` at `off`.
+    /// `i64` at `off`, in the view's byte order.
     pub fn read_i64(&self, what: &'static str, off: u64) -> Result<i64, ReadError> {
-        self.array(what, off).map(i64::from_le_bytes)
+        self.read_u64(what, off).map(|v| v as i64)
     }
     /// Big-endian `u64` at `off` (flattened-format record headers).
     pub fn read_u64_be(&self, what: &'static str, off: u64) -> Result<u64, ReadError> {

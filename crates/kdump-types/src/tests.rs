@@ -160,3 +160,54 @@ fn notes_are_written_as_the_kernel_does() {
         16
     );
 }
+
+#[test]
+fn big_endian_headers_encode_most_significant_byte_first_and_read_back() {
+    use elf::*;
+    let o = ByteOrder::Big;
+    let h = Elf64Ehdr::core_in(22, 3, o);
+    let b = h.to_bytes_in(o);
+    assert_eq!(b[5], ELFDATA2MSB);
+    assert_eq!(
+        &b[16..20],
+        &[0, 4, 0, 22],
+        "e_type ET_CORE, e_machine EM_S390"
+    );
+    let view = Bytes::new(&b, 0).with_order(o);
+    assert_eq!(Elf64Ehdr::read(&view, 0).unwrap(), h);
+    assert_eq!(
+        ident(&view).unwrap().byte_order(),
+        Some(ByteOrder::Big),
+        "EI_DATA names the order"
+    );
+    // Read little-endian, the same bytes are another header: the order matters.
+    assert_ne!(Elf64Ehdr::read(&Bytes::new(&b, 0), 0).unwrap(), h);
+    let p = Elf64Phdr {
+        p_type: PT_LOAD,
+        p_flags: 7,
+        p_offset: 0x1122_3344_5566_7788,
+        ..Elf64Phdr::default()
+    };
+    let pb = p.to_bytes_in(o);
+    assert_eq!(&pb[..8], &[0, 0, 0, 1, 0, 0, 0, 7]);
+    assert_eq!(
+        &pb[8..16],
+        &[0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]
+    );
+    assert_eq!(
+        Elf64Phdr::read(&Bytes::new(&pb, 0).with_order(o), 0).unwrap(),
+        p
+    );
+    // ELF32 narrowing, Elf32_Phdr field order (type, offset, vaddr, paddr, filesz, memsz, flags).
+    let p32 = p.to_bytes_elf32_in(o);
+    assert_eq!(&p32[..8], &[0, 0, 0, 1, 0x55, 0x66, 0x77, 0x88]);
+    assert_eq!(&p32[24..28], &[0, 0, 0, 7]);
+    // A sub-view keeps its parent's order.
+    let v = Bytes::new(&[0, 0, 0, 0, 0x12, 0x34], 0x100).with_order(o);
+    assert_eq!(v.sub("s", 4, 2).unwrap().read_u16("x", 0).unwrap(), 0x1234);
+    let mut n = Vec::new();
+    push_note_in(&mut n, o, "CORE", NT_PRSTATUS, &[9]);
+    assert_eq!(&n[..12], &[0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 1]);
+    let nh = Nhdr::read(&Bytes::new(&n, 0).with_order(o), 0).unwrap();
+    assert_eq!((nh.n_namesz, nh.n_descsz, nh.n_type), (5, 1, NT_PRSTATUS));
+}

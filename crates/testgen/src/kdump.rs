@@ -10,7 +10,7 @@
 //!
 //! Nothing here is shared with the reader in `vmcore`.
 
-use crate::{ElfSpec, note_bytes, pattern_byte};
+use crate::{ByteOrder, ElfSpec, note_bytes, pattern_byte};
 pub use kdump_types::kdump::HeaderAbi;
 use kdump_types::kdump::disk_dump_header as dh;
 
@@ -161,6 +161,9 @@ pub struct KdumpSpec {
     /// Word layout of the headers (64-bit, or a 32-bit ABI); [`KdumpSpec::machine`] should
     /// name a machine of that word size, as real dumps do.
     pub abi: HeaderAbi,
+    /// Byte order of every header field, page descriptor and note (big-endian for ppc64 and
+    /// s390x; [`KdumpSpec::machine`] should name such a machine). The bitmaps are bytes.
+    pub byte_order: ByteOrder,
     /// Deliberate corruption.
     pub overrides: KdumpOverrides,
 }
@@ -182,17 +185,18 @@ impl Default for KdumpSpec {
             split: None,
             eraseinfo: None,
             abi: HeaderAbi::Lp64,
+            byte_order: ByteOrder::Little,
             overrides: KdumpOverrides::default(),
         }
     }
 }
 
 /// Store `v` in an `unsigned long` of `width` bytes (8, or 4 on 32-bit ABIs).
-fn put_word(out: &mut [u8], width: u64, at: usize, v: u64) {
+fn put_word(o: ByteOrder, out: &mut [u8], width: u64, at: usize, v: u64) {
     if width == 8 {
-        put_u64(out, at, v);
+        put_u64(o, out, at, v);
     } else {
-        put_u32(out, at, v as u32);
+        put_u32(o, out, at, v as u32);
     }
 }
 
@@ -219,11 +223,11 @@ pub fn mixed_pages(n: u64) -> Vec<PageKind> {
         .collect()
 }
 
-fn put_u32(b: &mut [u8], off: usize, v: u32) {
-    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+fn put_u32(o: ByteOrder, b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&o.u32_bytes(v));
 }
-fn put_u64(b: &mut [u8], off: usize, v: u64) {
-    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+fn put_u64(o: ByteOrder, b: &mut [u8], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&o.u64_bytes(v));
 }
 fn put_str(b: &mut [u8], off: usize, s: &str) {
     let n = s.len().min(64);
@@ -234,10 +238,10 @@ fn round_up(n: u64, to: u64) -> u64 {
 }
 
 /// Offset of the VMCOREINFO descriptor inside a note blob, if it has one.
-fn vmcoreinfo_desc(blob: &[u8]) -> Option<(u64, u64)> {
+fn vmcoreinfo_desc(blob: &[u8], order: ByteOrder) -> Option<(u64, u64)> {
     let mut off = 0usize;
     while off + 12 <= blob.len() {
-        let rd = |o: usize| u32::from_le_bytes([blob[o], blob[o + 1], blob[o + 2], blob[o + 3]]);
+        let rd = |o: usize| order.u32([blob[o], blob[o + 1], blob[o + 2], blob[o + 3]]);
         let (namesz, descsz) = (rd(off) as usize, rd(off + 4) as usize);
         let name_off = off + 12;
         let desc_off = name_off + namesz.div_ceil(4) * 4;
@@ -254,8 +258,12 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
     let bs = u64::from(spec.block_size);
     let v = spec.header_version;
     let max_mapnr = spec.pages.len() as u64;
+    let o = spec.byte_order;
     let notes = if v >= 3 {
-        note_bytes(&spec.notes)
+        note_bytes(&ElfSpec {
+            byte_order: o,
+            ..spec.notes.clone()
+        })
     } else {
         Vec::new()
     };
@@ -280,6 +288,7 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
     // disk_dump_header
     out[0..8].copy_from_slice(b"KDUMP   ");
     put_u32(
+        o,
         &mut out,
         dh::HEADER_VERSION as usize,
         spec.overrides.header_version.unwrap_or(v),
@@ -298,22 +307,24 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
         put_str(&mut out, (dh::UTSNAME + dh::UTS_LEN * i as u64) as usize, s);
     }
     if hl.timeval_width == 8 {
-        put_u64(&mut out, hl.timestamp_sec as usize, 1_700_000_000);
+        put_u64(o, &mut out, hl.timestamp_sec as usize, 1_700_000_000);
     } else {
-        put_u32(&mut out, hl.timestamp_sec as usize, 1_700_000_000);
+        put_u32(o, &mut out, hl.timestamp_sec as usize, 1_700_000_000);
     }
     let mut status = spec.compression.flag();
     if spec.incomplete {
         status |= 0x8;
     }
-    put_u32(&mut out, hl.status as usize, status);
+    put_u32(o, &mut out, hl.status as usize, status);
     put_u32(
+        o,
         &mut out,
         hl.block_size as usize,
         spec.overrides.block_size.unwrap_or(spec.block_size),
     );
-    put_u32(&mut out, hl.sub_hdr_size as usize, sub_hdr_size as u32);
+    put_u32(o, &mut out, hl.sub_hdr_size as usize, sub_hdr_size as u32);
     put_u32(
+        o,
         &mut out,
         hl.bitmap_blocks as usize,
         spec.overrides.bitmap_blocks.unwrap_or(bitmap_blocks as u32),
@@ -323,41 +334,44 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
         .overrides
         .max_mapnr32
         .unwrap_or(mapnr_field.min(u64::from(u32::MAX)) as u32);
-    put_u32(&mut out, hl.max_mapnr as usize, mapnr32);
+    put_u32(o, &mut out, hl.max_mapnr as usize, mapnr32);
     let nr_cpus = spec.notes.cpus.len() as u32;
-    put_u32(&mut out, hl.nr_cpus as usize, nr_cpus);
+    put_u32(o, &mut out, hl.nr_cpus as usize, nr_cpus);
 
     // kdump_sub_header + notes
     let sh = bs as usize;
     put_word(
+        o,
         &mut out,
         sl.word,
         sh + sl.phys_base as usize,
         spec.phys_base,
     );
-    put_u32(&mut out, sh + sl.dump_level as usize, spec.dump_level);
+    put_u32(o, &mut out, sh + sl.dump_level as usize, spec.dump_level);
     let note_off = bs + sub_len;
     out[note_off as usize..note_off as usize + notes.len()].copy_from_slice(&notes);
     if v >= 2
         && let Some((s, e)) = spec.split
     {
-        put_u32(&mut out, sh + sl.split as usize, 1);
-        put_word(&mut out, sl.word, sh + sl.start_pfn as usize, s);
-        put_word(&mut out, sl.word, sh + sl.end_pfn as usize, e);
+        put_u32(o, &mut out, sh + sl.split as usize, 1);
+        put_word(o, &mut out, sl.word, sh + sl.start_pfn as usize, s);
+        put_word(o, &mut out, sl.word, sh + sl.end_pfn as usize, e);
     }
     if v >= 3
-        && let Some((d, len)) = vmcoreinfo_desc(&notes)
+        && let Some((d, len)) = vmcoreinfo_desc(&notes, o)
     {
         put_u64(
+            o,
             &mut out,
             sh + sl.offset_vmcoreinfo as usize,
             spec.overrides.offset_vmcoreinfo.unwrap_or(note_off + d),
         );
-        put_word(&mut out, sl.word, sh + sl.size_vmcoreinfo as usize, len);
+        put_word(o, &mut out, sl.word, sh + sl.size_vmcoreinfo as usize, len);
     }
     if v >= 4 && !notes.is_empty() {
-        put_u64(&mut out, sh + sl.offset_note as usize, note_off);
+        put_u64(o, &mut out, sh + sl.offset_note as usize, note_off);
         put_word(
+            o,
             &mut out,
             sl.word,
             sh + sl.size_note as usize,
@@ -366,9 +380,9 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
     }
     if v >= 6 {
         let (s, e) = spec.split.unwrap_or((0, max_mapnr));
-        put_u64(&mut out, sh + sl.start_pfn_64 as usize, s);
-        put_u64(&mut out, sh + sl.end_pfn_64 as usize, e);
-        put_u64(&mut out, sh + sl.max_mapnr_64 as usize, mapnr_field);
+        put_u64(o, &mut out, sh + sl.start_pfn_64 as usize, s);
+        put_u64(o, &mut out, sh + sl.end_pfn_64 as usize, e);
+        put_u64(o, &mut out, sh + sl.max_mapnr_64 as usize, mapnr_field);
     }
 
     // Bitmaps
@@ -427,28 +441,29 @@ pub fn kdump_bytes(spec: &KdumpSpec) -> Vec<u8> {
                 data.extend_from_slice(&stored);
             }
         }
-        let o = &spec.overrides;
-        if let Some(&(_, x)) = o.desc_offset.iter().find(|(p, _)| *p == pfn) {
+        let ov = &spec.overrides;
+        if let Some(&(_, x)) = ov.desc_offset.iter().find(|(p, _)| *p == pfn) {
             offset = x;
         }
-        if let Some(&(_, x)) = o.desc_size.iter().find(|(p, _)| *p == pfn) {
+        if let Some(&(_, x)) = ov.desc_size.iter().find(|(p, _)| *p == pfn) {
             size = x;
         }
-        if let Some(&(_, x)) = o.desc_flags.iter().find(|(p, _)| *p == pfn) {
+        if let Some(&(_, x)) = ov.desc_flags.iter().find(|(p, _)| *p == pfn) {
             flags = x;
         }
         if *k != PageKind::Lost || offset != 0 {
-            put_u64(&mut out, desc_at, offset as u64);
-            put_u32(&mut out, desc_at + 8, size);
-            put_u32(&mut out, desc_at + 12, flags);
+            put_u64(o, &mut out, desc_at, offset as u64);
+            put_u32(o, &mut out, desc_at + 8, size);
+            put_u32(o, &mut out, desc_at + 12, flags);
         }
         desc_at += 24;
     }
     out.extend_from_slice(&data);
     if v >= 5 && !erase.is_empty() {
         let at = out.len() as u64;
-        put_u64(&mut out, sh + sl.offset_eraseinfo as usize, at);
+        put_u64(o, &mut out, sh + sl.offset_eraseinfo as usize, at);
         put_word(
+            o,
             &mut out,
             sl.word,
             sh + sl.size_eraseinfo as usize,

@@ -12,8 +12,9 @@
 
 use std::io::{self, Seek, SeekFrom, Write};
 
+pub use kdump_types::ByteOrder;
 use kdump_types::elf::{
-    EHDR64_SIZE, Elf64Ehdr, Elf64Phdr, PHDR64_SIZE, PN_XNUM, push_note, shdr64,
+    EHDR64_SIZE, Elf64Ehdr, Elf64Phdr, PHDR64_SIZE, PN_XNUM, push_note_in, shdr64,
 };
 
 pub mod arm64pt;
@@ -124,6 +125,13 @@ pub struct ElfSpec {
     pub truncate_to: Option<u64>,
     /// Write e_phnum = PN_XNUM and the real count in section header 0 (needs > 0 phdrs).
     pub pn_xnum: bool,
+    /// Byte order of every header and note (big-endian: ppc64, s390x).
+    pub byte_order: ByteOrder,
+    /// Write an ELF32 core whatever the machine (i386 always is one).
+    pub elf32: bool,
+    /// ELF32 only: `e_phentsize` larger than 32, each program header padded to it (as some
+    /// writers did; libkdumpfile reads them at that stride).
+    pub elf32_phentsize: Option<u16>,
 }
 
 impl Default for ElfSpec {
@@ -137,6 +145,9 @@ impl Default for ElfSpec {
             e_flags: 0,
             truncate_to: None,
             pn_xnum: false,
+            byte_order: ByteOrder::Little,
+            elf32: false,
+            elf32_phentsize: None,
         }
     }
 }
@@ -170,12 +181,12 @@ pub fn sparse_loads(n: u64, size: u64, span: u64) -> Vec<LoadSpec> {
         .collect()
 }
 
-fn note(out: &mut Vec<u8>, name: &str, ty: u32, desc: &[u8]) {
-    push_note(out, name, ty, desc);
-}
-
-/// The note segment bytes of `spec`.
+/// The note segment bytes of `spec` (in its byte order).
 pub fn note_bytes(spec: &ElfSpec) -> Vec<u8> {
+    let o = spec.byte_order;
+    let note = |out: &mut Vec<u8>, name: &str, ty: u32, desc: &[u8]| {
+        push_note_in(out, o, name, ty, desc);
+    };
     let mut out = Vec::new();
     for c in &spec.cpus {
         // struct elf_prstatus: x86_64 336 bytes (pr_pid at 32, pr_reg at 112, 27 × u64);
@@ -183,18 +194,22 @@ pub fn note_bytes(spec: &ElfSpec) -> Vec<u8> {
         // at 72, 17 × u32).
         let (size, pid_at, reg_at, width) = match spec.machine {
             EM_AARCH64 => (392, 32, 112, 8),
-            EM_386 => (144, 24, 72, 4),
+            _ if spec.machine == EM_386 || spec.elf32 => (144, 24, 72, 4),
             _ => (336, 32, 112, 8),
         };
         let mut d = vec![0u8; size];
         if let Some(regs) = &c.regs {
-            d[pid_at..pid_at + 4].copy_from_slice(&c.pid.to_le_bytes());
+            d[pid_at..pid_at + 4].copy_from_slice(&o.u32_bytes(c.pid));
             for (i, r) in regs.iter().enumerate() {
                 let at = reg_at + width * i;
                 if at + width > size {
                     break;
                 }
-                d[at..at + width].copy_from_slice(&r.to_le_bytes()[..width]);
+                if width == 8 {
+                    d[at..at + 8].copy_from_slice(&o.u64_bytes(*r));
+                } else {
+                    d[at..at + 4].copy_from_slice(&o.u32_bytes(*r as u32));
+                }
             }
         }
         note(&mut out, "CORE", 1, &d);
@@ -203,12 +218,12 @@ pub fn note_bytes(spec: &ElfSpec) -> Vec<u8> {
         for c in &spec.cpus {
             // QEMUCPUState: version 1, size 440, rip at 136, cr[] at 392.
             let mut d = vec![0u8; 440];
-            d[0..4].copy_from_slice(&1u32.to_le_bytes());
-            d[4..8].copy_from_slice(&440u32.to_le_bytes());
+            d[0..4].copy_from_slice(&o.u32_bytes(1));
+            d[4..8].copy_from_slice(&o.u32_bytes(440));
             if let Some(regs) = &c.regs {
-                d[136..144].copy_from_slice(&regs[16].to_le_bytes());
-                d[392..400].copy_from_slice(&0x8005_0033u64.to_le_bytes());
-                d[408..416].copy_from_slice(&0x1000u64.to_le_bytes());
+                d[136..144].copy_from_slice(&o.u64_bytes(regs[16]));
+                d[392..400].copy_from_slice(&o.u64_bytes(0x8005_0033));
+                d[408..416].copy_from_slice(&o.u64_bytes(0x1000));
             }
             note(&mut out, "QEMU", 0, &d);
         }
@@ -219,11 +234,13 @@ pub fn note_bytes(spec: &ElfSpec) -> Vec<u8> {
     out
 }
 
-/// Write `spec` as an ELF core (ELF32 for i386, ELF64 otherwise). Returns the file length.
+/// Write `spec` as an ELF core (ELF32 for i386 or [`ElfSpec::elf32`], ELF64 otherwise).
+/// Returns the file length.
 pub fn write_elf<W: Write + Seek>(spec: &ElfSpec, w: &mut W) -> io::Result<u64> {
-    if spec.machine == EM_386 {
+    if spec.machine == EM_386 || spec.elf32 {
         return write_elf32(spec, w);
     }
+    let o = spec.byte_order;
     let notes = note_bytes(spec);
     let phnum = spec.loads.len() + 1;
     let shoff = if spec.pn_xnum { EHDR64_SIZE as u64 } else { 0 };
@@ -239,12 +256,12 @@ pub fn write_elf<W: Write + Seek>(spec: &ElfSpec, w: &mut W) -> io::Result<u64> 
         e_flags: spec.e_flags,
         e_shentsize: if spec.pn_xnum { shdr64::SIZE as u16 } else { 0 },
         e_shnum: u16::from(spec.pn_xnum),
-        ..Elf64Ehdr::core(spec.machine, e_phnum)
+        ..Elf64Ehdr::core_in(spec.machine, e_phnum, o)
     };
-    h.extend_from_slice(&ehdr.to_bytes());
+    h.extend_from_slice(&ehdr.to_bytes_in(o));
     if spec.pn_xnum {
         let mut sh = [0u8; shdr64::SIZE];
-        sh[shdr64::SH_INFO..shdr64::SH_INFO + 4].copy_from_slice(&(phnum as u32).to_le_bytes());
+        sh[shdr64::SH_INFO..shdr64::SH_INFO + 4].copy_from_slice(&o.u32_bytes(phnum as u32));
         h.extend_from_slice(&sh);
     }
     let nlen = notes.len() as u64;
@@ -255,7 +272,7 @@ pub fn write_elf<W: Write + Seek>(spec: &ElfSpec, w: &mut W) -> io::Result<u64> 
         p_memsz: nlen,
         ..Elf64Phdr::default()
     };
-    h.extend_from_slice(&note_phdr.to_bytes());
+    h.extend_from_slice(&note_phdr.to_bytes_in(o));
     let mut placements = Vec::with_capacity(spec.loads.len());
     for l in &spec.loads {
         let filesz = l.filesz.min(l.memsz);
@@ -269,7 +286,7 @@ pub fn write_elf<W: Write + Seek>(spec: &ElfSpec, w: &mut W) -> io::Result<u64> 
             p_memsz: l.memsz,
             p_align: 0,
         };
-        h.extend_from_slice(&load.to_bytes());
+        h.extend_from_slice(&load.to_bytes_in(o));
         placements.push((data_off, l));
         data_off += filesz;
     }
@@ -298,28 +315,34 @@ pub fn write_elf<W: Write + Seek>(spec: &ElfSpec, w: &mut W) -> io::Result<u64> 
 }
 
 fn write_elf32<W: Write + Seek>(spec: &ElfSpec, w: &mut W) -> io::Result<u64> {
+    let o = spec.byte_order;
     let notes = note_bytes(spec);
     let phnum = spec.loads.len() + 1;
     let phoff = 52u32;
-    let notes_off = phoff + 32 * phnum as u32;
+    let phentsize = spec.elf32_phentsize.unwrap_or(32).max(32);
+    let notes_off = phoff + u32::from(phentsize) * phnum as u32;
     let mut data_off = (u64::from(notes_off) + notes.len() as u64).next_multiple_of(4096);
     let mut h = Vec::new();
-    h.extend_from_slice(b"\x7fELF\x01\x01\x01\0\0\0\0\0\0\0\0\0");
-    h.extend_from_slice(&4u16.to_le_bytes());
-    h.extend_from_slice(&EM_386.to_le_bytes());
-    h.extend_from_slice(&1u32.to_le_bytes());
-    h.extend_from_slice(&0u32.to_le_bytes()); // e_entry
-    h.extend_from_slice(&phoff.to_le_bytes());
-    h.extend_from_slice(&0u32.to_le_bytes()); // e_shoff
-    h.extend_from_slice(&spec.e_flags.to_le_bytes());
-    for v in [52u16, 32, phnum as u16, 0, 0, 0] {
-        h.extend_from_slice(&v.to_le_bytes());
+    h.extend_from_slice(b"\x7fELF\x01");
+    h.push(o.elf_data());
+    h.extend_from_slice(b"\x01\0\0\0\0\0\0\0\0\0");
+    h.extend_from_slice(&o.u16_bytes(4));
+    h.extend_from_slice(&o.u16_bytes(spec.machine));
+    h.extend_from_slice(&o.u32_bytes(1));
+    h.extend_from_slice(&o.u32_bytes(0)); // e_entry
+    h.extend_from_slice(&o.u32_bytes(phoff));
+    h.extend_from_slice(&o.u32_bytes(0)); // e_shoff
+    h.extend_from_slice(&o.u32_bytes(spec.e_flags));
+    for v in [52u16, phentsize, phnum as u16, 0, 0, 0] {
+        h.extend_from_slice(&o.u16_bytes(v));
     }
-    // Elf32_Phdr order: type, offset, vaddr, paddr, filesz, memsz, flags, align.
+    // Elf32_Phdr order: type, offset, vaddr, paddr, filesz, memsz, flags, align; then
+    // padding up to e_phentsize.
     let ph = |h: &mut Vec<u8>, v: [u32; 8]| {
         for x in v {
-            h.extend_from_slice(&x.to_le_bytes());
+            h.extend_from_slice(&o.u32_bytes(x));
         }
+        h.resize(h.len() + usize::from(phentsize) - 32, 0);
     };
     let nlen = notes.len() as u32;
     ph(&mut h, [4, notes_off, 0, 0, nlen, nlen, 0, 0]);

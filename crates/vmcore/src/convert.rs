@@ -27,7 +27,7 @@ use crate::memmap::{MemoryRange, RangeKind, X86_64_START_KERNEL_MAP};
 use crate::notes::NAME_VMCOREINFO;
 use kdump_types::elf::{
     EHDR64_SIZE, EM_386, EM_AARCH64, EM_X86_64, Elf64Ehdr, Elf64Phdr, PF_R, PF_W, PF_X,
-    PHDR64_SIZE, PT_LOAD, PT_NOTE, push_note,
+    PHDR64_SIZE, PT_LOAD, PT_NOTE, push_note_in,
 };
 use kdump_types::{PhysAddr, PhysRange, VirtAddr};
 
@@ -85,7 +85,9 @@ fn e_machine(m: Machine) -> u16 {
 
 fn note_blob(dump: &Dump) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut put = |name: &str, ty: u32, desc: &[u8]| push_note(&mut out, name, ty, desc);
+    // Descriptors are copied as stored, so the headers keep the dump's byte order too.
+    let order = dump.byte_order();
+    let mut put = |name: &str, ty: u32, desc: &[u8]| push_note_in(&mut out, order, name, ty, desc);
     for n in dump.notes() {
         put(&n.name, n.n_type, &n.desc);
     }
@@ -443,7 +445,10 @@ fn elf_head(dump: &Dump, loads: &[Load], ps: u64) -> Result<Vec<u8>> {
     let note_off = (EHDR64_SIZE + PHDR64_SIZE * phnum) as u64;
     let data_off = (note_off + notes.len() as u64).next_multiple_of(ps);
     let mut head = Vec::with_capacity(data_off as usize);
-    head.extend_from_slice(&Elf64Ehdr::core(e_machine(dump.machine()), phnum as u16).to_bytes());
+    let order = dump.byte_order();
+    head.extend_from_slice(
+        &Elf64Ehdr::core_in(e_machine(dump.machine()), phnum as u16, order).to_bytes_in(order),
+    );
     let note_len = notes.len() as u64;
     let note_phdr = Elf64Phdr {
         p_type: PT_NOTE,
@@ -452,7 +457,7 @@ fn elf_head(dump: &Dump, loads: &[Load], ps: u64) -> Result<Vec<u8>> {
         p_memsz: note_len,
         ..Elf64Phdr::default()
     };
-    head.extend_from_slice(&note_phdr.to_bytes());
+    head.extend_from_slice(&note_phdr.to_bytes_in(order));
     let mut off = data_off;
     for l in loads {
         let load = Elf64Phdr {
@@ -465,7 +470,7 @@ fn elf_head(dump: &Dump, loads: &[Load], ps: u64) -> Result<Vec<u8>> {
             p_memsz: l.memsz,
             p_align: ps,
         };
-        head.extend_from_slice(&load.to_bytes());
+        head.extend_from_slice(&load.to_bytes_in(order));
         off += l.filesz;
     }
     head.extend_from_slice(&notes);

@@ -4,7 +4,7 @@
 //! vCPU QEMU never started) is kept as a [`CpuContext`] with `regs: None`: "no registers", not
 //! "registers that are all zero" (rust-minidump's context-validity idea).
 
-use kdump_types::{Bytes, ReadError};
+use kdump_types::{ByteOrder, Bytes, ReadError};
 
 use crate::notes::{NAME_CORE, NAME_QEMU, Note};
 
@@ -434,8 +434,9 @@ pub struct CpuContext {
     pub problem: Option<CpuProblem>,
 }
 
-/// Why a register note gave no registers (`CPU001` for [`CpuProblem::Zeroed`], `CPU002` for the
-/// rest). `Display` is the sentence the CLI and TUI print.
+/// Why a register note gave no registers (`CPU001` for [`CpuProblem::Zeroed`], `CPU003` for
+/// [`CpuProblem::MachineNotDecoded`], `CPU002` for the rest). `Display` is the sentence the
+/// CLI and TUI print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CpuProblem {
@@ -475,9 +476,10 @@ impl std::fmt::Display for CpuProblem {
 
 fn parse_prstatus(
     machine: Machine,
+    order: ByteOrder,
     desc: &[u8],
 ) -> Result<(SignalInfo, u32, u32, Registers), CpuProblem> {
-    let b = Bytes::new(desc, 0);
+    let b = Bytes::new(desc, 0).with_order(order);
     // Only reached after the length checks below, so a read error is a layout bug here; it
     // still becomes the note's problem, never a panic.
     let bug = CpuProblem::Unreadable;
@@ -556,7 +558,12 @@ const NT_PRFPREG: u32 = 2;
 ///
 /// `qemu_numbering`: the dump was written by QEMU, whose `pr_pid` is the vCPU index + 1; it is
 /// detected from the presence of `QEMU` notes when `None`.
-pub(crate) fn contexts_from_notes(machine: Machine, notes: &[Note]) -> Vec<CpuContext> {
+/// `order` is the dump's byte order: a big-endian machine writes its `elf_prstatus` so.
+pub(crate) fn contexts_from_notes(
+    machine: Machine,
+    order: ByteOrder,
+    notes: &[Note],
+) -> Vec<CpuContext> {
     // QEMU writes a `QEMU` CPU-state note per vCPU on x86; on aarch64 it writes none, but
     // follows every NT_PRSTATUS with a `CORE` NT_PRFPREG (target/arm/arch_dump.c), which the
     // kernel's crash notes never carry.
@@ -592,7 +599,7 @@ pub(crate) fn contexts_from_notes(machine: Machine, notes: &[Note]) -> Vec<CpuCo
                 ctx.problem = Some(CpuProblem::Zeroed);
                 return ctx;
             }
-            match parse_prstatus(machine, &n.desc) {
+            match parse_prstatus(machine, order, &n.desc) {
                 Ok((sig, pid, ppid, regs)) => {
                     ctx.signal = sig;
                     ctx.pid = pid;

@@ -3,12 +3,16 @@
 //!
 //! Headers are decoded by the raw ELF layer (`kdump_types::elf`: `Elf64Ehdr`, `Elf64Phdr`, ELF32
 //! widened into them), so every read is bounds-checked and every error names its file offset.
-//! Only little-endian files are read; a big-endian one is refused by name. PN_XNUM (more than
-//! 65534 program headers, which makedumpfile can write) is resolved from section header 0.
+//! Both byte orders are read: `EI_DATA` gives the file's [`ByteOrder`] and every header and note
+//! is read in it (ppc64 and s390x dumps are big-endian). PN_XNUM (more than 65534 program
+//! headers, which makedumpfile can write) is resolved from section header 0. A program header
+//! table whose `e_phentsize` is larger than the class's header is read at that stride, each
+//! entry's first bytes being the header (libkdumpfile reads such ELF32 files so); a finding
+//! says so.
 
 use kdump_types::elf::ident as raw_ident;
 use kdump_types::elf::*;
-use kdump_types::{Bytes, FileOffset, Finding, PhysRange, VirtAddr};
+use kdump_types::{ByteOrder, Bytes, FileOffset, Finding, PhysRange, VirtAddr};
 
 use crate::cpu::Machine;
 use crate::error::{Error, Result};
@@ -60,6 +64,7 @@ impl Segment {
 #[derive(Debug)]
 pub(crate) struct ElfCore {
     pub class64: bool,
+    pub byte_order: ByteOrder,
     pub machine: Machine,
     pub headers_only: bool,
     pub segments: Vec<Segment>,
@@ -70,11 +75,11 @@ pub(crate) struct ElfCore {
 
 /// Parse an ELF core from the whole file.
 pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
-    let b = Bytes::new(data, 0);
-    let (layout, h) = read_ehdr(&b)?;
+    let (b, layout, h) = read_ehdr(Bytes::new(data, 0))?;
     let class64 = layout == ELF64;
     let phnum = phdr_count(&b, &layout, &h)?;
-    let segments = read_segments(&b, &layout, h.e_phoff, phnum)?;
+    let stride = u64::from(h.e_phentsize);
+    let segments = read_segments(&b, &layout, h.e_phoff, phnum, stride)?;
 
     let file_len = data.len() as u64;
     let loads_and_notes = || {
@@ -90,6 +95,18 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
     let machine = Machine::from_e_machine(h.e_machine);
 
     let mut findings = Vec::new();
+    if stride != layout.phdr_size {
+        findings.push(F::PHENTSIZE_LARGER.finding(
+            Some(layout.e_phentsize),
+            format!(
+                "e_phentsize is {stride}, not the {} bytes of an ELF{} program header: each \
+                 entry's first {} bytes are read as one (libkdumpfile reads them so)",
+                layout.phdr_size,
+                if class64 { 64 } else { 32 },
+                layout.phdr_size
+            ),
+        ));
+    }
     if h.e_flags & DUMP_ELF_INCOMPLETE != 0 {
         findings.push(F::DUMP_INCOMPLETE_FLAG.finding(
             Some(layout.e_flags),
@@ -125,6 +142,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
     load_extent_findings(machine, &segments, &mut findings);
     Ok(ElfCore {
         class64,
+        byte_order: b.order(),
         machine,
         headers_only,
         segments,
@@ -135,9 +153,10 @@ pub(crate) fn parse(data: &[u8]) -> Result<ElfCore> {
 }
 
 /// `e_ident` and the ELF header of either class (ELF32 widened), checked for what a core needs:
-/// little-endian, `ET_CORE`, the class's program header size.
-fn read_ehdr(b: &Bytes<'_>) -> Result<(ClassLayout, Elf64Ehdr)> {
-    let id = ident(b)?;
+/// a known byte order, `ET_CORE`, program headers at least the class's size. Returns the file
+/// viewed in its byte order.
+fn read_ehdr(b: Bytes<'_>) -> Result<(Bytes<'_>, ClassLayout, Elf64Ehdr)> {
+    let id = ident(&b)?;
     let layout = match id.class {
         ELFCLASS64 => ELF64,
         ELFCLASS32 => ELF32,
@@ -150,13 +169,6 @@ fn read_ehdr(b: &Bytes<'_>) -> Result<(ClassLayout, Elf64Ehdr)> {
             ));
         }
     };
-    if !id.is_little_endian() {
-        return Err(Error::Unsupported {
-            what: "ELF byte order",
-            offset: raw_ident::EI_DATA,
-            detail: format!("EI_DATA = {}, only little-endian dumps are read", id.data),
-        });
-    }
     if !id.magic_ok {
         return Err(Error::bad(
             "ELF magic",
@@ -165,11 +177,20 @@ fn read_ehdr(b: &Bytes<'_>) -> Result<(ClassLayout, Elf64Ehdr)> {
             "not \\x7fELF",
         ));
     }
+    let Some(order) = id.byte_order() else {
+        return Err(Error::bad(
+            "ELF byte order (EI_DATA)",
+            raw_ident::EI_DATA,
+            id.data.into(),
+            "neither ELFDATA2LSB (1) nor ELFDATA2MSB (2)",
+        ));
+    };
+    let b = b.with_order(order);
     b.slice("ELF header", 0, layout.ehdr_size)?;
     let h = if layout == ELF64 {
-        Elf64Ehdr::read(b, 0)?
+        Elf64Ehdr::read(&b, 0)?
     } else {
-        Elf64Ehdr::read_elf32(b, 0)?
+        Elf64Ehdr::read_elf32(&b, 0)?
     };
     if h.e_type != ET_CORE {
         return Err(Error::bad(
@@ -179,15 +200,15 @@ fn read_ehdr(b: &Bytes<'_>) -> Result<(ClassLayout, Elf64Ehdr)> {
             "not ET_CORE: this ELF file is not a core dump",
         ));
     }
-    if u64::from(h.e_phentsize) != layout.phdr_size {
+    if u64::from(h.e_phentsize) < layout.phdr_size {
         return Err(Error::bad(
             "e_phentsize",
             layout.e_phentsize,
             h.e_phentsize.into(),
-            "wrong program header size for this ELF class",
+            "smaller than a program header of this ELF class",
         ));
     }
-    Ok((layout, h))
+    Ok((b, layout, h))
 }
 
 /// The number of program headers: `e_phnum`, or section header 0's `sh_info` under PN_XNUM.
@@ -232,17 +253,20 @@ fn phdr_count(b: &Bytes<'_>, layout: &ClassLayout, h: &Elf64Ehdr) -> Result<u64>
     Ok(phnum)
 }
 
-/// The program header table, checked to be in the file before anything is allocated for it.
+/// The program header table (`phnum` entries `stride` bytes apart), checked to be in the file
+/// before anything is allocated for it.
 fn read_segments(
     b: &Bytes<'_>,
     layout: &ClassLayout,
     e_phoff: u64,
     phnum: u64,
+    stride: u64,
 ) -> Result<Vec<Segment>> {
-    let table = b.sub("program header table", e_phoff, phnum * layout.phdr_size)?;
+    // phnum < 2^32 and stride < 2^16: no overflow.
+    let table = b.sub("program header table", e_phoff, phnum * stride)?;
     (0..phnum)
         .map(|i| {
-            let at = i * layout.phdr_size;
+            let at = i * stride;
             let p: Elf64Phdr = if *layout == ELF64 {
                 Elf64Phdr::read(&table, at)?
             } else {

@@ -21,6 +21,8 @@ kdump_types::finding_codes! {
         "a PT_LOAD's p_paddr + p_memsz runs past 2^64";
     LOAD_BEYOND_PHYSICAL_SPACE = "ELF011", "load-beyond-physical-space", Error,
         "a PT_LOAD ends past the architecture's physical address space (2^52)";
+    PHENTSIZE_LARGER = "ELF012", "phentsize-larger", Info,
+        "e_phentsize is larger than the class's program header; entries are read at that stride";
     // Whole dump (dump.rs).
     NO_READABLE_MEMORY = "DUMP001", "no-readable-memory", Warning,
         "the file stores no page of memory and no error finding already says why";
@@ -37,7 +39,9 @@ kdump_types::finding_codes! {
     REGISTER_NOTE_ZEROED = "CPU001", "register-note-zeroed", Warning,
         "a register note is all zero: that CPU saved no context";
     REGISTER_NOTE_UNDECODABLE = "CPU002", "register-note-undecodable", Error,
-        "a register note could not be decoded (too short, or an architecture not decoded)";
+        "a register note could not be decoded (too short for its architecture, or unreadable)";
+    REGISTERS_NOT_DECODED = "CPU003", "registers-not-decoded", Info,
+        "register notes of this architecture are kept but not decoded (only x86_64, i386 and aarch64 are)";
     // kdump-compressed (kdump/).
     KDUMP_INCOMPLETE = "KDUMP001", "kdump-incomplete", Error,
         "the header's DUMP_DH_COMPRESSED_INCOMPLETE flag is set: pages not written read as lost";

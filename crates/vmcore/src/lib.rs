@@ -63,9 +63,10 @@ pub mod fuzzing {
     /// The per-CPU contexts of a dump's notes ([`crate::Dump::cpus`] without a dump).
     pub fn contexts_from_notes(
         machine: crate::Machine,
+        order: kdump_types::ByteOrder,
         notes: &[crate::Note],
     ) -> Vec<crate::CpuContext> {
-        crate::cpu::contexts_from_notes(machine, notes)
+        crate::cpu::contexts_from_notes(machine, order, notes)
     }
 }
 
@@ -77,7 +78,9 @@ pub use elf::Segment;
 pub use error::{Error, ReadError, Result};
 pub use extents::MAX_EXTENTS;
 pub use kdump::{DESC_SCAN_LIMIT, KdumpInfo, MAX_RAM_RANGES};
-pub use kdump_types::{FileOffset, Finding, PhysAddr, PhysRange, Severity, VirtAddr, civil_utc};
+pub use kdump_types::{
+    ByteOrder, FileOffset, Finding, PhysAddr, PhysRange, Severity, VirtAddr, civil_utc,
+};
 pub use klog::{KernelLog, LogRecord};
 pub use memmap::{Location, MemoryMap, MemoryRange, RangeKind};
 pub use notes::{Note, Prpsinfo};

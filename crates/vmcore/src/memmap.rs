@@ -170,6 +170,17 @@ impl MemoryMap {
                 .is_some_and(|next| next.0 < end)
     }
 
+    /// True when file bytes (the `p_filesz` part of some range) hold any of `[start, end)`:
+    /// libkdumpfile's test for whether a page of an ELF dump is present at all.
+    pub fn file_backed_any(&self, start: u64, end: u64) -> bool {
+        self.ranges.iter().any(|r| {
+            r.file_offset.is_some()
+                && r.file_size > 0
+                && r.phys.start.0 < end
+                && r.phys.start.0.saturating_add(r.file_size) > start
+        })
+    }
+
     /// Where the bytes of `addr` are in an ELF dump (file offset, zero fill, or truncated).
     pub fn locate(&self, addr: PhysAddr) -> Option<Location> {
         let r = self.find_phys(addr)?;

@@ -6,7 +6,7 @@
 //! walk with a finding, never a panic.
 
 use kdump_types::elf::{NHDR_SIZE, Nhdr};
-use kdump_types::{Bytes, Finding};
+use kdump_types::{ByteOrder, Bytes, Finding};
 
 use crate::findings as F;
 
@@ -143,12 +143,13 @@ pub struct Prpsinfo {
 
 impl Prpsinfo {
     /// Decode a 64-bit `elf_prpsinfo` (136 bytes: state, sname, zomb, nice, flag u64, uid, gid,
-    /// pid, ppid, pgrp, sid (u32 each), `fname[16]`, `psargs[80]`).
-    pub fn parse64(desc: &[u8]) -> Option<Self> {
+    /// pid, ppid, pgrp, sid (u32 each), `fname[16]`, `psargs[80]`), written in `order`.
+    pub fn parse64(desc: &[u8], order: ByteOrder) -> Option<Self> {
         if desc.len() < 136 {
             return None;
         }
         let pid = Bytes::new(desc, 0)
+            .with_order(order)
             .read_u32("elf_prpsinfo.pr_pid", 24)
             .ok()?;
         let cstr = |b: &[u8]| {

@@ -160,9 +160,14 @@ fn run_one(args: &InfoArgs, d: &vmcore::Dump, out: &mut dyn Write) -> anyhow::Re
             )?;
         }
     }
+    // Little-endian is every dump this tool walks; a big-endian one says so where it is read.
+    let order = match d.byte_order() {
+        vmcore::ByteOrder::Little => String::new(),
+        vmcore::ByteOrder::Big => ", big-endian".into(),
+    };
     writeln!(
         out,
-        "format:      {} ({}), {} bytes",
+        "format:      {} ({}{order}), {} bytes",
         d.format().name(),
         d.machine().name(),
         d.file_len()

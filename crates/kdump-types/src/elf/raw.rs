@@ -1,10 +1,11 @@
 //! The raw ELF layer: `Elf64_Ehdr`, `Elf64_Phdr` and `Elf64_Nhdr` decoded from and encoded to
 //! their bytes, with every field offset named once.
 //!
-//! **Byte order.** Every structure here is little-endian (`ELFDATA2LSB`): that is what x86_64,
-//! aarch64 and every dump we read are. Readers check `e_ident[EI_DATA]` with [`ident`] before
-//! decoding anything else and refuse `ELFDATA2MSB` by name (`vmcore` says "only little-endian
-//! dumps are read", `docs/kdump.md`); nothing here silently reads a big-endian header.
+//! **Byte order.** A reader finds the file's order once, from `e_ident[EI_DATA]` ([`ident`],
+//! [`Ident::byte_order`]), and reads through a [`Bytes`] view in that order: every `read*`
+//! here decodes in the view's order, so a big-endian (ppc64, s390x) header decodes as a
+//! little-endian one does. `decode*`/`to_bytes*` without `_in` are little-endian (x86_64 and
+//! aarch64, what the elfcorehdr engine builds); the `_in` forms take the order.
 //!
 //! **Bounds.** `read*` functions take a [`Bytes`] view and fail with a [`ReadError`] naming the
 //! absolute file offset; `decode*` functions take a fixed-size array, so they cannot run past
@@ -13,7 +14,7 @@
 //! One home: the reader (`vmcore::elf`), the elfcorehdr engine, `vmcore::convert` and the
 //! synthetic dumps of `testgen` all encode and decode ELF headers through this file.
 
-use crate::{Bytes, ReadError};
+use crate::{ByteOrder, Bytes, ReadError};
 
 use super::{
     EHDR32_SIZE, EHDR64_SIZE, ELFCLASS64, ELFDATA2LSB, ELFMAG, ET_CORE, EV_CURRENT, PHDR32_SIZE,
@@ -218,9 +219,13 @@ pub struct Ident {
 }
 
 impl Ident {
-    /// True when the file is little-endian, the only byte order this layer decodes.
+    /// True when the file is little-endian.
     pub fn is_little_endian(&self) -> bool {
         self.data == ELFDATA2LSB
+    }
+    /// The order every later field is in; `None` for an `EI_DATA` that is neither.
+    pub fn byte_order(&self) -> Option<ByteOrder> {
+        ByteOrder::from_elf_data(self.data)
     }
 }
 
@@ -242,14 +247,14 @@ fn field<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
     a.copy_from_slice(&b[at..at + N]);
     a
 }
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes(field(b, at))
+fn u16_at(o: ByteOrder, b: &[u8], at: usize) -> u16 {
+    o.u16(field(b, at))
 }
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(field(b, at))
+fn u32_at(o: ByteOrder, b: &[u8], at: usize) -> u32 {
+    o.u32(field(b, at))
 }
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(field(b, at))
+fn u64_at(o: ByteOrder, b: &[u8], at: usize) -> u64 {
+    o.u64(field(b, at))
 }
 fn put(out: &mut [u8], at: usize, v: &[u8]) {
     out[at..at + v.len()].copy_from_slice(v);
@@ -292,75 +297,113 @@ impl Elf64Ehdr {
     /// Decode the 64 bytes at relative offset `off` of `b`.
     pub fn read(b: &Bytes<'_>, off: u64) -> Result<Self, ReadError> {
         b.array::<EHDR64_SIZE>("Elf64_Ehdr", off)
-            .map(|a| Self::decode(&a))
+            .map(|a| Self::decode_in(&a, b.order()))
     }
 
     /// Decode the 52-byte `Elf32_Ehdr` at relative offset `off` of `b`, widened.
     pub fn read_elf32(b: &Bytes<'_>, off: u64) -> Result<Self, ReadError> {
         b.array::<EHDR32_SIZE>("Elf32_Ehdr", off)
-            .map(|a| Self::decode_elf32(&a))
+            .map(|a| Self::decode_elf32_in(&a, b.order()))
     }
 
-    /// Decode a 64-byte `Elf64_Ehdr`.
+    /// Decode a little-endian 64-byte `Elf64_Ehdr`.
     pub fn decode(b: &[u8; EHDR64_SIZE]) -> Self {
+        Self::decode_in(b, ByteOrder::Little)
+    }
+
+    /// Decode a 64-byte `Elf64_Ehdr` in byte order `o`.
+    pub fn decode_in(b: &[u8; EHDR64_SIZE], o: ByteOrder) -> Self {
         use ehdr64::*;
         Elf64Ehdr {
             e_ident: field(b, E_IDENT),
-            e_type: u16_at(b, E_TYPE),
-            e_machine: u16_at(b, E_MACHINE),
-            e_version: u32_at(b, E_VERSION),
-            e_entry: u64_at(b, E_ENTRY),
-            e_phoff: u64_at(b, E_PHOFF),
-            e_shoff: u64_at(b, E_SHOFF),
-            e_flags: u32_at(b, E_FLAGS),
-            e_ehsize: u16_at(b, E_EHSIZE),
-            e_phentsize: u16_at(b, E_PHENTSIZE),
-            e_phnum: u16_at(b, E_PHNUM),
-            e_shentsize: u16_at(b, E_SHENTSIZE),
-            e_shnum: u16_at(b, E_SHNUM),
-            e_shstrndx: u16_at(b, E_SHSTRNDX),
+            e_type: u16_at(o, b, E_TYPE),
+            e_machine: u16_at(o, b, E_MACHINE),
+            e_version: u32_at(o, b, E_VERSION),
+            e_entry: u64_at(o, b, E_ENTRY),
+            e_phoff: u64_at(o, b, E_PHOFF),
+            e_shoff: u64_at(o, b, E_SHOFF),
+            e_flags: u32_at(o, b, E_FLAGS),
+            e_ehsize: u16_at(o, b, E_EHSIZE),
+            e_phentsize: u16_at(o, b, E_PHENTSIZE),
+            e_phnum: u16_at(o, b, E_PHNUM),
+            e_shentsize: u16_at(o, b, E_SHENTSIZE),
+            e_shnum: u16_at(o, b, E_SHNUM),
+            e_shstrndx: u16_at(o, b, E_SHSTRNDX),
         }
     }
 
-    /// Decode a 52-byte `Elf32_Ehdr`, every address and offset widened to 64 bits.
+    /// Decode a little-endian 52-byte `Elf32_Ehdr`, every address and offset widened.
     pub fn decode_elf32(b: &[u8; EHDR32_SIZE]) -> Self {
+        Self::decode_elf32_in(b, ByteOrder::Little)
+    }
+
+    /// Decode a 52-byte `Elf32_Ehdr` in byte order `o`, every address and offset widened.
+    pub fn decode_elf32_in(b: &[u8; EHDR32_SIZE], o: ByteOrder) -> Self {
         use ehdr32::*;
         Elf64Ehdr {
             e_ident: field(b, 0),
-            e_type: u16_at(b, E_TYPE),
-            e_machine: u16_at(b, E_MACHINE),
-            e_version: u32_at(b, E_VERSION),
-            e_entry: u32_at(b, E_ENTRY).into(),
-            e_phoff: u32_at(b, E_PHOFF).into(),
-            e_shoff: u32_at(b, E_SHOFF).into(),
-            e_flags: u32_at(b, E_FLAGS),
-            e_ehsize: u16_at(b, E_EHSIZE),
-            e_phentsize: u16_at(b, E_PHENTSIZE),
-            e_phnum: u16_at(b, E_PHNUM),
-            e_shentsize: u16_at(b, E_SHENTSIZE),
-            e_shnum: u16_at(b, E_SHNUM),
-            e_shstrndx: u16_at(b, E_SHSTRNDX),
+            e_type: u16_at(o, b, E_TYPE),
+            e_machine: u16_at(o, b, E_MACHINE),
+            e_version: u32_at(o, b, E_VERSION),
+            e_entry: u32_at(o, b, E_ENTRY).into(),
+            e_phoff: u32_at(o, b, E_PHOFF).into(),
+            e_shoff: u32_at(o, b, E_SHOFF).into(),
+            e_flags: u32_at(o, b, E_FLAGS),
+            e_ehsize: u16_at(o, b, E_EHSIZE),
+            e_phentsize: u16_at(o, b, E_PHENTSIZE),
+            e_phnum: u16_at(o, b, E_PHNUM),
+            e_shentsize: u16_at(o, b, E_SHENTSIZE),
+            e_shnum: u16_at(o, b, E_SHNUM),
+            e_shstrndx: u16_at(o, b, E_SHSTRNDX),
         }
     }
 
     /// The 64 little-endian bytes.
     pub fn to_bytes(&self) -> [u8; EHDR64_SIZE] {
+        self.to_bytes_in(ByteOrder::Little)
+    }
+
+    /// The 64 bytes in byte order `o` (`e_ident` is written as it is: set its `EI_DATA` to
+    /// match, as [`Elf64Ehdr::core_in`] does).
+    pub fn to_bytes_in(&self, o: ByteOrder) -> [u8; EHDR64_SIZE] {
         use ehdr64::*;
         let mut out = [0u8; EHDR64_SIZE];
         put(&mut out, E_IDENT, &self.e_ident);
-        put(&mut out, E_TYPE, &self.e_type.to_le_bytes());
-        put(&mut out, E_MACHINE, &self.e_machine.to_le_bytes());
-        put(&mut out, E_VERSION, &self.e_version.to_le_bytes());
-        put(&mut out, E_ENTRY, &self.e_entry.to_le_bytes());
-        put(&mut out, E_PHOFF, &self.e_phoff.to_le_bytes());
-        put(&mut out, E_SHOFF, &self.e_shoff.to_le_bytes());
-        put(&mut out, E_FLAGS, &self.e_flags.to_le_bytes());
-        put(&mut out, E_EHSIZE, &self.e_ehsize.to_le_bytes());
-        put(&mut out, E_PHENTSIZE, &self.e_phentsize.to_le_bytes());
-        put(&mut out, E_PHNUM, &self.e_phnum.to_le_bytes());
-        put(&mut out, E_SHENTSIZE, &self.e_shentsize.to_le_bytes());
-        put(&mut out, E_SHNUM, &self.e_shnum.to_le_bytes());
-        put(&mut out, E_SHSTRNDX, &self.e_shstrndx.to_le_bytes());
+        put(&mut out, E_TYPE, &o.u16_bytes(self.e_type));
+        put(&mut out, E_MACHINE, &o.u16_bytes(self.e_machine));
+        put(&mut out, E_VERSION, &o.u32_bytes(self.e_version));
+        put(&mut out, E_ENTRY, &o.u64_bytes(self.e_entry));
+        put(&mut out, E_PHOFF, &o.u64_bytes(self.e_phoff));
+        put(&mut out, E_SHOFF, &o.u64_bytes(self.e_shoff));
+        put(&mut out, E_FLAGS, &o.u32_bytes(self.e_flags));
+        put(&mut out, E_EHSIZE, &o.u16_bytes(self.e_ehsize));
+        put(&mut out, E_PHENTSIZE, &o.u16_bytes(self.e_phentsize));
+        put(&mut out, E_PHNUM, &o.u16_bytes(self.e_phnum));
+        put(&mut out, E_SHENTSIZE, &o.u16_bytes(self.e_shentsize));
+        put(&mut out, E_SHNUM, &o.u16_bytes(self.e_shnum));
+        put(&mut out, E_SHSTRNDX, &o.u16_bytes(self.e_shstrndx));
+        out
+    }
+
+    /// The 52 bytes of the `Elf32_Ehdr` this header narrows to, in byte order `o`
+    /// (addresses and offsets truncated to 32 bits).
+    pub fn to_bytes_elf32_in(&self, o: ByteOrder) -> [u8; EHDR32_SIZE] {
+        use ehdr32::*;
+        let mut out = [0u8; EHDR32_SIZE];
+        put(&mut out, 0, &self.e_ident);
+        put(&mut out, E_TYPE, &o.u16_bytes(self.e_type));
+        put(&mut out, E_MACHINE, &o.u16_bytes(self.e_machine));
+        put(&mut out, E_VERSION, &o.u32_bytes(self.e_version));
+        put(&mut out, E_ENTRY, &o.u32_bytes(self.e_entry as u32));
+        put(&mut out, E_PHOFF, &o.u32_bytes(self.e_phoff as u32));
+        put(&mut out, E_SHOFF, &o.u32_bytes(self.e_shoff as u32));
+        put(&mut out, E_FLAGS, &o.u32_bytes(self.e_flags));
+        put(&mut out, E_EHSIZE, &o.u16_bytes(self.e_ehsize));
+        put(&mut out, E_PHENTSIZE, &o.u16_bytes(self.e_phentsize));
+        put(&mut out, E_PHNUM, &o.u16_bytes(self.e_phnum));
+        put(&mut out, E_SHENTSIZE, &o.u16_bytes(self.e_shentsize));
+        put(&mut out, E_SHNUM, &o.u16_bytes(self.e_shnum));
+        put(&mut out, E_SHSTRNDX, &o.u16_bytes(self.e_shstrndx));
         out
     }
 
@@ -373,10 +416,16 @@ impl Elf64Ehdr {
     /// as the kernel's `crash_prepare_elf64_headers()` and `makedumpfile -E` write it:
     /// `EI_OSABI` is `ELFOSABI_NONE` (0), no entry, no sections, no flags.
     pub fn core(e_machine: u16, e_phnum: u16) -> Self {
+        Self::core_in(e_machine, e_phnum, ByteOrder::Little)
+    }
+
+    /// [`Elf64Ehdr::core`] of a machine whose byte order is `o` (`EI_DATA` says so; encode
+    /// it with [`Elf64Ehdr::to_bytes_in`]).
+    pub fn core_in(e_machine: u16, e_phnum: u16, o: ByteOrder) -> Self {
         let mut e_ident = [0u8; 16];
         e_ident[..4].copy_from_slice(&ELFMAG);
         e_ident[ident::EI_CLASS as usize] = ELFCLASS64;
-        e_ident[ident::EI_DATA as usize] = ELFDATA2LSB;
+        e_ident[ident::EI_DATA as usize] = o.elf_data();
         e_ident[ident::EI_VERSION as usize] = EV_CURRENT;
         Elf64Ehdr {
             e_ident,
@@ -417,57 +466,87 @@ impl Elf64Phdr {
     /// Decode the 56 bytes at relative offset `off` of `b`.
     pub fn read(b: &Bytes<'_>, off: u64) -> Result<Self, ReadError> {
         b.array::<PHDR64_SIZE>("Elf64_Phdr", off)
-            .map(|a| Self::decode(&a))
+            .map(|a| Self::decode_in(&a, b.order()))
     }
 
     /// Decode the 32-byte `Elf32_Phdr` at relative offset `off` of `b`, widened.
     pub fn read_elf32(b: &Bytes<'_>, off: u64) -> Result<Self, ReadError> {
         b.array::<PHDR32_SIZE>("Elf32_Phdr", off)
-            .map(|a| Self::decode_elf32(&a))
+            .map(|a| Self::decode_elf32_in(&a, b.order()))
     }
 
-    /// Decode a 56-byte `Elf64_Phdr`.
+    /// Decode a little-endian 56-byte `Elf64_Phdr`.
     pub fn decode(b: &[u8; PHDR64_SIZE]) -> Self {
+        Self::decode_in(b, ByteOrder::Little)
+    }
+
+    /// Decode a 56-byte `Elf64_Phdr` in byte order `o`.
+    pub fn decode_in(b: &[u8; PHDR64_SIZE], o: ByteOrder) -> Self {
         use phdr64::*;
         Elf64Phdr {
-            p_type: u32_at(b, P_TYPE),
-            p_flags: u32_at(b, P_FLAGS),
-            p_offset: u64_at(b, P_OFFSET),
-            p_vaddr: u64_at(b, P_VADDR),
-            p_paddr: u64_at(b, P_PADDR),
-            p_filesz: u64_at(b, P_FILESZ),
-            p_memsz: u64_at(b, P_MEMSZ),
-            p_align: u64_at(b, P_ALIGN),
+            p_type: u32_at(o, b, P_TYPE),
+            p_flags: u32_at(o, b, P_FLAGS),
+            p_offset: u64_at(o, b, P_OFFSET),
+            p_vaddr: u64_at(o, b, P_VADDR),
+            p_paddr: u64_at(o, b, P_PADDR),
+            p_filesz: u64_at(o, b, P_FILESZ),
+            p_memsz: u64_at(o, b, P_MEMSZ),
+            p_align: u64_at(o, b, P_ALIGN),
         }
     }
 
-    /// Decode a 32-byte `Elf32_Phdr`, widened.
+    /// Decode a little-endian 32-byte `Elf32_Phdr`, widened.
     pub fn decode_elf32(b: &[u8; PHDR32_SIZE]) -> Self {
+        Self::decode_elf32_in(b, ByteOrder::Little)
+    }
+
+    /// Decode a 32-byte `Elf32_Phdr` in byte order `o`, widened.
+    pub fn decode_elf32_in(b: &[u8; PHDR32_SIZE], o: ByteOrder) -> Self {
         use phdr32::*;
         Elf64Phdr {
-            p_type: u32_at(b, P_TYPE),
-            p_flags: u32_at(b, P_FLAGS),
-            p_offset: u32_at(b, P_OFFSET).into(),
-            p_vaddr: u32_at(b, P_VADDR).into(),
-            p_paddr: u32_at(b, P_PADDR).into(),
-            p_filesz: u32_at(b, P_FILESZ).into(),
-            p_memsz: u32_at(b, P_MEMSZ).into(),
-            p_align: u32_at(b, P_ALIGN).into(),
+            p_type: u32_at(o, b, P_TYPE),
+            p_flags: u32_at(o, b, P_FLAGS),
+            p_offset: u32_at(o, b, P_OFFSET).into(),
+            p_vaddr: u32_at(o, b, P_VADDR).into(),
+            p_paddr: u32_at(o, b, P_PADDR).into(),
+            p_filesz: u32_at(o, b, P_FILESZ).into(),
+            p_memsz: u32_at(o, b, P_MEMSZ).into(),
+            p_align: u32_at(o, b, P_ALIGN).into(),
         }
     }
 
     /// The 56 little-endian bytes.
     pub fn to_bytes(&self) -> [u8; PHDR64_SIZE] {
+        self.to_bytes_in(ByteOrder::Little)
+    }
+
+    /// The 56 bytes in byte order `o`.
+    pub fn to_bytes_in(&self, o: ByteOrder) -> [u8; PHDR64_SIZE] {
         use phdr64::*;
         let mut out = [0u8; PHDR64_SIZE];
-        put(&mut out, P_TYPE, &self.p_type.to_le_bytes());
-        put(&mut out, P_FLAGS, &self.p_flags.to_le_bytes());
-        put(&mut out, P_OFFSET, &self.p_offset.to_le_bytes());
-        put(&mut out, P_VADDR, &self.p_vaddr.to_le_bytes());
-        put(&mut out, P_PADDR, &self.p_paddr.to_le_bytes());
-        put(&mut out, P_FILESZ, &self.p_filesz.to_le_bytes());
-        put(&mut out, P_MEMSZ, &self.p_memsz.to_le_bytes());
-        put(&mut out, P_ALIGN, &self.p_align.to_le_bytes());
+        put(&mut out, P_TYPE, &o.u32_bytes(self.p_type));
+        put(&mut out, P_FLAGS, &o.u32_bytes(self.p_flags));
+        put(&mut out, P_OFFSET, &o.u64_bytes(self.p_offset));
+        put(&mut out, P_VADDR, &o.u64_bytes(self.p_vaddr));
+        put(&mut out, P_PADDR, &o.u64_bytes(self.p_paddr));
+        put(&mut out, P_FILESZ, &o.u64_bytes(self.p_filesz));
+        put(&mut out, P_MEMSZ, &o.u64_bytes(self.p_memsz));
+        put(&mut out, P_ALIGN, &o.u64_bytes(self.p_align));
+        out
+    }
+
+    /// The 32 bytes of the `Elf32_Phdr` this header narrows to, in byte order `o`.
+    pub fn to_bytes_elf32_in(&self, o: ByteOrder) -> [u8; PHDR32_SIZE] {
+        use phdr32::*;
+        let mut out = [0u8; PHDR32_SIZE];
+        put(&mut out, P_TYPE, &o.u32_bytes(self.p_type));
+        put(&mut out, P_OFFSET, &o.u32_bytes(self.p_offset as u32));
+        put(&mut out, P_VADDR, &o.u32_bytes(self.p_vaddr as u32));
+        put(&mut out, P_PADDR, &o.u32_bytes(self.p_paddr as u32));
+        put(&mut out, P_FILESZ, &o.u32_bytes(self.p_filesz as u32));
+        put(&mut out, P_MEMSZ, &o.u32_bytes(self.p_memsz as u32));
+        put(&mut out, P_FLAGS, &o.u32_bytes(self.p_flags));
+        put(&mut out, P_ALIGN, &o.u32_bytes(self.p_align as u32));
         out
     }
 
@@ -505,19 +584,25 @@ impl Nhdr {
     /// Decode the 12 bytes at relative offset `off` of `b`.
     pub fn read(b: &Bytes<'_>, off: u64) -> Result<Self, ReadError> {
         let a: [u8; NHDR_SIZE] = b.array("ELF note header", off)?;
+        let o = b.order();
         Ok(Nhdr {
-            n_namesz: u32_at(&a, nhdr::N_NAMESZ),
-            n_descsz: u32_at(&a, nhdr::N_DESCSZ),
-            n_type: u32_at(&a, nhdr::N_TYPE),
+            n_namesz: u32_at(o, &a, nhdr::N_NAMESZ),
+            n_descsz: u32_at(o, &a, nhdr::N_DESCSZ),
+            n_type: u32_at(o, &a, nhdr::N_TYPE),
         })
     }
 
     /// The 12 little-endian bytes.
     pub fn to_bytes(&self) -> [u8; NHDR_SIZE] {
+        self.to_bytes_in(ByteOrder::Little)
+    }
+
+    /// The 12 bytes in byte order `o`.
+    pub fn to_bytes_in(&self, o: ByteOrder) -> [u8; NHDR_SIZE] {
         let mut out = [0u8; NHDR_SIZE];
-        put(&mut out, nhdr::N_NAMESZ, &self.n_namesz.to_le_bytes());
-        put(&mut out, nhdr::N_DESCSZ, &self.n_descsz.to_le_bytes());
-        put(&mut out, nhdr::N_TYPE, &self.n_type.to_le_bytes());
+        put(&mut out, nhdr::N_NAMESZ, &o.u32_bytes(self.n_namesz));
+        put(&mut out, nhdr::N_DESCSZ, &o.u32_bytes(self.n_descsz));
+        put(&mut out, nhdr::N_TYPE, &o.u32_bytes(self.n_type));
         out
     }
 }
@@ -525,12 +610,17 @@ impl Nhdr {
 /// Append one note to `out` as the kernel writes it (`append_elf_note`): header, `name` with
 /// its NUL, padding to 4, `desc`, padding to 4.
 pub fn push_note(out: &mut Vec<u8>, name: &str, n_type: u32, desc: &[u8]) {
+    push_note_in(out, ByteOrder::Little, name, n_type, desc);
+}
+
+/// [`push_note`] with the note header in byte order `o`.
+pub fn push_note_in(out: &mut Vec<u8>, o: ByteOrder, name: &str, n_type: u32, desc: &[u8]) {
     let h = Nhdr {
         n_namesz: name.len() as u32 + 1,
         n_descsz: desc.len() as u32,
         n_type,
     };
-    out.extend_from_slice(&h.to_bytes());
+    out.extend_from_slice(&h.to_bytes_in(o));
     out.extend_from_slice(name.as_bytes());
     out.push(0);
     out.resize(out.len().next_multiple_of(4), 0);
@@ -562,13 +652,14 @@ impl Elf64Sym {
     /// Decode the 24 bytes at relative offset `off` of `b`.
     pub fn read(b: &Bytes<'_>, off: u64) -> Result<Self, ReadError> {
         let a: [u8; SYM64_SIZE] = b.array("Elf64_Sym", off)?;
+        let o = b.order();
         Ok(Elf64Sym {
-            st_name: u32_at(&a, 0),
+            st_name: u32_at(o, &a, 0),
             st_info: a[4],
             st_other: a[5],
-            st_shndx: u16_at(&a, 6),
-            st_value: u64_at(&a, 8),
-            st_size: u64_at(&a, 16),
+            st_shndx: u16_at(o, &a, 6),
+            st_value: u64_at(o, &a, 8),
+            st_size: u64_at(o, &a, 16),
         })
     }
 }

@@ -93,6 +93,23 @@ fn elf_seeds(dir: &Path) -> std::io::Result<()> {
         };
         write(dir, name, &elf_bytes(&s))?;
     }
+    // Big-endian cores (s390x ELF64, ppc ELF32) and an ELF32 whose program headers are 56
+    // bytes apart.
+    for (name, machine, elf32, phentsize) in [
+        ("s390x-be.elf", 22, false, None),
+        ("ppc32-be.elf", 20, true, None),
+        ("ppc32-be-phent56.elf", 20, true, Some(56)),
+    ] {
+        let s = ElfSpec {
+            machine,
+            byte_order: testgen::ByteOrder::Big,
+            elf32,
+            elf32_phentsize: phentsize,
+            cpus: vec![CpuSpec::numbered(0, 1)],
+            ..base.clone()
+        };
+        write(dir, name, &elf_bytes(&s))?;
+    }
     // Page tables that walk, so translate/read_virt get past the first level.
     let mut s = ElfSpec {
         cpus: vec![CpuSpec::numbered(0, 1)],
@@ -223,6 +240,15 @@ fn kdump_seeds(dir: &Path) -> std::io::Result<()> {
             ..base.clone()
         };
         kdump_seed(dir, &format!("v6-{machine}.kdump"), &kdump_bytes(&s))?;
+    }
+    // Big-endian headers, page descriptors and notes (ppc64 and s390x dumps).
+    for machine in ["ppc64", "s390x"] {
+        let s = KdumpSpec {
+            machine: machine.into(),
+            byte_order: testgen::ByteOrder::Big,
+            ..base.clone()
+        };
+        kdump_seed(dir, &format!("v6-{machine}-be.kdump"), &kdump_bytes(&s))?;
     }
     // A flattened stream of an ELF image (makedumpfile -E -F), read as ELF.
     let elf = testgen::elf_bytes(&ElfSpec {

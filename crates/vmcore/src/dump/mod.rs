@@ -6,7 +6,7 @@
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
-use kdump_types::{Finding, PhysRange};
+use kdump_types::{ByteOrder, Finding, PhysRange};
 
 use crate::cpu::{CpuContext, Machine};
 use crate::elf::Segment;
@@ -117,6 +117,8 @@ pub struct Dump {
     data: DumpData,
     format: Format,
     machine: Machine,
+    /// The byte order of the headers and notes (and of the machine that wrote them).
+    byte_order: ByteOrder,
     segments: Vec<Segment>,
     notes: Vec<Note>,
     cpus: Vec<CpuContext>,
@@ -134,9 +136,22 @@ pub struct Dump {
     parts: Vec<crate::split::SplitPart>,
 }
 
-/// Page granularity of partial-page reads: a page the dump covers only in part reads as its
-/// covered bytes and zeros elsewhere, as libkdumpfile returns it.
+/// Page granularity of partial-page reads when VMCOREINFO names none: a page the dump covers
+/// only in part reads as its covered bytes and zeros elsewhere, as libkdumpfile returns it.
 const PARTIAL_PAGE: u64 = 4096;
+
+impl Dump {
+    /// The page of partial-page reads: VMCOREINFO's `PAGESIZE` (64 KiB on ppc64, 16 or
+    /// 64 KiB on some arm64 kernels) when it is a power of two from 512 bytes to 256 KiB,
+    /// else 4 KiB. libkdumpfile pages by the same size.
+    pub(crate) fn partial_page(&self) -> u64 {
+        self.vmcoreinfo
+            .as_ref()
+            .and_then(|v| v.page_size())
+            .filter(|p| p.is_power_of_two() && (512..=1 << 18).contains(p))
+            .unwrap_or(PARTIAL_PAGE)
+    }
+}
 
 impl Dump {
     /// The file this dump was opened from.
@@ -159,6 +174,12 @@ impl Dump {
     pub fn machine(&self) -> Machine {
         self.machine
     }
+    /// Byte order of the dump's headers and notes: big-endian for ppc64 and s390x dumps.
+    /// Kernel memory of a big-endian machine is not interpreted (no page walk, log or
+    /// symbols: [`Dump::address_space`] says so); its physical pages read as stored.
+    pub fn byte_order(&self) -> ByteOrder {
+        self.byte_order
+    }
     /// ELF program headers (empty for kdump-compressed dumps).
     pub fn segments(&self) -> &[Segment] {
         &self.segments
@@ -175,7 +196,7 @@ impl Dump {
             .find(|n| {
                 n.name == crate::notes::NAME_CORE && n.n_type == kdump_types::elf::NT_PRPSINFO
             })
-            .and_then(|n| crate::notes::Prpsinfo::parse64(&n.desc))
+            .and_then(|n| crate::notes::Prpsinfo::parse64(&n.desc, self.byte_order))
     }
     /// One context per register note, in dump order.
     pub fn cpus(&self) -> &[CpuContext] {

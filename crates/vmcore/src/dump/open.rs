@@ -147,7 +147,7 @@ impl Dump {
         };
         let mut findings = core.findings;
         let vmcoreinfo = vmcoreinfo_from_notes(&core.notes);
-        let cpus = contexts_from_notes(core.machine, &core.notes);
+        let cpus = contexts_from_notes(core.machine, core.byte_order, &core.notes);
         cpu_findings(&cpus, &mut findings);
         let aliased = aliased_file_bytes(&core.ranges, &core.segments, &mut findings);
         if !core.headers_only {
@@ -182,6 +182,7 @@ impl Dump {
             path: None,
             format,
             machine: core.machine,
+            byte_order: core.byte_order,
             segments: core.segments,
             notes: core.notes,
             cpus,
@@ -207,9 +208,10 @@ impl Dump {
             r => r?,
         };
         let machine = kd.machine();
+        let byte_order = kd.info().byte_order;
         let mut notes = Vec::new();
         if let Some((blob, base)) = kd.note_data(&data)? {
-            let (n, f) = parse_notes(Bytes::new(&blob, base));
+            let (n, f) = parse_notes(Bytes::new(&blob, base).with_order(byte_order));
             notes = n;
             findings.extend(f);
         }
@@ -221,7 +223,7 @@ impl Dump {
             v.offset = Some(off);
             vmcoreinfo = Some(v);
         }
-        let cpus = contexts_from_notes(machine, &notes);
+        let cpus = contexts_from_notes(machine, byte_order, &notes);
         cpu_findings(&cpus, &mut findings);
         let memory = MemoryMap::new(kd.ram_ranges(&data)?);
         let info = kd.info();
@@ -245,6 +247,7 @@ impl Dump {
             path: None,
             format,
             machine,
+            byte_order,
             segments: Vec::new(),
             notes,
             cpus,
@@ -393,6 +396,8 @@ fn cpu_findings(cpus: &[CpuContext], findings: &mut Vec<Finding>) {
         if let Some(p) = &c.problem {
             let code = match p {
                 CpuProblem::Zeroed if c.regs.is_none() => F::REGISTER_NOTE_ZEROED,
+                // Nothing is wrong with the note; this tool does not read that machine's.
+                CpuProblem::MachineNotDecoded(_) => F::REGISTERS_NOT_DECODED,
                 _ => F::REGISTER_NOTE_UNDECODABLE,
             };
             findings.push(code.finding(

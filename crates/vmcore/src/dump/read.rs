@@ -3,7 +3,7 @@
 
 use kdump_types::{Bytes, PhysAddr, PhysRange, VirtAddr};
 
-use super::{Dump, Extent, PARTIAL_PAGE};
+use super::{Dump, Extent};
 use crate::error::{Error, Result};
 use crate::kdump::KdumpFile;
 use crate::memmap::Location;
@@ -33,9 +33,9 @@ impl Dump {
 
     /// Read physical memory into `buf`, across range boundaries.
     ///
-    /// A page (4 KiB) that the memory map covers only in part reads as its covered bytes and
-    /// zeros elsewhere, as libkdumpfile reads it; a page no range touches is
-    /// [`Error::NotInDump`]. [`Dump::covered_bytes`] says how much of a read was covered.
+    /// A page (VMCOREINFO's `PAGESIZE`, else 4 KiB) that the memory map covers only in part
+    /// reads as its covered bytes and zeros elsewhere, as libkdumpfile reads it; a page no
+    /// range touches is [`Error::NotInDump`]. [`Dump::covered_bytes`] says how much of a read was covered.
     ///
     /// Errors: [`Error::NotInDump`] for unmapped pages, [`Error::BeyondEof`] for bytes of a
     /// truncated file, [`Error::HeadersOnly`] for a raw elfcorehdr, [`Error::PageExcluded`]
@@ -62,10 +62,15 @@ impl Dump {
             match self.memory.locate(PhysAddr(a)) {
                 None => {
                     // Zero-fill the uncovered part of a page that some range covers in part.
-                    let page = a & !(PARTIAL_PAGE - 1);
-                    let page_end = page.saturating_add(PARTIAL_PAGE);
+                    let (page, page_end) = self.partial_page_of(a);
                     if !self.memory.covers_any(page, page_end) {
                         return Err(Error::NotInDump { addr: a });
+                    }
+                    if !self.page_present(page, page_end) {
+                        return Err(Error::PageExcluded {
+                            addr: a,
+                            pfn: a / self.partial_page(),
+                        });
                     }
                     let gap_end = self
                         .memory
@@ -82,13 +87,16 @@ impl Dump {
                     done += n;
                 }
                 Some(Location::Excluded { len }) => {
-                    if !self.excluded_as_zero {
+                    // Bytes past p_filesz: zeros inside a page that file bytes hold in part
+                    // (libkdumpfile reads such a page), else the page was excluded.
+                    let (page, page_end) = self.partial_page_of(a);
+                    if !self.page_present(page, page_end) {
                         return Err(Error::PageExcluded {
                             addr: a,
-                            pfn: a / PARTIAL_PAGE,
+                            pfn: a / self.partial_page(),
                         });
                     }
-                    let n = want.min(len) as usize;
+                    let n = want.min(len).min(page_end - a) as usize;
                     buf[done..done + n].fill(0);
                     done += n;
                 }
@@ -102,6 +110,24 @@ impl Dump {
             }
         }
         Ok(())
+    }
+
+    /// `[page, page_end)` of the partial-read page holding `a`.
+    fn partial_page_of(&self, a: u64) -> (u64, u64) {
+        let ps = self.partial_page();
+        let page = a & !(ps - 1);
+        (page, page.saturating_add(ps))
+    }
+
+    /// Whether an ELF dump's page reads at all: some file bytes hold part of it, or any range
+    /// covers it when excluded pages read as zeros ([`Dump::set_excluded_as_zero`]), as
+    /// libkdumpfile decides with and without `-z`.
+    fn page_present(&self, page: u64, page_end: u64) -> bool {
+        if self.excluded_as_zero {
+            self.memory.covers_any(page, page_end)
+        } else {
+            self.memory.file_backed_any(page, page_end)
+        }
     }
 
     /// kdump-compressed read page by page: each page from the `--split` part holding it, and

@@ -6,9 +6,9 @@
 //! in 4 bytes and whose 64-bit sub-header members are packed (IA-32) or padded to 8 (other
 //! 32-bit ABIs), as libkdumpfile reads them.
 
-use kdump_types::Bytes;
 pub use kdump_types::kdump::HeaderAbi;
 use kdump_types::kdump::disk_dump_header as dh;
+use kdump_types::{ByteOrder, Bytes};
 
 use crate::error::{Error, Result};
 
@@ -103,6 +103,8 @@ pub struct DiskDumpHeader {
     pub nr_cpus: u32,
     /// The word layout both headers were written in (from `utsname.machine`).
     pub abi: HeaderAbi,
+    /// The byte order every field (and the page descriptors and notes) was written in.
+    pub byte_order: ByteOrder,
 }
 
 fn uts_field(b: &Bytes<'_>, index: u64) -> Result<String> {
@@ -133,6 +135,17 @@ impl DiskDumpHeader {
         // A 32-bit machine's makedumpfile lays the header out with its own word size.
         let abi = HeaderAbi::of_machine(&machine);
         let l = abi.disk_dump_header();
+        // The header names no byte order. A big-endian writer (ppc64, s390x) stores every field
+        // byte-swapped, so, as libkdumpfile decides it, the order is the one in which
+        // block_size is a page size: little-endian first, else big-endian.
+        let page_size_ok = |v: u32| v.is_power_of_two() && (512..=(1 << 18)).contains(&v);
+        let le_block = b.read_u32("disk_dump_header.block_size", l.block_size)?;
+        let byte_order = if !page_size_ok(le_block) && page_size_ok(le_block.swap_bytes()) {
+            ByteOrder::Big
+        } else {
+            ByteOrder::Little
+        };
+        let b = b.with_order(byte_order);
         let timeval = |what, off| -> Result<i64> {
             Ok(if l.timeval_width == 8 {
                 b.read_i64(what, off)?
@@ -163,25 +176,9 @@ impl DiskDumpHeader {
             current_cpu: b.read_u32("disk_dump_header.current_cpu", l.current_cpu)?,
             nr_cpus: b.read_u32("disk_dump_header.nr_cpus", l.nr_cpus)?,
             abi,
+            byte_order,
         };
         let base = b.base();
-        // A big-endian writer (ppc64, s390x) stores every field byte-swapped: a block size and a
-        // version that only make sense swapped name the byte order, not a bad field.
-        let page_size_ok = |v: u32| v.is_power_of_two() && (512..=(1 << 18)).contains(&v);
-        let swapped_block = h.block_size.swap_bytes();
-        if !page_size_ok(h.block_size)
-            && page_size_ok(swapped_block)
-            && (1..=16).contains(&h.header_version.swap_bytes())
-        {
-            return Err(Error::Unsupported {
-                what: "big-endian kdump-compressed dump",
-                offset: base + l.block_size,
-                detail: format!(
-                    "block_size reads {:#x} little-endian but {swapped_block:#x} big-endian (utsname.machine {:?}); only little-endian dumps are read (docs/kdump.md)",
-                    h.block_size, h.machine
-                ),
-            });
-        }
         if h.header_version == 0 {
             return Err(Error::bad(
                 "disk_dump_header.header_version",

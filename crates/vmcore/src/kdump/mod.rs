@@ -102,6 +102,8 @@ pub struct KdumpInfo {
     pub release: String,
     /// utsname machine.
     pub uts_machine: String,
+    /// Byte order of the headers, page descriptors and notes.
+    pub byte_order: kdump_types::ByteOrder,
     /// Header timestamp (seconds).
     pub timestamp: i64,
     /// `status` flags as stored.

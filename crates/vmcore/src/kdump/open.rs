@@ -145,7 +145,7 @@ fn read_headers(
         _ => HeaderAbi::Ilp32Padded.sub_header().size_for(version),
     };
     let sub_bytes = layout.read_needed(data, "kdump_sub_header", bs, sub_len, true)?;
-    let sub_view = Bytes::new(&sub_bytes, layout.file_pos(bs));
+    let sub_view = Bytes::new(&sub_bytes, layout.file_pos(bs)).with_order(header.byte_order);
     header.abi = header.sub_header_abi(&sub_view);
     let sub = KdumpSubHeader::parse(&sub_view, version, header.abi)?;
     findings.extend(mapnr_disagreement(&header, &sub, |o| layout.file_pos(o)));
@@ -295,6 +295,7 @@ fn kdump_info(
         nr_cpus: header.nr_cpus,
         release: header.release.clone(),
         uts_machine: header.machine.clone(),
+        byte_order: header.byte_order,
         timestamp: header.timestamp_sec,
         status: header.status,
         phys_base: sub.phys_base,

@@ -6,6 +6,8 @@
 
 use std::cell::RefCell;
 
+use kdump_types::ByteOrder;
+
 use super::header::{
     COMPRESSION_MASK, DUMP_DH_COMPRESSED_LZO, DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB,
     DUMP_DH_COMPRESSED_ZSTD,
@@ -29,8 +31,8 @@ pub struct PageDesc {
 }
 
 impl PageDesc {
-    /// Decode 24 bytes.
-    pub fn from_bytes(b: &[u8; 24]) -> PageDesc {
+    /// Decode 24 bytes written in `order`.
+    pub fn from_bytes(b: &[u8; 24], order: ByteOrder) -> PageDesc {
         let [
             o0,
             o1,
@@ -51,10 +53,10 @@ impl PageDesc {
             p @ ..,
         ] = *b;
         PageDesc {
-            offset: i64::from_le_bytes([o0, o1, o2, o3, o4, o5, o6, o7]),
-            size: u32::from_le_bytes([s0, s1, s2, s3]),
-            flags: u32::from_le_bytes([f0, f1, f2, f3]),
-            page_flags: u64::from_le_bytes(p),
+            offset: order.u64([o0, o1, o2, o3, o4, o5, o6, o7]) as i64,
+            size: order.u32([s0, s1, s2, s3]),
+            flags: order.u32([f0, f1, f2, f3]),
+            page_flags: order.u64(p),
         }
     }
     /// Why the descriptor cannot describe a page of `page_size` bytes, if it cannot.

@@ -148,7 +148,7 @@ impl KdumpFile {
             })?;
         let mut a = [0u8; 24];
         a.copy_from_slice(&raw[..24]);
-        Ok((PageDesc::from_bytes(&a), at))
+        Ok((PageDesc::from_bytes(&a, self.header.byte_order), at))
     }
 
     /// Decompress page `pfn` into `dst` (exactly one page). `addr` is for errors.

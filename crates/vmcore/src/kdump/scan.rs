@@ -70,7 +70,7 @@ impl KdumpFile {
                 for (k, raw) in chunk.chunks_exact(PAGE_DESC_SIZE as usize).enumerate() {
                     let mut a = [0u8; 24];
                     a.copy_from_slice(raw);
-                    let d = PageDesc::from_bytes(&a);
+                    let d = PageDesc::from_bytes(&a, self.header.byte_order);
                     let at = off + k as u64 * PAGE_DESC_SIZE;
                     if d.offset == 0 {
                         lost += 1;
@@ -93,7 +93,7 @@ impl KdumpFile {
             if let Ok(raw) = self.layout.read(data, "page_desc", at, PAGE_DESC_SIZE)
                 && let Ok(a) = <[u8; 24]>::try_from(&raw[..])
             {
-                let d = PageDesc::from_bytes(&a);
+                let d = PageDesc::from_bytes(&a, self.header.byte_order);
                 if d.offset > 0 && (d.offset as u64).saturating_add(u64::from(d.size)) > image_len {
                     first_past = Some(at);
                     past += 1;

@@ -40,12 +40,12 @@ fn prpsinfo_decodes_names() {
     d[24..28].copy_from_slice(&874u32.to_le_bytes());
     d[40..44].copy_from_slice(b"bash");
     d[56..63].copy_from_slice(b"-bash c");
-    let p = Prpsinfo::parse64(&d).unwrap();
+    let p = Prpsinfo::parse64(&d, kdump_types::ByteOrder::Little).unwrap();
     assert_eq!(
         (p.sname, p.pid, p.fname.as_str(), p.psargs.as_str()),
         ('R', 874, "bash", "-bash c")
     );
-    assert!(Prpsinfo::parse64(&d[..100]).is_none());
+    assert!(Prpsinfo::parse64(&d[..100], kdump_types::ByteOrder::Little).is_none());
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! What a [`Dump`] adds to the page walk: its kernel and per-CPU page tables, its
 //! `page_offset_base`, and [`VirtReader`] (virtual reads through the walk).
 
-use kdump_types::{PhysAddr, VirtAddr};
+use kdump_types::{ByteOrder, PhysAddr, VirtAddr};
 
 use super::{
     DIRECT_MAP_START_L4, DIRECT_MAP_START_L5, PAGE_OFFSET_ALIGN, PageTables, PhysReader,
@@ -31,25 +31,32 @@ pub struct PageOffset {
 }
 
 impl Dump {
-    fn require_x86_64(&self) -> Result<()> {
-        match self.machine() {
-            Machine::X86_64 => Ok(()),
-            m => Err(Error::Unsupported {
-                what: "page-table walk",
-                offset: 0,
-                detail: format!(
-                    "this is the x86_64 walk (virtual addresses are translated for x86_64 and aarch64), this dump is {}",
-                    m.name()
-                ),
-            }),
+    /// The page-table walk of `walk` reads this dump only if it is that machine's and
+    /// little-endian: another machine's tables, or a big-endian kernel's (aarch64_be), would
+    /// be misread, so those get an error naming the machine and byte order, never a wrong
+    /// translation.
+    fn require_walk(&self, walk: Machine) -> Result<()> {
+        let (m, order) = (self.machine(), self.byte_order());
+        if m == walk && order == ByteOrder::Little {
+            return Ok(());
         }
+        Err(Error::Unsupported {
+            what: "page-table walk",
+            offset: 0,
+            detail: format!(
+                "this is the {} walk (virtual addresses are translated for little-endian x86_64 \
+                 and aarch64), this dump is {order} {}",
+                walk.name(),
+                m.name()
+            ),
+        })
     }
 
     /// The kernel page tables, from vmcoreinfo: root `SYMBOL(init_top_pgt)` (or
     /// `SYMBOL(swapper_pg_dir)`) converted with `NUMBER(phys_base)`, `NUMBER(pgtable_l5_enabled)`
     /// and `NUMBER(sme_mask)`.
     pub fn kernel_page_tables(&self) -> Result<PageTables> {
-        self.require_x86_64()?;
+        self.require_walk(Machine::X86_64)?;
         let info = self.vmcoreinfo().ok_or_else(|| Error::MissingVmcoreinfo {
             key: "VMCOREINFO note (needed for the kernel page tables)".into(),
         })?;
@@ -114,7 +121,7 @@ impl Dump {
     /// loaded, which maps little of the kernel; use [`Dump::kernel_page_tables`] for kernel
     /// addresses then.
     pub fn cpu_page_tables(&self, note_index: usize) -> Result<PageTables> {
-        self.require_x86_64()?;
+        self.require_walk(Machine::X86_64)?;
         let cpu = self.cpus().get(note_index).ok_or_else(|| Error::Corrupt {
             what: "CPU context",
             detail: format!(
@@ -158,13 +165,7 @@ impl Dump {
 
     /// The arm64 kernel address space, from vmcoreinfo alone ([`arm64::Arm64Space`]).
     pub fn arm64_space(&self) -> Result<arm64::Arm64Space> {
-        if self.machine() != Machine::Aarch64 {
-            return Err(Error::Unsupported {
-                what: "arm64 page-table walk",
-                offset: 0,
-                detail: format!("this dump is {}, not aarch64", self.machine().name()),
-            });
-        }
+        self.require_walk(Machine::Aarch64)?;
         let info = self.vmcoreinfo().ok_or_else(|| Error::MissingVmcoreinfo {
             key: "VMCOREINFO note (needed for the kernel page tables)".into(),
         })?;
@@ -202,7 +203,7 @@ impl Dump {
     /// PT_LOAD when the dump has one, otherwise found by scanning the kernel page tables over
     /// the direct-map window (up to `NUMBER(VMALLOC_START)` when known).
     pub fn page_offset_base(&self) -> Result<PageOffset> {
-        self.require_x86_64()?;
+        self.require_walk(Machine::X86_64)?;
         let levels = self.paging_levels();
         let window_start = if levels == 5 {
             DIRECT_MAP_START_L5

@@ -252,13 +252,18 @@ fn hostile_headers_give_errors_or_findings_never_panics() {
     b[64 + 8..64 + 16].copy_from_slice(&(1u64 << 40).to_le_bytes());
     let d = Dump::from_bytes(b).unwrap();
     assert!(d.findings().iter().any(|f| f.code == "ELF007"));
-    // Not ET_CORE, big-endian, bad class: errors with the field's offset.
+    // Not ET_CORE, an unknown byte order, bad class: errors with the field's offset.
     let mut b = base.clone();
     b[16] = 2;
     assert_eq!(Dump::from_bytes(b).unwrap_err().offset(), Some(16));
     let mut b = base.clone();
-    b[5] = 2;
+    b[5] = 3;
     assert_eq!(Dump::from_bytes(b).unwrap_err().offset(), Some(5));
+    // A little-endian file that says big-endian: its e_type reads 0x400, not ET_CORE.
+    let mut b = base.clone();
+    b[5] = 2;
+    let e = Dump::from_bytes(b).unwrap_err();
+    assert_eq!(e.offset(), Some(16), "{e}");
     let mut b = base.clone();
     b[4] = 9;
     assert_eq!(Dump::from_bytes(b).unwrap_err().offset(), Some(4));
