@@ -58,8 +58,10 @@ impl Dump {
         Self::from_split_parts(dumps)
     }
 
-    /// [`Dump::open_split_set`] of files already opened (each exactly once).
-    pub(crate) fn from_split_parts(mut dumps: Vec<Dump>) -> Result<Dump> {
+    /// [`Dump::open_split_set`] of dumps already opened (each file exactly once), for a caller
+    /// that opened them for another reason first (the CLI, given several files, reads them as
+    /// one dump when all are parts of one set).
+    pub fn from_split_parts(mut dumps: Vec<Dump>) -> Result<Dump> {
         let single = dumps.len() == 1 && dumps[0].kdump_info().is_none_or(|i| i.split.is_none());
         if single && let Some(d) = dumps.pop() {
             return Ok(d);

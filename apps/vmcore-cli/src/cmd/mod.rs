@@ -49,8 +49,9 @@ impl DumpArg {
 pub struct DumpsArg {
     /// The dump files (any supported format; `-` reads a flattened stream from standard
     /// input). Several are reported one after the other, each under a `==> DUMP <==` line
-    /// (with --json: a JSON array). Without one, the bundled sample dump (a real Linux 6.12
-    /// /proc/vmcore) is opened.
+    /// (with --json: a JSON array), except the parts of one makedumpfile --split set, which
+    /// are read together as one dump (as a directory of them is). Without one, the bundled
+    /// sample dump (a real Linux 6.12 /proc/vmcore) is opened.
     #[arg(value_name = "DUMP")]
     pub dumps: Vec<PathBuf>,
 }
@@ -73,12 +74,24 @@ impl DumpsArg {
             .open()?;
             return one(&d, out);
         }
+        // Each file is opened once: as a part of one --split set, or as a dump of its own.
+        let opened: Vec<anyhow::Result<Dump>> = self.dumps.iter().map(|p| open_dump(p)).collect();
+        let split_part = |d: &anyhow::Result<Dump>| {
+            d.as_ref()
+                .is_ok_and(|d| d.kdump_info().is_some_and(|k| k.split.is_some()))
+        };
+        if opened.iter().all(split_part) {
+            let parts: Vec<Dump> = opened.into_iter().filter_map(Result::ok).collect();
+            let d = Dump::from_split_parts(parts)
+                .context("these files are --split parts but not one set")?;
+            return one(&d, out);
+        }
         let mut outcome = Outcome::Clean;
         let mut failed: Vec<String> = Vec::new();
         let mut docs: Vec<serde_json::Value> = Vec::new();
-        for (i, p) in self.dumps.iter().enumerate() {
+        for (i, (p, d)) in self.dumps.iter().zip(opened).enumerate() {
             let mut buf: Vec<u8> = Vec::new();
-            let result = open_dump(p).and_then(|d| one(&d, &mut buf));
+            let result = d.and_then(|d| one(&d, &mut buf));
             match &result {
                 Ok(o) if *o == Outcome::Findings => outcome = Outcome::Findings,
                 Ok(_) => {}

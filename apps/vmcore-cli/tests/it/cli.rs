@@ -423,3 +423,51 @@ fn big_endian_dump_reads_physically_and_refuses_virtual_addresses_by_name() {
     e.read_phys(vmcore::PhysAddr(0x3000), &mut buf).unwrap();
     assert!(buf == page_content(3, 4096));
 }
+
+/// `vmcore info part0 part1 part2` of a makedumpfile --split set reads them as one dump (as a
+/// directory of them is read); parts of two sets are refused by name; unrelated dumps are
+/// still reported one after the other.
+#[test]
+fn split_parts_named_together_are_one_dump() {
+    use testgen::kdump::{Compression, KdumpSpec, kdump_bytes, mixed_pages};
+    let dir = tempfile::tempdir().unwrap();
+    let write_set = |tag: &str, release: &str| -> Vec<String> {
+        [(0u64, 10u64), (10, 20), (20, 30)]
+            .iter()
+            .enumerate()
+            .map(|(i, &cut)| {
+                let s = KdumpSpec {
+                    compression: Compression::Zlib,
+                    pages: mixed_pages(30),
+                    release: release.into(),
+                    split: Some(cut),
+                    ..KdumpSpec::default()
+                };
+                let p = dir.path().join(format!("{tag}{i}"));
+                std::fs::write(&p, kdump_bytes(&s)).unwrap();
+                p.to_string_lossy().into_owned()
+            })
+            .collect()
+    };
+    let a = write_set("a", "6.12.0-a");
+    let b = write_set("b", "6.12.0-b");
+    let o = vmcore(&["info", &a[2], &a[0], &a[1]]);
+    let s = stdout(&o);
+    assert!(s.contains("split set:   3 parts"), "{s}");
+    assert!(!s.contains("==>"), "one dump, not three: {s}");
+    let o = vmcore(&["info", &a[0], &a[1], "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.is_object(), "one document: {v}");
+    assert!(
+        v["findings"].to_string().contains("KDUMP012"),
+        "a missing part is named: {v}"
+    );
+    let o = vmcore(&["info", &a[0], &b[1]]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not one set"), "{err}");
+    // A split part beside a whole dump: two dumps, reported one after the other.
+    let whole = real("kdump/makedumpfile-c-d31.kdump");
+    let o = vmcore(&["info", &a[0], &whole]);
+    assert_eq!(stdout(&o).matches("==>").count(), 2);
+}
