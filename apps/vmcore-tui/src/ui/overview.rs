@@ -52,7 +52,16 @@ fn facts(app: &App) -> Vec<Line<'static>> {
         ),
         row(
             "Format",
-            format!("{} · {}", d.format().name(), d.machine().name()),
+            match d.byte_order() {
+                vmcore::ByteOrder::Little => {
+                    format!("{} · {}", d.format().name(), d.machine().name())
+                }
+                vmcore::ByteOrder::Big => format!(
+                    "{} · {} · big-endian (physical memory only)",
+                    d.format().name(),
+                    d.machine().name()
+                ),
+            },
         ),
         row(
             "Kernel",
