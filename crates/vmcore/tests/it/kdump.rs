@@ -696,6 +696,49 @@ fn big_endian_kdump_reads_as_its_little_endian_twin() {
     }
 }
 
+#[test]
+fn big_endian_32bit_kdump_reads_as_its_little_endian_twin_at_every_version() {
+    // 32-bit ppc and s390 writers: the padded 32-bit layout, every field swapped. Their
+    // little-endian twin is the same layout with the bytes in the other order.
+    for machine in ["ppc", "s390"] {
+        for version in 1..=6 {
+            let little = KdumpSpec {
+                machine: machine.into(),
+                abi: testgen::kdump::HeaderAbi::Ilp32Padded,
+                notes: ElfSpec {
+                    vmcoreinfo: Some(sample_vmcoreinfo()),
+                    ..ElfSpec::default()
+                },
+                ..spec(version, Compression::Zlib, mixed_pages(24))
+            };
+            let big = KdumpSpec {
+                byte_order: testgen::ByteOrder::Big,
+                ..little.clone()
+            };
+            let name = format!("{machine} v{version}");
+            let l = Dump::from_bytes(kdump_bytes(&little)).expect("little-endian");
+            let b = Dump::from_bytes(kdump_bytes(&big)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(b.byte_order(), testgen::ByteOrder::Big, "{name}");
+            assert_eq!(b.kdump_info().map(|k| k.max_mapnr), Some(24), "{name}");
+            assert_eq!(
+                b.vmcoreinfo().is_some(),
+                version >= 3,
+                "{name}: VMCOREINFO through the swapped sub-header"
+            );
+            check_pages(&b, &big);
+            let (mut x, mut y) = (vec![0u8; 4096], vec![0u8; 4096]);
+            for pfn in 0..25u64 {
+                let (rl, rb) = (
+                    l.read_phys(PhysAddr(pfn * 4096), &mut x),
+                    b.read_phys(PhysAddr(pfn * 4096), &mut y),
+                );
+                assert_eq!(rl.is_ok(), rb.is_ok(), "{name} pfn {pfn}");
+                assert!(x == y, "{name} pfn {pfn} differs");
+            }
+        }
+    }
+}
+
 /// A reader that hands out at most 7 bytes a call, as a pipe may.
 struct Trickle<'a>(&'a [u8]);
 
