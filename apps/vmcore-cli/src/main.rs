@@ -80,6 +80,8 @@ enum Command {
     Ps(cmd::task::PsArgs),
     /// Loaded modules (name, text base, size), like lsmod, from the dump's own BTF.
     Modules(cmd::task::ModulesArgs),
+    /// The kernel's or a module's BTF types, read from the dump, as `bpftool btf dump` prints them.
+    Btf(cmd::btf::BtfArgs),
     /// Build, update, verify and watch kdump elfcorehdrs (kernel-exact, Linux 6.12 x86_64).
     Elfcorehdr {
         #[command(subcommand)]
@@ -122,6 +124,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Ksyms(a) => cmd::sym::run_ksyms(&a, out),
         Command::Ps(a) => cmd::task::run_ps(&a, out),
         Command::Modules(a) => cmd::task::run_modules(&a, out),
+        Command::Btf(a) => cmd::btf::run(&a, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "vmcore", out);
             Ok(Outcome::Clean)

@@ -20,6 +20,8 @@ use std::sync::{Arc, OnceLock};
 
 use kdump_types::Bytes;
 
+mod raw_dump;
+
 /// The magic number, as the first two bytes read little-endian.
 pub const BTF_MAGIC: u16 = 0xeb9f;
 
@@ -927,7 +929,7 @@ impl Field {
 }
 
 /// `BTF_KIND_ARRAY` data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ArrayInfo {
     /// Element type.
     pub elem_type: u32,
@@ -938,7 +940,7 @@ pub struct ArrayInfo {
 }
 
 /// `BTF_KIND_INT` data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct IntInfo {
     /// `BTF_INT_SIGNED` (1), `BTF_INT_CHAR` (2), `BTF_INT_BOOL` (4).
     pub encoding: u8,

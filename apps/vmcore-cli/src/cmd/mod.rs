@@ -9,6 +9,7 @@ use vmcore::{Dump, Severity};
 use crate::Outcome;
 
 pub mod bt;
+pub mod btf;
 pub mod check;
 pub mod convert;
 pub mod cpus;

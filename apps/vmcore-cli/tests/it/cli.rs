@@ -22,6 +22,11 @@ fn help_of_every_subcommand() {
         "modules",
         "sym",
         "ksyms",
+        "btf",
+        "convert",
+        "check",
+        "diff",
+        "elfcorehdr",
     ] {
         let o = vmcore(&[sub, "--help"]);
         assert!(o.status.success(), "{sub}");

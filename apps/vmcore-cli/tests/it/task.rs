@@ -179,3 +179,81 @@ fn ps_on_a_makedumpfile_twin_names_the_left_out_tasks() {
         "{text}"
     );
 }
+
+/// `vmcore btf` prints the dump's own BTF exactly as bpftool prints the blob `--raw-bytes`
+/// writes (Debian's bpftool 7.1: every one of the 266,255 lines of the real 6.12 vmlinux BTF,
+/// and a module's split BTF over it); `--type` picks types by name.
+#[test]
+fn btf_prints_as_bpftool_prints_the_same_blob() {
+    let ok = std::process::Command::new("bpftool")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install bpftool (Debian) for the BTF test"
+        );
+        eprintln!("skipped: bpftool is not installed (apt-get install bpftool)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bpftool = |args: &[&str]| {
+        let o = std::process::Command::new("bpftool")
+            .args(args)
+            .output()
+            .expect("run bpftool");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).expect("utf-8")
+    };
+    let blob = |dump: &str, extra: &[&str], name: &str| {
+        let mut args = vec!["btf", dump, "--raw-bytes"];
+        args.extend_from_slice(extra);
+        let o = vmcore(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let p = dir.path().join(name);
+        std::fs::write(&p, &o.stdout).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let f = real("kdump/proc-vmcore.elf");
+    let vmlinux = blob(&f, &[], "vmlinux.btf");
+    let want = bpftool(&["btf", "dump", "file", &vmlinux, "format", "raw"]);
+    let got = stdout(&vmcore(&["btf", &f]));
+    assert_eq!(got.lines().count(), 266_255);
+    assert!(
+        got == want,
+        "vmcore btf differs from bpftool's dump of the same blob"
+    );
+    // One type by name, and a name no type has (exit 1).
+    let o = vmcore(&["btf", &f, "--type", "list_head"]);
+    assert_eq!(
+        stdout(&o),
+        "[93] STRUCT 'list_head' size=16 vlen=2\n\t'next' type_id=95 bits_offset=0\n\t'prev' type_id=95 bits_offset=64\n"
+    );
+    assert_eq!(
+        vmcore(&["btf", &f, "--type", "no_such_type"]).status.code(),
+        Some(1)
+    );
+    // A module's split BTF, over the kernel's.
+    let m = real_data::kernel_path("6.12-modcrash/kdump/makedumpfile-E-d31.elf")
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let base = blob(&m, &[], "mc-vmlinux.btf");
+    let module = blob(&m, &["--module", "qemu_fw_cfg"], "qemu_fw_cfg.btf");
+    let want = bpftool(&["btf", "-B", &base, "dump", "file", &module, "format", "raw"]);
+    let got = stdout(&vmcore(&["btf", &m, "--module", "qemu_fw_cfg"]));
+    assert_eq!(got, want);
+    let o = vmcore(&["btf", &m, "--module", "lab_crash"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("modules with BTF: qemu_fw_cfg"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

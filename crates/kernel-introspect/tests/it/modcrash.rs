@@ -223,78 +223,9 @@ fn module_symbols_resolve_to_drgns_frames() {
     }
 }
 
-/// A type as `bpftool btf dump ... format raw` prints it (the kinds a module's BTF holds here).
-fn bpftool_raw(t: kernel_introspect::btf::Type<'_>) -> String {
-    use kernel_introspect::btf::Kind;
-    let name = |n: &str| {
-        if n.is_empty() {
-            "(anon)".to_string()
-        } else {
-            n.to_string()
-        }
-    };
-    let head = |k: &str| format!("[{}] {k} '{}'", t.id(), name(t.name()));
-    let r = t.ref_type().unwrap_or(0);
-    match t.kind() {
-        Kind::Struct | Kind::Union => {
-            let mut s = format!(
-                "{} size={} vlen={}",
-                head(if t.kind() == Kind::Struct {
-                    "STRUCT"
-                } else {
-                    "UNION"
-                }),
-                t.size().unwrap_or(0),
-                t.vlen()
-            );
-            for m in t.members() {
-                s += &format!(
-                    "\n\t'{}' type_id={} bits_offset={}",
-                    name(t.member_name(&m)),
-                    m.type_id,
-                    m.bit_offset
-                );
-                if m.bitfield_size != 0 {
-                    s += &format!(" bitfield_size={}", m.bitfield_size);
-                }
-            }
-            s
-        }
-        Kind::Ptr => format!("{} type_id={r}", head("PTR")),
-        Kind::Const => format!("{} type_id={r}", head("CONST")),
-        Kind::Volatile => format!("{} type_id={r}", head("VOLATILE")),
-        Kind::Typedef => format!("{} type_id={r}", head("TYPEDEF")),
-        Kind::Func => {
-            let linkage = ["static", "global", "extern"]
-                .get(t.vlen() as usize)
-                .copied()
-                .unwrap_or("?");
-            format!("{} type_id={r} linkage={linkage}", head("FUNC"))
-        }
-        Kind::FuncProto => {
-            let mut s = format!("{} ret_type_id={r} vlen={}", head("FUNC_PROTO"), t.vlen());
-            for p in t.params() {
-                s += &format!("\n\t'{}' type_id={}", name(p.name), p.type_id);
-            }
-            s
-        }
-        Kind::Array => {
-            let a = t.array().expect("array");
-            format!(
-                "{} type_id={} index_type_id={} nr_elems={}",
-                head("ARRAY"),
-                a.elem_type,
-                a.index_type,
-                a.nelems
-            )
-        }
-        other => format!("{} (kind {} not rendered)", head("?"), other.name()),
-    }
-}
-
 /// A module's BTF, from the kernel's `btf_modules` list (its `btf_data` is NULL after load):
 /// the bytes equal the `.BTF` section of Debian's module, and every type, as split BTF on top of
-/// the dump's vmlinux BTF, renders as bpftool dumps it.
+/// the dump's vmlinux BTF, renders (`Type::raw_dump`) as bpftool dumps it.
 #[test]
 fn module_btf_equals_the_module_section_and_bpftool() {
     let d = dump();
@@ -323,7 +254,7 @@ fn module_btf_equals_the_module_section_and_bpftool() {
     );
     let base = kernel.btf().expect("btf");
     assert_eq!(m.btf.first_id(), base.len() + 1);
-    let got: Vec<String> = m.btf.types().map(bpftool_raw).collect();
+    let got: Vec<String> = m.btf.types().map(|t| t.raw_dump()).collect();
     let want = std::fs::read_to_string(
         real_data::kernels_root().join(format!("{DIR}/oracles/qemu_fw_cfg.BTF.bpftool-raw.txt")),
     )
