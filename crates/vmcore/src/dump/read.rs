@@ -76,6 +76,11 @@ impl Dump {
                         .memory
                         .next_start_after(PhysAddr(a))
                         .map_or(page_end, |n| n.0.min(page_end));
+                    // The last address (2^64 - 1) is past every range's exclusive end, and its
+                    // page end saturates onto it: nothing to zero-fill, and no progress to make.
+                    if gap_end <= a {
+                        return Err(Error::NotInDump { addr: a });
+                    }
                     let n = want.min(gap_end - a) as usize;
                     buf[done..done + n].fill(0);
                     done += n;
@@ -96,7 +101,10 @@ impl Dump {
                             pfn: a / self.partial_page(),
                         });
                     }
-                    let n = want.min(len).min(page_end - a) as usize;
+                    let n = want.min(len).min(page_end.saturating_sub(a)) as usize;
+                    if n == 0 {
+                        return Err(Error::NotInDump { addr: a });
+                    }
                     buf[done..done + n].fill(0);
                     done += n;
                 }

@@ -90,3 +90,36 @@ fn fuzz_convert_alias_at_the_top_of_the_address_space_overflowed() {
     let err = vmcore::convert::write_elf(&d, &mut std::io::sink(), |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("ELF009"), "{err}");
 }
+
+/// elf_open (timeout): a PT_LOAD running to the top of the address space, then a read of the
+/// last address, 2^64 - 1. No range holds it (ends are exclusive), but a range covers its
+/// page, so the partial-page read zero-filled "up to the page end", which saturated onto the
+/// address itself: zero bytes a turn, forever. It is now not in the dump.
+#[test]
+fn fuzz_elf_read_of_the_last_address_made_no_progress() {
+    let s = ElfSpec {
+        loads: vec![LoadSpec {
+            paddr: u64::MAX - 0xffff,
+            vaddr: 0,
+            memsz: 0x10000,
+            filesz: 0x10000,
+            fill: Fill::Pattern,
+        }],
+        ..ElfSpec::default()
+    };
+    for zero in [false, true] {
+        let mut d = Dump::from_bytes(elf_bytes(&s)).expect("opens");
+        d.set_excluded_as_zero(zero);
+        let mut b = [0u8; 1];
+        assert!(matches!(
+            d.read_phys(PhysAddr(u64::MAX), &mut b),
+            Err(vmcore::Error::NotInDump { addr: u64::MAX })
+        ));
+        // The byte before it is the range's last.
+        d.read_phys(PhysAddr(u64::MAX - 1), &mut b)
+            .expect("last byte");
+        assert_eq!(b[0], testgen::pattern_byte(u64::MAX - 1));
+        let mut two = [0u8; 2];
+        assert!(d.read_phys(PhysAddr(u64::MAX - 1), &mut two).is_err());
+    }
+}
