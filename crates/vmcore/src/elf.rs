@@ -262,8 +262,10 @@ fn read_segments(
     phnum: u64,
     stride: u64,
 ) -> Result<Vec<Segment>> {
-    // phnum < 2^32 and stride < 2^16: no overflow.
-    let table = b.sub("program header table", e_phoff, phnum * stride)?;
+    // phnum < 2^32 and stride < 2^16: no overflow. The padding of a wide stride need not
+    // follow the last entry (libkdumpfile's generator writes ELF32 files so).
+    let table_len = (phnum - 1) * stride + layout.phdr_size;
+    let table = b.sub("program header table", e_phoff, table_len)?;
     (0..phnum)
         .map(|i| {
             let at = i * stride;

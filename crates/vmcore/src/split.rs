@@ -236,12 +236,14 @@ impl SplitPart {
 
 /// The PFN range of a dump that must be a `--split` part.
 fn part_range(d: &Dump) -> Result<(u64, u64)> {
-    if d.format() != Format::KdumpCompressed {
+    // Parts may be flattened (`makedumpfile -F --split`), each or some: a flattened part is
+    // read through its record index like any flattened dump.
+    if !matches!(d.format(), Format::KdumpCompressed | Format::Flattened) {
         return Err(split_error(
             d,
             format!(
-                "it is {}, not a kdump-compressed file: only makedumpfile --split parts \
-                 form a set",
+                "it is {}, not a kdump-compressed or flattened file: only makedumpfile \
+                 --split parts form a set",
                 d.format().name()
             ),
         ));

@@ -254,7 +254,8 @@ impl Dump {
     }
 }
 
-/// The parts of a `--split` set: every regular file of `dir`, by name.
+/// The parts of a `--split` set: every regular file of `dir` (or symbolic link to one), by
+/// name.
 fn open_split_dir(dir: &std::path::Path) -> Result<Dump> {
     let io = |source| Error::Io {
         path: dir.to_path_buf(),
@@ -263,7 +264,8 @@ fn open_split_dir(dir: &std::path::Path) -> Result<Dump> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
-        if entry.file_type().map_err(io)?.is_file() {
+        // metadata() follows a symbolic link, so a directory of links to the parts works.
+        if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file()) {
             files.push(entry.path());
         }
     }

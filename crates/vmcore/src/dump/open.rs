@@ -84,6 +84,23 @@ pub fn detect(data: &[u8]) -> Result<Format> {
     if data.starts_with(b"makedumpfile\0") {
         return Ok(Format::Flattened);
     }
+    // Formats libkdumpfile reads and this crate does not: named, not "unknown".
+    const LKCD_MAGIC: u64 = 0xa819_0173_618f_23ed;
+    let head8 = data.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok());
+    let other = match head8 {
+        Some(m) if u64::from_le_bytes(m) == LKCD_MAGIC || u64::from_be_bytes(m) == LKCD_MAGIC => {
+            Some("an LKCD dump (the pre-kdump Linux Kernel Crash Dump format)")
+        }
+        Some(m) if &m == b"sadump\0\0" => Some("a Fujitsu sadump dump"),
+        _ => None,
+    };
+    if let Some(what) = other {
+        return Err(Error::Unsupported {
+            what: "dump format",
+            offset: 0,
+            detail: format!("{what} is not read (libkdumpfile reads it)"),
+        });
+    }
     Err(Error::UnknownFormat {
         magic: data.iter().take(16).copied().collect(),
     })

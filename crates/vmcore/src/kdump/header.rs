@@ -213,6 +213,15 @@ impl DiskDumpHeader {
         if self.abi == HeaderAbi::Lp64 || self.header_version < 3 {
             return self.abi;
         }
+        // A file that ends before a padded sub-header would (the reader then reads the
+        // packed size only) was written packed.
+        if (sub.len() as u64)
+            < HeaderAbi::Ilp32Padded
+                .sub_header()
+                .size_for(self.header_version)
+        {
+            return HeaderAbi::Ilp32Packed;
+        }
         let packed = HeaderAbi::Ilp32Packed.sub_header();
         let off = sub.read_u64(
             "kdump_sub_header.offset_vmcoreinfo",

@@ -121,8 +121,10 @@ fn read_headers(
     layout: &Layout,
     findings: &mut Vec<Finding>,
 ) -> Result<(DiskDumpHeader, KdumpSubHeader)> {
-    let head = layout.read_needed(data, "disk_dump_header", 0, DISK_DUMP_HEADER_SIZE, true)?;
-    if head.starts_with(&kdump_types::elf::ELFMAG) {
+    // An ELF image may be shorter than a disk_dump_header (a headers-only core): look at
+    // its magic before asking for more.
+    let magic = layout.read_needed(data, "image signature", 0, 4, true)?;
+    if magic.starts_with(&kdump_types::elf::ELFMAG) {
         // `Dump` reads such a stream as ELF (it rebuilds the image); the kdump reader cannot.
         return Err(Error::Unsupported {
             what: super::FLATTENED_ELF,
@@ -130,6 +132,7 @@ fn read_headers(
             detail: "the flattened stream holds an ELF image, not a kdump-compressed one".into(),
         });
     }
+    let head = layout.read_needed(data, "disk_dump_header", 0, DISK_DUMP_HEADER_SIZE, true)?;
     let mut header = DiskDumpHeader::parse(&Bytes::new(&head, layout.file_pos(0)))?;
     let version = header.header_version;
     if version > header::MAX_KNOWN_VERSION {
@@ -139,12 +142,23 @@ fn read_headers(
         ));
     }
     let bs = u64::from(header.block_size);
-    // A 32-bit sub-header is packed or padded; read enough for either, then decide.
-    let sub_len = match header.abi {
-        HeaderAbi::Lp64 => HeaderAbi::Lp64.sub_header().size_for(version),
-        _ => HeaderAbi::Ilp32Padded.sub_header().size_for(version),
+    // A 32-bit sub-header is packed or padded; read enough for either, then decide. A file
+    // that ends after a packed sub-header (libkdumpfile's generator writes such empty IA-32
+    // dumps) can only be packed.
+    let sub_bytes = match header.abi {
+        HeaderAbi::Lp64 => {
+            let len = HeaderAbi::Lp64.sub_header().size_for(version);
+            layout.read_needed(data, "kdump_sub_header", bs, len, true)?
+        }
+        _ => {
+            let padded = HeaderAbi::Ilp32Padded.sub_header().size_for(version);
+            let packed = HeaderAbi::Ilp32Packed.sub_header().size_for(version);
+            match layout.read_needed(data, "kdump_sub_header", bs, padded, true) {
+                Ok(b) => b,
+                Err(_) => layout.read_needed(data, "kdump_sub_header", bs, packed, true)?,
+            }
+        }
     };
-    let sub_bytes = layout.read_needed(data, "kdump_sub_header", bs, sub_len, true)?;
     let sub_view = Bytes::new(&sub_bytes, layout.file_pos(bs)).with_order(header.byte_order);
     header.abi = header.sub_header_abi(&sub_view);
     let sub = KdumpSubHeader::parse(&sub_view, version, header.abi)?;

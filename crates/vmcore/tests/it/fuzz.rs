@@ -123,3 +123,65 @@ fn fuzz_elf_read_of_the_last_address_made_no_progress() {
         assert!(d.read_phys(PhysAddr(u64::MAX - 1), &mut two).is_err());
     }
 }
+
+/// Shapes libkdumpfile's own test generators write that were refused (its `elf-basic-flat`,
+/// `elf-empty-i386`, `diskdump-empty-i386`), made here by testgen: a flattened stream of an
+/// ELF image shorter than a `disk_dump_header`; an ELF32 whose `e_phentsize` is 56 with no
+/// padding after its last entry; an IA-32 kdump that ends right after its packed sub-header.
+#[test]
+fn short_images_libkdumpfile_writes_open() {
+    use testgen::kdump::{FlatSpec, HeaderAbi, KdumpSpec, flatten, kdump_bytes};
+    // Headers only: ELF header, one empty PT_NOTE.
+    let tiny = elf_bytes(&ElfSpec {
+        truncate_to: Some(64 + 56),
+        ..ElfSpec::default()
+    });
+    assert!(tiny.len() < 464);
+    let d = Dump::from_bytes(flatten(&tiny, &FlatSpec::default())).expect("flattened ELF");
+    assert_eq!(d.segments().len(), 1);
+
+    let elf32 = elf_bytes(&ElfSpec {
+        machine: testgen::EM_386,
+        elf32_phentsize: Some(56),
+        truncate_to: Some(52 + 32),
+        ..ElfSpec::default()
+    });
+    let d = Dump::from_bytes(elf32).expect("ELF32, 56-byte stride, last entry unpadded");
+    assert_eq!(d.segments().len(), 1);
+    assert!(d.findings().iter().any(|f| f.code == "ELF012"));
+
+    let s = KdumpSpec {
+        abi: HeaderAbi::Ilp32Packed,
+        machine: "i686".into(),
+        ..KdumpSpec::default()
+    };
+    let packed = HeaderAbi::Ilp32Packed.sub_header().size_for(6);
+    let image = kdump_bytes(&KdumpSpec {
+        overrides: testgen::kdump::KdumpOverrides {
+            truncate_to: Some(4096 + packed),
+            ..Default::default()
+        },
+        ..s
+    });
+    let d = Dump::from_bytes(image).expect("IA-32 kdump ending after its sub-header");
+    assert_eq!(d.kdump_info().map(|k| k.header_version), Some(6));
+}
+
+/// LKCD and sadump files (formats libkdumpfile reads and this crate does not) are named in
+/// the error, not called "not a crash dump".
+#[test]
+fn lkcd_and_sadump_are_named_not_unknown() {
+    for (magic, name) in [
+        (0xa819_0173_618f_23edu64.to_le_bytes(), "LKCD"),
+        (0xa819_0173_618f_23edu64.to_be_bytes(), "LKCD"),
+        (*b"sadump\0\0", "sadump"),
+    ] {
+        let mut b = magic.to_vec();
+        b.resize(4096, 0);
+        let e = Dump::from_bytes(b).expect_err("not read");
+        assert!(
+            matches!(e, vmcore::Error::Unsupported { .. }) && e.to_string().contains(name),
+            "{e}"
+        );
+    }
+}

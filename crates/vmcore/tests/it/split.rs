@@ -199,3 +199,37 @@ fn overlapping_foreign_and_unsplit_files_are_refused_by_name() {
         "{e}"
     );
 }
+
+/// Parts may be flattened (`makedumpfile -F --split`): all of them, or some (libkdumpfile's
+/// `diskdump-split-flat` and `-mixed` cases); a directory of symbolic links to the parts is a
+/// set too.
+#[test]
+fn flattened_and_mixed_parts_and_linked_parts_form_a_set() {
+    use testgen::kdump::{FlatSpec, flatten};
+    let pages = mixed_pages(60);
+    let (dir, paths) = synthetic_set(&pages, &[(0, 17), (17, 40), (40, 60)]);
+    let whole = spec(6, Compression::Zlib, pages);
+    for flat_parts in [vec![0, 1, 2], vec![1]] {
+        let mut set = Vec::new();
+        for (i, p) in paths.iter().enumerate() {
+            if flat_parts.contains(&i) {
+                let flat = dir.path().join(format!("flat{i}"));
+                let image = std::fs::read(p).expect("part");
+                std::fs::write(&flat, flatten(&image, &FlatSpec::default())).expect("write");
+                set.push(flat);
+            } else {
+                set.push(p.clone());
+            }
+        }
+        let d = Dump::open_split_set(&set).unwrap_or_else(|e| panic!("{flat_parts:?}: {e}"));
+        assert_eq!(d.split_parts().len(), 3);
+        check_pages(&d, &whole);
+    }
+    let links = tempfile::tempdir().expect("tempdir");
+    for (i, p) in paths.iter().enumerate() {
+        std::os::unix::fs::symlink(p, links.path().join(format!("vmcore.{i}"))).expect("link");
+    }
+    let d = Dump::open_input(links.path()).expect("a directory of links");
+    assert_eq!(d.split_parts().len(), 3);
+    check_pages(&d, &whole);
+}
