@@ -174,7 +174,11 @@ impl Dump {
         } else {
             DumpData::Mmap(map_file(&image).map_err(io)?)
         };
-        let mut dump = Dump::parse(data)?;
+        // The records place bytes anywhere in the image, so it is sparse: its holes (bytes no
+        // record wrote) are known to the file system, and scans skip them as they skip a
+        // sparse dump file's, instead of reading a hole of a record's claimed offset.
+        let extents = crate::extents::DataExtents::of_file(&image, len);
+        let mut dump = Dump::parse_with(data, extents)?;
         dump.set_stream_origin(name, findings);
         Ok(dump)
     }

@@ -144,7 +144,7 @@ impl Dump {
         Self::parse_with(data, extents)
     }
 
-    fn parse_with(data: DumpData, extents: DataExtents) -> Result<Dump> {
+    pub(crate) fn parse_with(data: DumpData, extents: DataExtents) -> Result<Dump> {
         let format = detect(&data)?;
         match format {
             Format::Elf64 | Format::Elf32 => Self::parse_elf(data, extents),
