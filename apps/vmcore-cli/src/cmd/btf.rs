@@ -23,8 +23,12 @@ pub struct BtfArgs {
     pub module: Option<String>,
     /// Write the BTF blob itself (for `bpftool btf dump file FILE`; a module's needs
     /// `--base-btf` with the kernel's). Refused on a terminal.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub raw_bytes: bool,
+    /// Print JSON: `types`, each with `id`, `kind` (bpftool's name), `name` and `raw` (its
+    /// bpftool lines), and `missing` (the `--type` names no type has).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Run `vmcore btf`. Exit 1 when a `--type` name matched nothing.
@@ -58,23 +62,47 @@ pub fn run(args: &BtfArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         out.write_all(btf.bytes())?;
         return Ok(Outcome::Clean);
     }
+    let mut picked = Vec::new();
+    let mut missing = Vec::new();
     if args.types.is_empty() {
-        for t in btf.types() {
-            writeln!(out, "{}", t.raw_dump())?;
-        }
-        return Ok(Outcome::Clean);
+        picked.extend(btf.types());
     }
-    let mut outcome = Outcome::Clean;
     for name in &args.types {
-        let mut any = false;
-        for t in btf.types_named(name) {
-            writeln!(out, "{}", t.raw_dump())?;
-            any = true;
-        }
-        if !any {
-            eprintln!("vmcore: no BTF type named {name:?}");
-            outcome = Outcome::Findings;
+        let before = picked.len();
+        picked.extend(btf.types_named(name));
+        if picked.len() == before {
+            missing.push(name.as_str());
         }
     }
-    Ok(outcome)
+    if args.json {
+        let types: Vec<serde_json::Value> = picked
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "id": t.id(),
+                    "kind": t.raw_kind(),
+                    "name": t.name(),
+                    "raw": t.raw_dump(),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "btf": args.module.as_deref().unwrap_or("vmlinux"),
+            "types": types,
+            "missing": missing,
+        });
+        crate::json::write(out, &crate::json::with_header(&d, doc)?)?;
+    } else {
+        for t in &picked {
+            writeln!(out, "{}", t.raw_dump())?;
+        }
+        for name in &missing {
+            eprintln!("vmcore: no BTF type named {name:?}");
+        }
+    }
+    Ok(if missing.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
 }

@@ -239,6 +239,12 @@ fn btf_prints_as_bpftool_prints_the_same_blob() {
         vmcore(&["btf", &f, "--type", "no_such_type"]).status.code(),
         Some(1)
     );
+    let o = vmcore(&["btf", &f, "--type", "list_head", "--type", "nope", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["types"][0]["kind"], "STRUCT");
+    assert_eq!(v["types"][0]["id"], 93);
+    assert_eq!(v["missing"][0], "nope");
     // A module's split BTF, over the kernel's.
     let m = real_data::kernel_path("6.12-modcrash/kdump/makedumpfile-E-d31.elf")
         .unwrap()
