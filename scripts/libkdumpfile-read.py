@@ -4,6 +4,7 @@ python3-libkdumpfile and libkdumpfile10) and print one line per request, for
 crates/vmcore/tests/it/libkdumpfile.rs and split.rs.
 
 Usage: libkdumpfile-read.py DUMP [PART ...]   (requests on stdin: "ADDR LEN" in hex, one per line)
+       libkdumpfile-read.py --regs DUMP        (every CPU's registers as libkdumpfile names them)
 Output per request: "ok <hex bytes>" or "err <exception class>: <message>".
 
 One file is opened through the Python binding. Several files are one makedumpfile --split
@@ -86,7 +87,20 @@ class FileReader:
         return self.k.read(kdumpfile.KDUMP_KPHYSADDR, addr, length)
 
 
+def print_registers(path):
+    """`libkdumpfile-read.py --regs DUMP`: "CPU NAME VALUE" (hex) for every register
+    libkdumpfile decodes from the dump's register notes."""
+    k = kdumpfile.kdumpfile(path)
+    for cpu in range(k.attr["cpu.number"]):
+        regs = k.attr["cpu.%d.reg" % cpu]
+        for name in sorted(regs.keys()):
+            print(cpu, name, "%x" % regs[name])
+
+
 def main():
+    if sys.argv[1] == "--regs":
+        print_registers(sys.argv[2])
+        return
     paths = sys.argv[1:]
     reader = FileReader(paths[0]) if len(paths) == 1 else SetReader(paths)
     for line in sys.stdin:

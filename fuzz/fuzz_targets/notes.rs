@@ -22,6 +22,8 @@ fn check(data: &[u8], order: ByteOrder) {
         Machine::X86_64,
         Machine::X86,
         Machine::Aarch64,
+        Machine::Other(21), // ppc64
+        Machine::Other(22), // s390x
         Machine::Other(0),
     ] {
         for c in vmcore::fuzzing::contexts_from_notes(m, order, &notes) {

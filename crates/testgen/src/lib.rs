@@ -194,6 +194,8 @@ pub fn note_bytes(spec: &ElfSpec) -> Vec<u8> {
         // at 72, 17 × u32).
         let (size, pid_at, reg_at, width) = match spec.machine {
             EM_AARCH64 => (392, 32, 112, 8),
+            // ppc64: 48 × u64 of elf_gregset_t, then fpvalid.
+            21 => (504, 32, 112, 8),
             _ if spec.machine == EM_386 || spec.elf32 => (144, 24, 72, 4),
             _ => (336, 32, 112, 8),
         };

@@ -206,6 +206,48 @@ pub struct Aarch64Regs {
     pub pstate: u64,
 }
 
+/// ppc64 `pt_regs` as its `elf_gregset_t` holds it (the first 44 of 48 words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ppc64Regs {
+    /// r0 … r31 (r1 is the stack pointer).
+    pub gpr: [u64; 32],
+    /// The other 12, in kernel order: `nip` (the instruction pointer), `msr`, `orig_gpr3`,
+    /// `ctr`, `link`, `xer`, `ccr`, `softe`, `trap`, `dar`, `dsisr`, `result`.
+    pub special: [u64; 12],
+}
+
+/// Names of [`Ppc64Regs::special`].
+pub const PPC64_SPECIAL_NAMES: [&str; 12] = [
+    "nip",
+    "msr",
+    "orig_gpr3",
+    "ctr",
+    "link",
+    "xer",
+    "ccr",
+    "softe",
+    "trap",
+    "dar",
+    "dsisr",
+    "result",
+];
+
+/// s390x `s390_regs`: the PSW, r0–r15 (r15 is the stack pointer), access registers, and
+/// `orig_gpr2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct S390xRegs {
+    /// PSW mask (its bits 31–32 are the addressing mode, 17 the problem state).
+    pub psw_mask: u64,
+    /// PSW address: the instruction address.
+    pub psw_addr: u64,
+    /// r0 … r15.
+    pub gprs: [u64; 16],
+    /// a0 … a15.
+    pub acrs: [u32; 16],
+    /// `orig_gpr2`.
+    pub orig_gpr2: u64,
+}
+
 /// Registers of one CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registers {
@@ -215,6 +257,10 @@ pub enum Registers {
     X86(X86Regs),
     /// aarch64.
     Aarch64(Aarch64Regs),
+    /// ppc64 (either byte order).
+    Ppc64(Ppc64Regs),
+    /// s390x.
+    S390x(S390xRegs),
 }
 
 impl Registers {
@@ -224,6 +270,8 @@ impl Registers {
             Registers::X86_64(r) => r.rip,
             Registers::X86(r) => u64::from(r.0[12]),
             Registers::Aarch64(r) => r.pc,
+            Registers::Ppc64(r) => r.special[0],
+            Registers::S390x(r) => r.psw_addr,
         }
     }
     /// Stack pointer.
@@ -232,19 +280,24 @@ impl Registers {
             Registers::X86_64(r) => r.rsp,
             Registers::X86(r) => u64::from(r.0[15]),
             Registers::Aarch64(r) => r.sp,
+            Registers::Ppc64(r) => r.gpr[1],
+            Registers::S390x(r) => r.gprs[15],
         }
     }
-    /// Flags register (`eflags`, `pstate`).
+    /// Flags register (`eflags`, `pstate`, ppc64 `msr`, the s390x PSW mask).
     pub fn flags(&self) -> u64 {
         match self {
             Registers::X86_64(r) => r.eflags,
             Registers::X86(r) => u64::from(r.0[14]),
             Registers::Aarch64(r) => r.pstate,
+            Registers::Ppc64(r) => r.special[1],
+            Registers::S390x(r) => r.psw_mask,
         }
     }
     /// The set bits of the flags register that matter when reading a crash, named as the
     /// architecture names them: x86 `EFLAGS` (`CF ZF IF …`), or arm64 `PSTATE` (`N Z C V`, the
-    /// masked exceptions `D A I F`, and the exception level and stack, `EL1h`).
+    /// masked exceptions `D A I F`, and the exception level and stack, `EL1h`), ppc64 `MSR`
+    /// (`SF EE PR …`), s390x PSW (`PER IO EXT PSTATE WAIT …` and the addressing mode).
     pub fn flag_names(&self) -> String {
         const X86: [(u32, &str); 9] = [
             (0, "CF"),
@@ -267,9 +320,32 @@ impl Registers {
             (7, "I"),
             (6, "F"),
         ];
+        // MSR bits (arch/powerpc/include/asm/reg.h).
+        const PPC64: [(u32, &str); 9] = [
+            (63, "SF"),
+            (15, "EE"),
+            (14, "PR"),
+            (13, "FP"),
+            (12, "ME"),
+            (5, "IR"),
+            (4, "DR"),
+            (1, "RI"),
+            (0, "LE"),
+        ];
+        // PSW mask bits, numbered from the least significant (PSW bit n is 63 - n).
+        const S390X: [(u32, &str); 6] = [
+            (63 - 1, "PER"),
+            (63 - 5, "DAT"),
+            (63 - 6, "IO"),
+            (63 - 7, "EXT"),
+            (63 - 13, "MCHK"),
+            (63 - 14, "WAIT"),
+        ];
         let f = self.flags();
         let bits: &[(u32, &str)] = match self {
             Registers::Aarch64(_) => &ARM64,
+            Registers::Ppc64(_) => &PPC64,
+            Registers::S390x(_) => &S390X,
             _ => &X86,
         };
         let mut names: Vec<String> = bits
@@ -277,6 +353,26 @@ impl Registers {
             .filter(|(b, _)| f & (1 << b) != 0)
             .map(|(_, n)| (*n).to_string())
             .collect();
+        if let Registers::S390x(_) = self {
+            // PSW bit 15: problem (user) state; bits 31-32: the addressing mode.
+            names.push(
+                if f & (1 << (63 - 15)) != 0 {
+                    "user"
+                } else {
+                    "kernel"
+                }
+                .to_string(),
+            );
+            names.push(
+                match (f >> 31) & 3 {
+                    3 => "64-bit",
+                    1 => "31-bit",
+                    0 => "24-bit",
+                    _ => "invalid-amode",
+                }
+                .to_string(),
+            );
+        }
         if let Registers::Aarch64(_) = self {
             // PSTATE.M[3:0]: the exception level (bits 3:2) and, above EL0, which stack
             // pointer (bit 0: h = SP_ELx, t = SP_EL0).
@@ -309,6 +405,34 @@ impl Registers {
                 let mut v: Vec<u64> = r.x.to_vec();
                 v.extend([r.sp, r.pc, r.pstate]);
                 N.iter().copied().zip(v).collect()
+            }
+            Registers::Ppc64(r) => {
+                const GPR: [&str; 32] = [
+                    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11",
+                    "r12", "r13", "r14", "r15", "r16", "r17", "r18", "r19", "r20", "r21", "r22",
+                    "r23", "r24", "r25", "r26", "r27", "r28", "r29", "r30", "r31",
+                ];
+                GPR.iter()
+                    .copied()
+                    .zip(r.gpr)
+                    .chain(PPC64_SPECIAL_NAMES.iter().copied().zip(r.special))
+                    .collect()
+            }
+            Registers::S390x(r) => {
+                const GPR: [&str; 16] = [
+                    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11",
+                    "r12", "r13", "r14", "r15",
+                ];
+                const ACR: [&str; 16] = [
+                    "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10", "a11",
+                    "a12", "a13", "a14", "a15",
+                ];
+                [("psw_mask", r.psw_mask), ("psw_addr", r.psw_addr)]
+                    .into_iter()
+                    .chain(GPR.iter().copied().zip(r.gprs))
+                    .chain(ACR.iter().copied().zip(r.acrs.map(u64::from)))
+                    .chain([("orig_gpr2", r.orig_gpr2)])
+                    .collect()
             }
         }
     }
@@ -545,6 +669,59 @@ fn parse_prstatus(
                 b.read_u32("elf_prstatus.pr_pid", 24).map_err(bug)?,
                 b.read_u32("elf_prstatus.pr_ppid", 28).map_err(bug)?,
                 Registers::X86(X86Regs(r)),
+            ))
+        }
+        // EM_PPC64: 64-bit elf_prstatus, pr_reg at 112, 44 of its 48 words used.
+        Machine::Other(21) => {
+            let need = 112 + 44 * 8;
+            if desc.len() < need {
+                return Err(CpuProblem::DescriptorTooShort {
+                    machine: machine.name(),
+                    len: desc.len(),
+                    need,
+                });
+            }
+            let reg = |i: u64| b.read_u64("elf_prstatus.pr_reg", 112 + 8 * i).map_err(bug);
+            let mut gpr = [0u64; 32];
+            for (i, r) in (0u64..).zip(gpr.iter_mut()) {
+                *r = reg(i)?;
+            }
+            let mut special = [0u64; 12];
+            for (i, r) in (32u64..).zip(special.iter_mut()) {
+                *r = reg(i)?;
+            }
+            Ok((
+                signal().map_err(bug)?,
+                b.read_u32("elf_prstatus.pr_pid", 32).map_err(bug)?,
+                b.read_u32("elf_prstatus.pr_ppid", 36).map_err(bug)?,
+                Registers::Ppc64(Ppc64Regs { gpr, special }),
+            ))
+        }
+        // EM_S390 with a 64-bit elf_prstatus (s390x): pr_reg at 112, 216 bytes. A 31-bit
+        // s390 note is shorter and is not decoded.
+        Machine::Other(22) if desc.len() >= 112 + 216 => {
+            let word = |off: u64| b.read_u64("elf_prstatus.pr_reg", 112 + off).map_err(bug);
+            let mut gprs = [0u64; 16];
+            for (i, r) in (0u64..).zip(gprs.iter_mut()) {
+                *r = word(16 + 8 * i)?;
+            }
+            let mut acrs = [0u32; 16];
+            for (i, r) in (0u64..).zip(acrs.iter_mut()) {
+                *r = b
+                    .read_u32("elf_prstatus.pr_reg.acrs", 112 + 144 + 4 * i)
+                    .map_err(bug)?;
+            }
+            Ok((
+                signal().map_err(bug)?,
+                b.read_u32("elf_prstatus.pr_pid", 32).map_err(bug)?,
+                b.read_u32("elf_prstatus.pr_ppid", 36).map_err(bug)?,
+                Registers::S390x(S390xRegs {
+                    psw_mask: word(0)?,
+                    psw_addr: word(8)?,
+                    gprs,
+                    acrs,
+                    orig_gpr2: word(208)?,
+                }),
             ))
         }
         Machine::Other(m) => Err(CpuProblem::MachineNotDecoded(m)),

@@ -41,7 +41,7 @@ kdump_types::finding_codes! {
     REGISTER_NOTE_UNDECODABLE = "CPU002", "register-note-undecodable", Error,
         "a register note could not be decoded (too short for its architecture, or unreadable)";
     REGISTERS_NOT_DECODED = "CPU003", "registers-not-decoded", Info,
-        "register notes of this architecture are kept but not decoded (only x86_64, i386 and aarch64 are)";
+        "register notes of this architecture are kept but not decoded (x86_64, i386, aarch64, ppc64 and s390x are)";
     // kdump-compressed (kdump/).
     KDUMP_INCOMPLETE = "KDUMP001", "kdump-incomplete", Error,
         "the header's DUMP_DH_COMPRESSED_INCOMPLETE flag is set: pages not written read as lost";

@@ -50,6 +50,8 @@ impl StartRegs {
             Registers::X86_64(r) => r.rbp,
             Registers::Aarch64(r) => r.x[29],
             Registers::X86(r) => u64::from(r.0[5]),
+            // Their back chain starts at the stack pointer (no unwinder walks them here).
+            Registers::Ppc64(_) | Registers::S390x(_) => regs.sp(),
         };
         StartRegs {
             ip: regs.pc(),

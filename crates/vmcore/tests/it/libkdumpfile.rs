@@ -636,3 +636,82 @@ fn split_sets_read_as_libkdumpfiles_set_reader_reads_them() {
         reads.len()
     );
 }
+
+/// Register notes of big-endian ppc64 and s390x dumps: every register libkdumpfile decodes
+/// (`cpu.N.reg.*`) has the same value here, under the kernel's name for it (libkdumpfile's
+/// `pc`/`lr`/`or3`/`res`/`pswm`/`pswa` are `nip`/`link`/`orig_gpr3`/`result`/`psw_mask`/
+/// `psw_addr`).
+#[test]
+fn ppc64_and_s390x_registers_read_as_libkdumpfile_reads_them() {
+    if !libkdumpfile_available() {
+        return;
+    }
+    let dir = keep(tempfile::tempdir().expect("tempdir"));
+    let ours_for = |theirs: &str| -> String {
+        match theirs {
+            "pc" => "nip",
+            "lr" => "link",
+            "or3" => "orig_gpr3",
+            "res" => "result",
+            "pswm" => "psw_mask",
+            "pswa" => "psw_addr",
+            n => n,
+        }
+        .to_string()
+    };
+    for (name, machine) in [("ppc64", 21u16), ("s390x", 22)] {
+        let cpus: Vec<testgen::CpuSpec> = (0..2u64)
+            .map(|c| testgen::CpuSpec {
+                pid: 100 + c as u32,
+                regs: Some(
+                    (0..48u64)
+                        .map(|i| 0x0102_0304_0506_0708u64.rotate_left((8 * c + i) as u32) ^ i)
+                        .collect(),
+                ),
+            })
+            .collect();
+        let spec = ElfSpec {
+            machine,
+            byte_order: testgen::ByteOrder::Big,
+            cpus,
+            vmcoreinfo: Some(be_vmcoreinfo("6.12.0-regs", 4096)),
+            ..x86_elf(vec![load(0x1000, 0x2000, 0x2000)])
+        };
+        let path = dir.path().join(format!("{name}-regs.elf"));
+        testgen::write_elf_file(&spec, &path).expect("write");
+        let d = Dump::open(&path).expect("open");
+        let out = Command::new(PYTHON)
+            .arg(script())
+            .args(["--regs".as_ref(), path.as_os_str()])
+            .output()
+            .expect("libkdumpfile-read.py --regs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let mut compared = 0;
+        for line in text.lines() {
+            let mut f = line.split(' ');
+            let (Some(cpu), Some(reg), Some(val)) = (f.next(), f.next(), f.next()) else {
+                panic!("{name}: bad line {line:?}");
+            };
+            let cpu: usize = cpu.parse().expect("cpu");
+            let want = u64::from_str_radix(val, 16).expect("hex");
+            let regs = d.cpus()[cpu].regs.expect("decoded registers");
+            let ours = ours_for(reg);
+            let got = regs
+                .named()
+                .into_iter()
+                .find(|(n, _)| *n == ours)
+                .unwrap_or_else(|| panic!("{name}: no register {ours} (libkdumpfile's {reg})"));
+            assert_eq!(got.1, want, "{name} cpu {cpu} {reg}");
+            compared += 1;
+        }
+        let per_cpu = if machine == 21 { 44 } else { 35 };
+        assert_eq!(compared, 2 * per_cpu, "{name}: {text}");
+        assert_eq!(d.cpus()[1].pid, 101, "{name}: pr_pid in big-endian");
+        assert!(!d.findings().iter().any(|f| f.code == "CPU003"), "{name}");
+    }
+}
