@@ -107,8 +107,9 @@ pub(super) fn read_tokens(
         .collect()
 }
 
-/// Names back to back, their ends, type characters and name hashes ([`name_hash`]).
-type Names = (String, Vec<u32>, Vec<u8>, Vec<u32>);
+/// Names back to back (ASCII: any other byte was replaced), their ends, type characters and
+/// name hashes ([`name_hash`]).
+type Names = (Vec<u8>, Vec<u32>, Vec<u8>, Vec<u32>);
 
 pub(super) fn expand_names(
     t: &KallsymsTables,
@@ -195,11 +196,6 @@ pub(super) fn expand_names(
         }
         ends.push(arena.len() as u32);
     }
-    let arena = String::from_utf8(arena).map_err(|_| Error::Corrupt {
-        what: "kallsyms_names",
-        addr: t.names,
-        detail: "names are not ASCII after replacement".into(),
-    })?;
     Ok((arena, ends, kinds, hashes))
 }
 
@@ -253,14 +249,14 @@ impl PaddedTokens {
 pub(super) fn decode_addresses(
     t: &KallsymsTables,
     count: u32,
-    arena: &str,
+    arena: &[u8],
     ends: &[u32],
     mem: &(impl KernelMemory + ?Sized),
 ) -> Result<(Vec<u64>, AddressEncoding)> {
     let stext_index = (0..ends.len())
         .find(|&i| {
             let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-            &arena[start..ends[i] as usize] == "_stext"
+            &arena[start..ends[i] as usize] == b"_stext"
         })
         .ok_or(Error::Corrupt {
             what: "kallsyms_names",
