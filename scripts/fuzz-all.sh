@@ -14,7 +14,7 @@ secs=${1:-300}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(elf_open notes kdump_open klog_decode elfcorehdr_parse history_import kallsyms_decode unwind arm64_walk unwind_arm64)
+  targets=(elf_open notes kdump_open klog_decode elfcorehdr_parse history_import kallsyms_decode btf_parse unwind arm64_walk unwind_arm64)
 fi
 [ -d fuzz/seeds ] || scripts/fuzz-seed.sh
 mkdir -p fuzz/logs

@@ -418,15 +418,21 @@ impl Btf {
     /// The string at `off` in the string section (`""` when out of range, checked at parse for
     /// every name a record carries).
     fn str_at(&self, off: u32) -> &str {
+        std::str::from_utf8(self.str_bytes_at(off)).unwrap_or("<non-UTF-8 name>")
+    }
+
+    /// The bytes of the string at `off` (without its NUL): what the name index hashes and
+    /// compares, so building it validates no UTF-8.
+    fn str_bytes_at(&self, off: u32) -> &[u8] {
         if off < self.str_base {
-            return self.base.as_deref().map_or("", |b| b.str_at(off));
+            return self.base.as_deref().map_or(&[], |b| b.str_bytes_at(off));
         }
         let start = self.strs.0 + (off - self.str_base) as usize;
         let Some(rest) = self.data.get(start..self.strs.1) else {
-            return "";
+            return &[];
         };
         let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-        std::str::from_utf8(&rest[..end]).unwrap_or("<non-UTF-8 name>")
+        &rest[..end]
     }
 
     /// Type `id` (0 is `void`).
@@ -485,8 +491,8 @@ impl Btf {
                 if t.name_off() == 0 {
                     continue;
                 }
-                let name = t.name();
-                let hash = name_hash(name);
+                let name = self.str_bytes_at(t.name_off());
+                let hash = name_hash_bytes(name);
                 let mut h = hash as usize & (slots - 1);
                 loop {
                     let (tag, first) = index.slots[h];
@@ -497,7 +503,7 @@ impl Btf {
                     // Names repeat (declaration tags, a struct and its typedef): one slot per
                     // distinct name, the rest chained, so insertion stays O(1). The stored
                     // high hash bits spare most string comparisons.
-                    if tag == (hash >> 32) as u32 && self.name_of_id(first) == name {
+                    if tag == (hash >> 32) as u32 && self.name_bytes_of_id(first) == name {
                         index.next[t.id as usize - self.first_id as usize + 1] = first;
                         index.slots[h].1 = t.id;
                         break;
@@ -511,6 +517,12 @@ impl Btf {
 
     fn name_of_id(&self, id: u32) -> &str {
         self.type_by_id(id).map(|t| t.name()).unwrap_or("")
+    }
+
+    fn name_bytes_of_id(&self, id: u32) -> &[u8] {
+        self.type_by_id(id)
+            .map(|t| self.str_bytes_at(t.name_off()))
+            .unwrap_or(&[])
     }
 
     /// Every type called `name`, in id order (all kinds; for split BTF the base's first).
@@ -566,7 +578,11 @@ struct NameIndex {
 /// FNV-1a of a name, finished with a multiply-xorshift so the low bits (the slot) depend on
 /// every byte.
 fn name_hash(name: &str) -> u64 {
-    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+    name_hash_bytes(name.as_bytes())
+}
+
+fn name_hash_bytes(name: &[u8]) -> u64 {
+    let h = name.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     });
     let h = (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -576,11 +592,6 @@ fn name_hash(name: &str) -> u64 {
 /// One pass over the type section: bounds and kind of every record, names in range.
 fn index_types(data: &[u8], (start, end): (usize, usize), str_len: u32) -> BResult<Vec<u32>> {
     let section = &data[start..end];
-    let view = Bytes::new(section, start as u64);
-    let word_at = |pos: usize| {
-        view.read_u32("BTF type record", pos as u64)
-            .map_err(|e| malformed(e.offset(), e.to_string()))
-    };
     if end > u32::MAX as usize {
         return Err(malformed(start as u64, "BTF larger than 4 GiB"));
     }
@@ -607,8 +618,17 @@ fn index_types(data: &[u8], (start, end): (usize, usize), str_len: u32) -> BResu
                 ),
             ));
         }
-        let name_off = word_at(pos)?;
-        let info = word_at(pos + 4)?;
+        // The 12 bytes are there (checked above): read the two words from the slice.
+        let word = |at: usize| {
+            u32::from_le_bytes([
+                section[at],
+                section[at + 1],
+                section[at + 2],
+                section[at + 3],
+            ])
+        };
+        let name_off = word(pos);
+        let info = word(pos + 4);
         let raw_kind = (info >> 24) & 0x1f;
         let vlen = info & 0xffff;
         let kind = Kind::from_raw(raw_kind).ok_or_else(|| {
@@ -630,7 +650,8 @@ fn index_types(data: &[u8], (start, end): (usize, usize), str_len: u32) -> BResu
                 ),
             ));
         }
-        // Members, enumerators and parameters carry names too.
+        // Members, enumerators and parameters carry names too. The record's length was
+        // checked above, so its entries are read from its slice directly.
         if matches!(
             kind,
             Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::FuncProto
@@ -640,9 +661,10 @@ fn index_types(data: &[u8], (start, end): (usize, usize), str_len: u32) -> BResu
             } else {
                 12
             };
-            for i in 0..vlen as usize {
-                let e = pos + RECORD_LEN as usize + i * step;
-                check_name(e, word_at(e)?)?;
+            let entries = &section[pos + RECORD_LEN as usize..pos + len as usize];
+            for (i, e) in entries.chunks_exact(step).enumerate() {
+                let name_off = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+                check_name(pos + RECORD_LEN as usize + i * step, name_off)?;
             }
         }
         offsets.push((start + pos) as u32);
