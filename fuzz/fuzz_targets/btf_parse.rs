@@ -1,7 +1,8 @@
 //! Fuzz the BTF reader (`kernel_introspect::btf::Btf::parse`) and every query on what it
 //! parses: type accessors, size and typedef resolution (loops must end in an error), member
-//! paths through anonymous members and array indexes, enum lookups. Seeds: testgen's sample
-//! blob using every kind (`testgen-fuzz-seeds`). The same bytes are also parsed as split BTF
+//! paths through anonymous members and array indexes, enum lookups, the bpftool rendering of
+//! `vmcore btf` (`Type::raw_dump`). Seeds: testgen's sample blob using every kind
+//! (`testgen-fuzz-seeds`). The same bytes are also parsed as split BTF
 //! on top of themselves (a module's BTF over vmlinux's: ids and string offsets continue the
 //! base's) and queried the same way.
 #![no_main]
@@ -30,6 +31,7 @@ fn exercise(btf: &Btf) {
         let _ = btf.size_of(t.id());
         let _ = btf.resolve(t.id());
         let _ = btf.describe(t.id());
+        let _ = t.raw_dump();
         if !t.name().is_empty() {
             let _ = btf.sizeof(t.name());
         }

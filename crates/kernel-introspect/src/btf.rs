@@ -515,10 +515,6 @@ impl Btf {
         })
     }
 
-    fn name_of_id(&self, id: u32) -> &str {
-        self.type_by_id(id).map(|t| t.name()).unwrap_or("")
-    }
-
     fn name_bytes_of_id(&self, id: u32) -> &[u8] {
         self.type_by_id(id)
             .map(|t| self.str_bytes_at(t.name_off()))
@@ -545,7 +541,7 @@ impl Btf {
             if id == 0 {
                 break;
             }
-            if tag == (hash >> 32) as u32 && self.name_of_id(id) == name {
+            if tag == (hash >> 32) as u32 && self.name_bytes_of_id(id) == name.as_bytes() {
                 first = id;
                 break;
             }

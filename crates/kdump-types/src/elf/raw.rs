@@ -385,28 +385,6 @@ impl Elf64Ehdr {
         out
     }
 
-    /// The 52 bytes of the `Elf32_Ehdr` this header narrows to, in byte order `o`
-    /// (addresses and offsets truncated to 32 bits).
-    pub fn to_bytes_elf32_in(&self, o: ByteOrder) -> [u8; EHDR32_SIZE] {
-        use ehdr32::*;
-        let mut out = [0u8; EHDR32_SIZE];
-        put(&mut out, 0, &self.e_ident);
-        put(&mut out, E_TYPE, &o.u16_bytes(self.e_type));
-        put(&mut out, E_MACHINE, &o.u16_bytes(self.e_machine));
-        put(&mut out, E_VERSION, &o.u32_bytes(self.e_version));
-        put(&mut out, E_ENTRY, &o.u32_bytes(self.e_entry as u32));
-        put(&mut out, E_PHOFF, &o.u32_bytes(self.e_phoff as u32));
-        put(&mut out, E_SHOFF, &o.u32_bytes(self.e_shoff as u32));
-        put(&mut out, E_FLAGS, &o.u32_bytes(self.e_flags));
-        put(&mut out, E_EHSIZE, &o.u16_bytes(self.e_ehsize));
-        put(&mut out, E_PHENTSIZE, &o.u16_bytes(self.e_phentsize));
-        put(&mut out, E_PHNUM, &o.u16_bytes(self.e_phnum));
-        put(&mut out, E_SHENTSIZE, &o.u16_bytes(self.e_shentsize));
-        put(&mut out, E_SHNUM, &o.u16_bytes(self.e_shnum));
-        put(&mut out, E_SHSTRNDX, &o.u16_bytes(self.e_shstrndx));
-        out
-    }
-
     /// Encode into exactly 64 bytes.
     pub fn encode(&self, out: &mut [u8; EHDR64_SIZE]) {
         *out = self.to_bytes();
@@ -532,21 +510,6 @@ impl Elf64Phdr {
         put(&mut out, P_FILESZ, &o.u64_bytes(self.p_filesz));
         put(&mut out, P_MEMSZ, &o.u64_bytes(self.p_memsz));
         put(&mut out, P_ALIGN, &o.u64_bytes(self.p_align));
-        out
-    }
-
-    /// The 32 bytes of the `Elf32_Phdr` this header narrows to, in byte order `o`.
-    pub fn to_bytes_elf32_in(&self, o: ByteOrder) -> [u8; PHDR32_SIZE] {
-        use phdr32::*;
-        let mut out = [0u8; PHDR32_SIZE];
-        put(&mut out, P_TYPE, &o.u32_bytes(self.p_type));
-        put(&mut out, P_OFFSET, &o.u32_bytes(self.p_offset as u32));
-        put(&mut out, P_VADDR, &o.u32_bytes(self.p_vaddr as u32));
-        put(&mut out, P_PADDR, &o.u32_bytes(self.p_paddr as u32));
-        put(&mut out, P_FILESZ, &o.u32_bytes(self.p_filesz as u32));
-        put(&mut out, P_MEMSZ, &o.u32_bytes(self.p_memsz as u32));
-        put(&mut out, P_FLAGS, &o.u32_bytes(self.p_flags));
-        put(&mut out, P_ALIGN, &o.u32_bytes(self.p_align as u32));
         out
     }
 
